@@ -49,7 +49,10 @@ fn main() {
 /// Returns a description of the mismatch, if any.
 fn check(generated: &Path, workspace_root: &Path) -> Option<String> {
     let text = std::fs::read_to_string(generated).ok()?;
-    let spec_line = text.lines().take(5).find_map(|l| l.strip_prefix("// spec: "))?;
+    let spec_line = text
+        .lines()
+        .take(5)
+        .find_map(|l| l.strip_prefix("// spec: "))?;
     let (spec_name, recorded) = spec_line.split_once(" sha256:")?;
     let spec_path = workspace_root.join(spec_name);
     // Outside the workspace (a published crate) the document is absent.
@@ -59,7 +62,10 @@ fn check(generated: &Path, workspace_root: &Path) -> Option<String> {
     (actual != recorded.trim()).then(|| {
         format!(
             "{} was generated from a different {spec_name} (recorded sha256 {}, current {actual})",
-            generated.file_name().and_then(|n| n.to_str()).unwrap_or("generated.rs"),
+            generated
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("generated.rs"),
             recorded.trim()
         )
     })

@@ -1,1 +1,6 @@
-//! Workspace integration tests.
+//! Workspace integration tests, one binary with a module per topic.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod generated_client;
+mod spec_guard;
+mod support;

@@ -239,7 +239,11 @@ fn find_inline_string_enum(value: &Value, pointer: &str) -> Option<String> {
     match value {
         Value::Mapping(map) => {
             if is_string_enum(value) {
-                return Some(if pointer.is_empty() { "/".into() } else { pointer.into() });
+                return Some(if pointer.is_empty() {
+                    "/".into()
+                } else {
+                    pointer.into()
+                });
             }
             map.iter().find_map(|(key, child)| {
                 let key = key.as_str().unwrap_or("?");
@@ -277,7 +281,10 @@ fn short_diff(old: &str, new: &str, name: &str) -> String {
     let text = diff
         .unified_diff()
         .context_radius(2)
-        .header(&format!("{name} (checked in)"), &format!("{name} (generated)"))
+        .header(
+            &format!("{name} (checked in)"),
+            &format!("{name} (generated)"),
+        )
         .to_string();
     let total = text.lines().count();
     let mut shown: String = text.lines().take(MAX_LINES).collect::<Vec<_>>().join("\n");
@@ -285,4 +292,163 @@ fn short_diff(old: &str, new: &str, name: &str) -> String {
         let _ = write!(shown, "\n... {} more diff lines", total - MAX_LINES);
     }
     shown
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn workspace_root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// A scratch workspace holding copies of every target's spec and output.
+    fn scratch_copy() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for target in TARGETS {
+            for file in [target.spec, target.output] {
+                let to = dir.path().join(file);
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(workspace_root().join(file), to).unwrap();
+            }
+        }
+        dir
+    }
+
+    #[test]
+    fn checked_in_output_is_current_and_generation_is_deterministic() {
+        check_all(&workspace_root()).unwrap();
+        let target = &TARGETS[0];
+        assert_eq!(
+            generate(&workspace_root(), target).unwrap(),
+            generate(&workspace_root(), target).unwrap()
+        );
+    }
+
+    #[test]
+    fn check_fails_after_a_hand_edit_of_the_generated_file() {
+        let scratch = scratch_copy();
+        let output = scratch.path().join(TARGETS[0].output);
+        let edited = std::fs::read_to_string(&output).unwrap().replacen(
+            "pub struct Client {",
+            "pub struct Client {\n    pub hacked: bool,",
+            1,
+        );
+        std::fs::write(&output, edited).unwrap();
+
+        let message = check_all(scratch.path()).unwrap_err();
+        assert!(message.contains("is stale"), "{message}");
+        assert!(message.contains("-    pub hacked: bool,"), "{message}");
+        assert!(message.contains("Run `cargo xtask codegen`"), "{message}");
+    }
+
+    #[test]
+    fn check_fails_after_a_spec_change_without_regeneration() {
+        let scratch = scratch_copy();
+        let spec = scratch.path().join(TARGETS[0].spec);
+        let changed = std::fs::read_to_string(&spec).unwrap().replacen(
+            "summary: Add a mailbox domain",
+            "summary: Add a domain",
+            1,
+        );
+        std::fs::write(&spec, changed).unwrap();
+
+        let message = check_all(scratch.path()).unwrap_err();
+        assert!(message.contains("openapi.yaml"), "{message}");
+        // Both the recorded hash and the doc comment changed.
+        assert!(message.contains("sha256:"), "{message}");
+        assert!(
+            message
+                .lines()
+                .any(|l| l.starts_with('+') && l.contains("Add a domain")),
+            "{message}"
+        );
+
+        write_all(scratch.path()).unwrap();
+        check_all(scratch.path()).unwrap();
+    }
+
+    #[test]
+    fn hash_ignores_line_endings() {
+        assert_eq!(spec_hash("a: 1\nb: 2\n"), spec_hash("a: 1\r\nb: 2\r\n"));
+        assert_ne!(spec_hash("a: 1\n"), spec_hash("a: 2\n"));
+    }
+
+    fn prepared(yaml: &str) -> Result<Value, String> {
+        let mut document: Value = serde_yaml::from_str(yaml).unwrap();
+        prepare_for_codegen(&mut document).map(|()| document)
+    }
+
+    const SMALL_SPEC: &str = r#"
+paths:
+  /things:
+    get:
+      responses:
+        '200':
+          content:
+            application/json:
+              schema: { $ref: '#/components/schemas/Thing' }
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: { $ref: '#/components/schemas/NewThing' }
+      responses: {}
+components:
+  schemas:
+    Thing:
+      type: object
+      additionalProperties: false
+      properties:
+        ok: { type: boolean, enum: [true] }
+        colour: { $ref: '#/components/schemas/Colour' }
+    Colour: { type: string, enum: [red, blue], description: A colour. }
+    NewThing:
+      type: object
+      properties:
+        size: { $ref: '#/components/schemas/Size' }
+    Size: { type: string, enum: [s, m] }
+"#;
+
+    #[test]
+    fn decoding_is_made_tolerant_but_request_enums_stay_closed() {
+        let document = prepared(SMALL_SPEC).unwrap();
+        let schemas = &document["components"]["schemas"];
+        let thing = &schemas["Thing"];
+        assert!(thing.get("additionalProperties").is_none());
+        assert!(thing["properties"]["ok"].get("enum").is_none());
+
+        let colour = &schemas["Colour"];
+        assert_eq!(colour["description"].as_str(), Some("A colour."));
+        let variants = colour["oneOf"].as_sequence().unwrap();
+        assert_eq!(
+            variants[0]["$ref"].as_str(),
+            Some("#/components/schemas/ColourKnown")
+        );
+        assert_eq!(variants[1]["type"].as_str(), Some("string"));
+        assert_eq!(variants[1]["title"].as_str(), Some("ColourUnknown"));
+        assert_eq!(
+            schemas["ColourKnown"]["enum"].as_sequence().unwrap().len(),
+            2
+        );
+
+        // Only sent by clients: a closed enum catches typos at compile time.
+        assert_eq!(schemas["Size"]["enum"].as_sequence().unwrap().len(), 2);
+        assert!(schemas.get("SizeKnown").is_none());
+    }
+
+    #[test]
+    fn inline_response_enums_must_be_hoisted() {
+        let spec = SMALL_SPEC.replace(
+            "colour: { $ref: '#/components/schemas/Colour' }",
+            "colour: { type: string, enum: [red, blue] }",
+        );
+        let message = prepared(&spec).unwrap_err();
+        assert!(message.contains("Thing"), "{message}");
+        assert!(message.contains("/properties/colour"), "{message}");
+    }
 }

@@ -46,6 +46,7 @@
 #[allow(
     clippy::all,
     clippy::pedantic,
+    clippy::restriction,
     missing_docs,
     unreachable_patterns,
     unreachable_pub,
