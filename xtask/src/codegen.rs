@@ -29,6 +29,11 @@ pub(crate) const TARGETS: &[Target] = &[Target {
     output: "crates/sendmux-api/src/generated.rs",
 }];
 
+/// Verbatim copies of a document that a publishable crate ships, because a
+/// published crate cannot reach the workspace root: (source, copy).
+pub(crate) const COPIES: &[(&str, &str)] =
+    &[("openapi.yaml", "crates/sendmux-conformance/openapi.yaml")];
+
 const REGENERATE: &str = "cargo xtask codegen";
 
 /// Regenerates every target; returns the paths written.
@@ -39,6 +44,11 @@ pub(crate) fn write_all(root: &Path) -> Result<Vec<String>, String> {
         let out = root.join(target.output);
         std::fs::write(&out, code).map_err(|e| format!("writing {}: {e}", target.output))?;
         written.push(target.output.to_string());
+    }
+    for (source, copy) in COPIES {
+        std::fs::copy(root.join(source), root.join(copy))
+            .map_err(|e| format!("copying {source} to {copy}: {e}"))?;
+        written.push((*copy).to_string());
     }
     Ok(written)
 }
@@ -58,6 +68,14 @@ pub(crate) fn check_all(root: &Path) -> Result<(), String> {
                 target.spec,
                 short_diff(&current, &fresh, target.output)
             );
+        }
+    }
+    for (source, copy) in COPIES {
+        let original = std::fs::read_to_string(root.join(source))
+            .map_err(|e| format!("reading {source}: {e}"))?;
+        let current = std::fs::read_to_string(root.join(copy)).unwrap_or_default();
+        if original.replace("\r\n", "\n") != current.replace("\r\n", "\n") {
+            let _ = writeln!(problems, "{copy} is not an exact copy of {source}.");
         }
     }
     if problems.is_empty() {
@@ -316,6 +334,11 @@ mod tests {
                 std::fs::copy(workspace_root().join(file), to).unwrap();
             }
         }
+        for (_, copy) in COPIES {
+            let to = dir.path().join(copy);
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(workspace_root().join(copy), to).unwrap();
+        }
         dir
     }
 
@@ -361,6 +384,10 @@ mod tests {
         assert!(message.contains("openapi.yaml"), "{message}");
         // Both the recorded hash and the doc comment changed.
         assert!(message.contains("sha256:"), "{message}");
+        assert!(
+            message.contains("crates/sendmux-conformance/openapi.yaml is not an exact copy"),
+            "{message}"
+        );
         assert!(
             message
                 .lines()

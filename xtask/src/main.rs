@@ -3,13 +3,16 @@
 //! Tasks:
 //! - `codegen`: regenerate the low-level client from the OpenAPI documents.
 //! - `codegen --check`: fail (with a diff) when the checked-in output is stale.
+//! - `bench [--summary]`: run every benchmark and print one summary table
+//!   (`--summary` only re-reads the last results).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod codegen;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask bench [--summary]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -24,6 +27,8 @@ fn main() -> ExitCode {
         ["codegen", "--check"] => codegen::check_all(&root).map(|()| {
             eprintln!("generated code is up to date");
         }),
+        ["bench"] => bench::run(&root, false),
+        ["bench", "--summary"] => bench::run(&root, true),
         ["help" | "--help" | "-h"] => {
             eprintln!("{USAGE}");
             Ok(())

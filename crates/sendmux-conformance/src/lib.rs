@@ -1,0 +1,104 @@
+//! Checks that HTTP traffic matches the Sendmux OpenAPI description, probes a
+//! live server, and finds drift between our description and the published one.
+//!
+//! # Validating messages
+//!
+//! [`Spec`] loads an OpenAPI 3.0 document (with [`openapiv3`]), resolves its
+//! references, rewrites every schema as JSON Schema Draft 4 (OpenAPI 3.0's
+//! `nullable: true` becomes a `null` type, enum value or `anyOf` branch) and
+//! compiles each one once with [`jsonschema`], inside a root document that
+//! carries `components` so `$ref: '#/components/schemas/X'` resolves. Equal
+//! schemas share one compiled validator. Validating a message then costs a
+//! route lookup and one schema evaluation; nothing is parsed again.
+//!
+//! ```
+//! use http::{HeaderMap, HeaderValue, Method};
+//! use sendmux_conformance::{Spec, ViolationKind};
+//!
+//! let spec = Spec::embedded();
+//! let mut headers = HeaderMap::new();
+//! headers.insert("content-type", HeaderValue::from_static("application/json"));
+//!
+//! // The base path and a query string are optional.
+//! let report = spec.validate_request(
+//!     &Method::POST,
+//!     "/api/v1/domains",
+//!     &headers,
+//!     br#"{"domain": "mail.acme.com", "mode": "both"}"#,
+//! );
+//! assert_eq!(report.operation_id.as_deref(), Some("managementCreateDomain"));
+//! let violation = &report.violations[0];
+//! assert_eq!(violation.kind, ViolationKind::SchemaViolation);
+//! assert_eq!(violation.pointer, "/mode");
+//! assert_eq!(violation.field_path(), "mode"); // the API's `errors[].field`
+//! assert!(report.to_string().contains("/mode"));
+//! ```
+//!
+//! [`Spec::validate_response`] checks a response the same way: the status is
+//! declared (exactly, by a `4XX`-style range, or by `default`), required
+//! headers such as `X-Request-Id`, `ETag` on GETs and `Location` on a 201 are
+//! present and well-formed, the `Content-Type` is declared, the JSON body
+//! matches, and a `304` has no body. Each problem is a [`Violation`] with a
+//! [`ViolationKind`], a [`Location`], a JSON pointer, the broken constraint
+//! and a message; a [`Report`] collects them and prints them for people.
+//!
+//! # The embedded document
+//!
+//! [`Spec::embedded`] compiles the SDK's own `openapi.yaml`, chosen at build
+//! time by `build.rs`: inside the workspace it is the root `openapi.yaml`
+//! itself, so validation can never lag behind the spec during development. A
+//! published crate cannot reach outside its directory, so it ships a copy
+//! (`crates/sendmux-conformance/openapi.yaml`) that is embedded when the
+//! workspace file is absent. The test `packaged_spec_matches_workspace_spec`
+//! fails, and the build prints a warning, whenever the copy differs from the
+//! root file; refresh it with
+//! `cp openapi.yaml crates/sendmux-conformance/openapi.yaml`.
+//!
+//! # Drift against the published API
+//!
+//! [`drift::compare`] compares our description with the published OpenAPI
+//! 3.1 documents by meaning (resolved schemas, not component names), skipping
+//! the deliberate differences listed in [`drift::ALLOWED_DIFFERENCES`]:
+//!
+//! ```text
+//! sendmux-conformance drift --published ../shared/reference/openapi-app.json \
+//!     --published ../shared/reference/openapi-sending.json
+//! ```
+//!
+//! It prints every difference in the operations we cover, then the published
+//! operations we do not cover yet, then `covered N/M`, and exits non-zero
+//! when a covered operation differs.
+//!
+//! # Probing a live server
+//!
+//! With the `check` feature (on by default), [`check::run`] performs read-only
+//! calls (list domains, get a few of them, their zone files and filters) and
+//! validates every response:
+//!
+//! ```text
+//! sendmux-conformance check --base-url https://app.sendmux.ai/api/v1 --api-key "$SENDMUX_API_KEY"
+//! ```
+//!
+//! It prints one row per call and exits non-zero on any violation.
+//!
+//! # Features
+//!
+//! - `check`: the probe suite ([`check`]); pulls in `reqwest`.
+//! - `cli` (default, implies `check`): the `sendmux-conformance` binary.
+//!
+//! # Model types and `schemars`
+//!
+//! This crate defines no hand-written model types of the API (it validates
+//! raw JSON against the document), so it has nothing to derive `JsonSchema`
+//! for.
+
+#[cfg(feature = "check")]
+pub mod check;
+pub mod drift;
+mod report;
+mod schema;
+mod spec;
+mod validate;
+
+pub use report::{Location, Report, Violation, ViolationKind};
+pub use spec::{EMBEDDED_SPEC, LoadError, RouteMatch, Spec};

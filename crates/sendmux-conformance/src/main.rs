@@ -1,0 +1,123 @@
+//! `sendmux-conformance`: probe a server against the spec, or compare the
+//! spec with the published API. See the library docs for details.
+#![allow(clippy::print_stdout)] // A command-line tool prints its results.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use sendmux_conformance::check::{self, CheckOptions};
+use sendmux_conformance::{Spec, drift};
+
+/// Exit code when the check or the comparison found problems.
+const FOUND_PROBLEMS: u8 = 1;
+/// Exit code when the command could not run (bad input, unreadable files).
+const CANNOT_RUN: u8 = 2;
+
+#[derive(Parser)]
+#[command(
+    name = "sendmux-conformance",
+    version,
+    about = "Checks Sendmux API traffic against openapi.yaml"
+)]
+struct Cli {
+    /// Use this OpenAPI 3.0 document instead of the embedded `openapi.yaml`.
+    #[arg(long, global = true, value_name = "PATH")]
+    spec: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Call a server with read-only requests and validate every response.
+    Check {
+        /// Base URL including the API path, e.g. https://app.sendmux.ai/api/v1.
+        #[arg(long, env = "SENDMUX_BASE_URL")]
+        base_url: String,
+        /// API key, sent as a bearer token.
+        #[arg(long, env = "SENDMUX_API_KEY", hide_env_values = true)]
+        api_key: Option<String>,
+        /// How many listed domains to probe further.
+        #[arg(long, default_value_t = 3)]
+        max_items: usize,
+        /// Seconds before a call times out.
+        #[arg(long, default_value_t = 30)]
+        timeout: u64,
+    },
+    /// Compare the spec with published OpenAPI 3.1 documents by meaning.
+    Drift {
+        /// A published document (repeat for several).
+        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
+        published: Vec<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let loaded;
+    let spec = match &cli.spec {
+        None => Spec::embedded(),
+        Some(path) => match Spec::from_path(path) {
+            Ok(spec) => {
+                loaded = spec;
+                &loaded
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                return ExitCode::from(CANNOT_RUN);
+            }
+        },
+    };
+    match cli.command {
+        Command::Drift { published } => match drift::compare_files(spec.document(), &published) {
+            Ok(report) => {
+                println!("{report}");
+                if report.is_clean() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(FOUND_PROBLEMS)
+                }
+            }
+            Err(err) => {
+                eprintln!("error: {err}");
+                ExitCode::from(CANNOT_RUN)
+            }
+        },
+        Command::Check {
+            base_url,
+            api_key,
+            max_items,
+            timeout,
+        } => {
+            let mut options = CheckOptions::new(base_url);
+            options.api_key = api_key.map(check::ApiKey::new);
+            options.max_items = max_items;
+            options.timeout = std::time::Duration::from_secs(timeout.max(1));
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(err) => {
+                    eprintln!("error: cannot start the async runtime: {err}");
+                    return ExitCode::from(CANNOT_RUN);
+                }
+            };
+            match runtime.block_on(check::run(spec, &options)) {
+                Ok(report) => {
+                    println!("{report}");
+                    if report.is_ok() {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::from(FOUND_PROBLEMS)
+                    }
+                }
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    ExitCode::from(CANNOT_RUN)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! `cargo xtask bench`: builds the mock binary, runs every benchmark of
+//! `sendmux-benches`, and prints one summary table (figure, baseline, ratio,
+//! target) from criterion's estimates and the custom benches' JSON results.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Runs the benchmarks (unless `summary_only`) and prints the summary.
+pub(crate) fn run(root: &Path, summary_only: bool) -> Result<(), String> {
+    if !summary_only {
+        cargo(
+            root,
+            &[
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "sendmux-mock",
+                "--bin",
+                "sendmux-mock",
+            ],
+        )?;
+        cargo(root, &["bench", "-p", "sendmux-benches"])?;
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let summary = summary(&target)?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`cargo {}` failed", args.join(" ")))
+    }
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "{} is missing ({e}); run `cargo xtask bench` first",
+            path.display()
+        )
+    })?;
+    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Mean time per iteration in seconds of one criterion benchmark.
+fn criterion_mean_seconds(target: &Path, group: &str, function: &str) -> Result<f64, String> {
+    let estimates = read_json(
+        &target
+            .join("criterion")
+            .join(group)
+            .join(function)
+            .join("new/estimates.json"),
+    )?;
+    estimates["mean"]["point_estimate"]
+        .as_f64()
+        .map(|ns| ns / 1e9)
+        .ok_or_else(|| format!("no mean estimate for {group}/{function}"))
+}
+
+struct Row {
+    figure: String,
+    value: String,
+    baseline: String,
+    ratio: String,
+    target: String,
+}
+
+fn summary(target: &Path) -> Result<String, String> {
+    let mut rows = Vec::new();
+    let per_second = |seconds: f64, items: f64| items / seconds;
+    let met = |ok: bool| if ok { "met" } else { "MISSED" };
+
+    let group = "overhead_get_domain";
+    let a = per_second(
+        criterion_mean_seconds(target, group, "a_reqwest_serde")?,
+        64.0,
+    );
+    let b = per_second(
+        criterion_mean_seconds(target, group, "b_sendmux_api")?,
+        64.0,
+    );
+    let c = per_second(
+        criterion_mean_seconds(target, group, "c_sendmux_client")?,
+        64.0,
+    );
+    rows.push(Row {
+        figure: "GET domain, 64 concurrent: (b) sendmux-api".into(),
+        value: format!("{b:.0} req/s"),
+        baseline: format!("(a) reqwest+serde {a:.0} req/s"),
+        ratio: format!("b/a {:.3}", b / a),
+        target: String::new(),
+    });
+    rows.push(Row {
+        figure: "GET domain, 64 concurrent: (c) sendmux-client".into(),
+        value: format!("{c:.0} req/s"),
+        baseline: format!("(a) reqwest+serde {a:.0} req/s"),
+        ratio: format!("c/a {:.3}", c / a),
+        target: format!(">= 0.97: {}", met(c / a >= 0.97)),
+    });
+    let group = "overhead_create_domain";
+    let explicit = per_second(
+        criterion_mean_seconds(target, group, "b_sendmux_api_explicit_key")?,
+        1.0,
+    );
+    let auto = per_second(
+        criterion_mean_seconds(target, group, "c_sendmux_client_auto_key")?,
+        1.0,
+    );
+    rows.push(Row {
+        figure: "POST create, auto idempotency key (client)".into(),
+        value: format!("{auto:.0} req/s"),
+        baseline: format!("sendmux-api, fixed key {explicit:.0} req/s"),
+        ratio: format!("{:.3}", auto / explicit),
+        target: String::new(),
+    });
+
+    let group = "decode_page_100";
+    let typed = criterion_mean_seconds(target, group, "typed_sendmux_api")?;
+    let value = criterion_mean_seconds(target, group, "serde_json_value")?;
+    let minimal = criterion_mean_seconds(target, group, "minimal_struct")?;
+    rows.push(Row {
+        figure: "decode 100-domain page into typed models".into(),
+        value: format!("{:.0} us", typed * 1e6),
+        baseline: format!("serde_json::Value {:.0} us", value * 1e6),
+        ratio: format!("{:.2}x faster", value / typed),
+        target: format!(">= 2x: {}", met(value / typed >= 2.0)),
+    });
+    rows.push(Row {
+        figure: "decode 100-domain page into typed models".into(),
+        value: format!("{:.0} us", typed * 1e6),
+        baseline: format!("minimal struct {:.0} us", minimal * 1e6),
+        ratio: format!("{:.2}x slower", typed / minimal),
+        target: String::new(),
+    });
+
+    let paginate = read_json(&target.join("bench-results/paginate.json"))?;
+    let growth_ratio = paginate["growth_over_two_pages"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    rows.push(Row {
+        figure: format!("stream {} domains (1,000 pages)", paginate["items"]),
+        value: format!(
+            "{:.0} items/s",
+            paginate["items_per_second"].as_f64().unwrap_or(f64::NAN)
+        ),
+        baseline: String::new(),
+        ratio: String::new(),
+        target: String::new(),
+    });
+    rows.push(Row {
+        figure: "peak memory growth while streaming".into(),
+        value: format!("{} B", paginate["peak_growth_bytes"]),
+        baseline: format!(
+            "2 pages = {} B",
+            paginate["page_bytes"].as_u64().unwrap_or(0) * 2
+        ),
+        ratio: format!("{growth_ratio:.2}"),
+        target: format!("< 1: {}", met(growth_ratio < 1.0)),
+    });
+
+    let mock = read_json(&target.join("bench-results/mock_throughput.json"))?;
+    let mock_rps = mock["mock_per_second"].as_f64().unwrap_or(f64::NAN);
+    let baseline_rps = mock["baseline_per_second"].as_f64().unwrap_or(f64::NAN);
+    let p99_us = mock["mock_p99_us"].as_u64().unwrap_or(u64::MAX);
+    rows.push(Row {
+        figure: format!(
+            "sendmux-mock GET domain ({})",
+            mock["how"].as_str().unwrap_or("?")
+        ),
+        value: format!("{mock_rps:.0} req/s"),
+        baseline: format!("canned server {baseline_rps:.0} req/s"),
+        ratio: format!("{:.2}", mock_rps / baseline_rps),
+        target: format!(">= 20000: {}", met(mock_rps >= 20_000.0)),
+    });
+    rows.push(Row {
+        figure: "sendmux-mock GET domain p99 latency".into(),
+        value: format!("{:.2} ms", p99_us as f64 / 1000.0),
+        baseline: format!(
+            "canned server {:.2} ms",
+            mock["baseline_p99_us"].as_u64().unwrap_or(0) as f64 / 1000.0
+        ),
+        ratio: String::new(),
+        target: format!("< 5 ms: {}", met(p99_us < 5_000)),
+    });
+
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut out = format!("\nBenchmark summary ({cores} cores)\n\n");
+    let header = Row {
+        figure: "figure".into(),
+        value: "value".into(),
+        baseline: "baseline (same run)".into(),
+        ratio: "ratio".into(),
+        target: "target".into(),
+    };
+    let widths = rows.iter().chain([&header]).fold([0; 4], |w, r| {
+        [
+            w[0].max(r.figure.len()),
+            w[1].max(r.value.len()),
+            w[2].max(r.baseline.len()),
+            w[3].max(r.ratio.len()),
+        ]
+    });
+    for row in [&header].into_iter().chain(rows.iter()) {
+        let _ = writeln!(
+            out,
+            "| {:w0$} | {:w1$} | {:w2$} | {:w3$} | {} |",
+            row.figure,
+            row.value,
+            row.baseline,
+            row.ratio,
+            row.target,
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        );
+    }
+    Ok(out)
+}
