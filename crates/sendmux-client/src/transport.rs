@@ -1,0 +1,741 @@
+//! The retry loop every call goes through.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use sendmux_api::ClientInfo;
+use sendmux_api::types as wire;
+use tracing::{Instrument, field::Empty};
+
+use crate::Client;
+use crate::error::{ApiError, Error};
+use crate::idempotency::{IdempotencyKey, IdempotencyPolicy};
+use crate::models::{ErrorCode, FieldError};
+use crate::response::{RateLimit, ResponseMeta};
+
+/// One operation of the API description, as this crate calls it.
+#[derive(Debug)]
+pub(crate) struct Operation {
+    /// `operationId` in `openapi.yaml`.
+    pub(crate) id: &'static str,
+    pub(crate) method: Method,
+    /// Path template, relative to the base URL.
+    pub(crate) path: &'static str,
+    /// The description declares an `Idempotency-Key` header.
+    pub(crate) idempotency_key: bool,
+    /// The description declares `304` (conditional GET with `If-None-Match`).
+    pub(crate) not_modified: bool,
+    /// Media type of the success body.
+    pub(crate) accept: &'static str,
+}
+
+macro_rules! op {
+    ($name:ident, $id:literal, $method:ident, $path:literal, key: $key:literal, not_modified: $nm:literal, accept: $accept:literal) => {
+        pub(crate) static $name: Operation = Operation {
+            id: $id,
+            method: Method::$method,
+            path: $path,
+            idempotency_key: $key,
+            not_modified: $nm,
+            accept: $accept,
+        };
+    };
+}
+
+op!(LIST_DOMAINS, "managementListDomains", GET, "/domains", key: false, not_modified: false, accept: "application/json");
+op!(CREATE_DOMAIN, "managementCreateDomain", POST, "/domains", key: true, not_modified: false, accept: "application/json");
+op!(GET_DOMAIN, "managementGetDomain", GET, "/domains/{public_id}", key: false, not_modified: true, accept: "application/json");
+op!(UPDATE_DOMAIN, "managementUpdateDomain", PATCH, "/domains/{public_id}", key: false, not_modified: false, accept: "application/json");
+op!(DELETE_DOMAIN, "managementDeleteDomain", DELETE, "/domains/{public_id}", key: false, not_modified: false, accept: "application/json");
+op!(VERIFY_DOMAIN, "managementVerifyDomain", POST, "/domains/{public_id}/verify", key: false, not_modified: false, accept: "application/json");
+op!(GET_ZONE_FILE, "managementGetDomainZoneFile", GET, "/domains/{public_id}/zone-file", key: false, not_modified: false, accept: "text/plain");
+op!(GET_FILTERS, "managementGetDomainFilters", GET, "/domains/{public_id}/filters", key: false, not_modified: true, accept: "application/json");
+op!(SET_FILTERS, "managementSetDomainFilters", PUT, "/domains/{public_id}/filters", key: false, not_modified: false, accept: "application/json");
+
+/// Every operation this crate calls (checked against `openapi.yaml` in tests).
+#[cfg(test)]
+pub(crate) static OPERATIONS: &[&Operation] = &[
+    &LIST_DOMAINS,
+    &CREATE_DOMAIN,
+    &GET_DOMAIN,
+    &UPDATE_DOMAIN,
+    &DELETE_DOMAIN,
+    &VERIFY_DOMAIN,
+    &GET_ZONE_FILE,
+    &GET_FILTERS,
+    &SET_FILTERS,
+];
+
+/// One logical call: everything needed to make (and repeat) its attempts.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) op: &'static Operation,
+    /// The path with its parameters filled in and encoded.
+    pub(crate) path: String,
+    pub(crate) query: Vec<(&'static str, String)>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Option<Bytes>,
+    pub(crate) idempotency_key: Option<IdempotencyKey>,
+    pub(crate) max_body: Option<usize>,
+}
+
+impl Call {
+    pub(crate) fn new(op: &'static Operation, path: String) -> Self {
+        Self {
+            op,
+            path,
+            query: Vec::new(),
+            headers: HeaderMap::new(),
+            body: None,
+            idempotency_key: None,
+            max_body: None,
+        }
+    }
+
+    pub(crate) fn json_body<T: serde::Serialize>(mut self, body: &T) -> Result<Self, Error> {
+        let bytes = serde_json::to_vec(body).map_err(|e| Error::Setup {
+            message: "could not encode the request body".into(),
+            source: Box::new(e),
+        })?;
+        self.body = Some(Bytes::from(bytes));
+        Ok(self)
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Result<Self, Error> {
+        let value = HeaderValue::try_from(value).map_err(|_| {
+            crate::error::InvalidInput::new(
+                name.as_str().to_owned(),
+                "is not a valid header value",
+                "pass the value exactly as the API returned it",
+            )
+        })?;
+        self.headers.insert(name, value);
+        Ok(self)
+    }
+
+    /// Safe method, or a key that makes a repeat harmless.
+    fn idempotent(&self) -> bool {
+        self.op.method == Method::GET || self.idempotency_key.is_some()
+    }
+}
+
+/// Encodes one path segment (ids are validated first; this is defence).
+pub(crate) fn segment(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A response the call accepts as its answer (2xx, or 304 where declared).
+#[derive(Debug)]
+pub(crate) struct Raw {
+    pub(crate) status: u16,
+    pub(crate) body: Bytes,
+    pub(crate) meta: ResponseMeta,
+}
+
+impl Raw {
+    /// Decodes the JSON body, or reports it as undecodable.
+    pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
+        serde_json::from_slice(&self.body).map_err(|e| Error::Undecodable {
+            status: Some(self.status),
+            request_id: self.meta.request_id.clone(),
+            reason: format!("body does not match the expected shape: {e}"),
+            snippet: snippet(&self.body),
+            attempts: self.meta.attempts,
+            source: Some(Box::new(e)),
+        })
+    }
+}
+
+/// The first 512 bytes of a body, for error messages.
+pub(crate) fn snippet(body: &[u8]) -> String {
+    const MAX: usize = 512;
+    let cut = body.len().min(MAX);
+    let mut text = String::from_utf8_lossy(&body[..cut]).into_owned();
+    if body.len() > MAX {
+        text.push('…');
+    }
+    text
+}
+
+/// Why an attempt failed, and what that means for retrying.
+struct Failure {
+    error: Error,
+    retryable: bool,
+    retry_after: Option<Duration>,
+    /// Our own key is still being processed by an earlier attempt.
+    in_flight: bool,
+    timeout: bool,
+}
+
+impl Client {
+    /// Runs a call: attempts, classification, waits, budget, tracing.
+    pub(crate) async fn execute(&self, mut call: Call) -> Result<Raw, Error> {
+        // Made once, before the first attempt, and reused by every retry.
+        if call.op.idempotency_key
+            && call.idempotency_key.is_none()
+            && self.inner.idempotency == IdempotencyPolicy::Automatic
+        {
+            call.idempotency_key = Some(IdempotencyKey::generate());
+        }
+        let span = tracing::info_span!(
+            "sendmux.call",
+            operation = call.op.id,
+            method = %call.op.method,
+            route = call.op.path,
+            idempotency_key = call.idempotency_key.as_ref().map(IdempotencyKey::as_str),
+            attempts = Empty,
+            status = Empty,
+            request_id = Empty,
+            elapsed_ms = Empty,
+        );
+        self.run(call, span.clone()).instrument(span).await
+    }
+
+    async fn run(&self, call: Call, span: tracing::Span) -> Result<Raw, Error> {
+        let inner = &self.inner;
+        let policy = &inner.retry;
+        let clock = &inner.clock;
+        let started = clock.now();
+        let deadline = policy.deadline().map(|d| started + d);
+        let url = self.url(&call)?;
+
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let attempt_span = tracing::debug_span!(
+                "sendmux.attempt",
+                operation = call.op.id,
+                attempt,
+                status = Empty,
+                request_id = Empty,
+                elapsed_ms = Empty,
+                retry_delay_ms = Empty,
+            );
+            // Network time is real even under a virtual clock.
+            let attempt_started = Instant::now();
+            let mut timeout = inner.timeout;
+            if let Some(deadline) = deadline {
+                timeout = timeout.min(deadline.saturating_duration_since(clock.now()));
+            }
+            let outcome = self
+                .attempt(&call, url.clone(), attempt, timeout)
+                .instrument(attempt_span.clone())
+                .await;
+            let elapsed = attempt_started.elapsed();
+            attempt_span.record("elapsed_ms", elapsed.as_millis() as u64);
+
+            let failure = match outcome {
+                Ok(mut raw) => {
+                    inner.budget.on_success();
+                    raw.meta.attempts = attempt;
+                    attempt_span.record("status", raw.status);
+                    span.record("attempts", attempt);
+                    span.record("status", raw.status);
+                    if let Some(id) = &raw.meta.request_id {
+                        attempt_span.record("request_id", id.as_str());
+                        span.record("request_id", id.as_str());
+                    }
+                    span.record(
+                        "elapsed_ms",
+                        clock.now().saturating_duration_since(started).as_millis() as u64,
+                    );
+                    tracing::debug!(parent: &attempt_span, status = raw.status, "attempt succeeded");
+                    return Ok(raw);
+                }
+                Err(failure) => failure,
+            };
+            if let Some(status) = failure.error.status() {
+                attempt_span.record("status", status);
+                span.record("status", status);
+            }
+            if let Some(id) = failure.error.request_id() {
+                attempt_span.record("request_id", id);
+                span.record("request_id", id);
+            }
+
+            let decision = self.plan_retry(&call, attempt, &failure, deadline);
+            match decision {
+                Ok(delay) => {
+                    attempt_span.record("retry_delay_ms", delay.as_millis() as u64);
+                    // Contextual parent (the call span), so the event shows at
+                    // INFO even when DEBUG attempt spans are filtered out.
+                    tracing::info!(
+                        attempt,
+                        status = failure.error.status(),
+                        request_id = failure.error.request_id(),
+                        retry_delay_ms = delay.as_millis() as u64,
+                        error = %failure.error,
+                        "attempt failed; retrying"
+                    );
+                    clock.sleep(delay).await;
+                }
+                Err(reason) => {
+                    let mut error = failure.error;
+                    error.set_attempts(attempt);
+                    span.record("attempts", attempt);
+                    span.record(
+                        "elapsed_ms",
+                        clock.now().saturating_duration_since(started).as_millis() as u64,
+                    );
+                    tracing::debug!(parent: &attempt_span, reason, error = %error, "giving up");
+                    return Err(error);
+                }
+            }
+        }
+    }
+
+    /// The wait before the next attempt, or why there is none.
+    fn plan_retry(
+        &self,
+        call: &Call,
+        attempt: u32,
+        failure: &Failure,
+        deadline: Option<Instant>,
+    ) -> Result<Duration, &'static str> {
+        let policy = &self.inner.retry;
+        if !failure.retryable {
+            return Err("not retryable");
+        }
+        if let Some(wait) = failure.retry_after
+            && wait > policy.max_retry_after()
+        {
+            return Err("server-requested wait exceeds the ceiling");
+        }
+        if attempt >= policy.max_attempts() {
+            return Err("attempts exhausted");
+        }
+        let delay = match failure.retry_after {
+            Some(wait) => wait,
+            None if failure.in_flight => policy.in_flight_backoff(attempt),
+            None => policy.backoff(attempt),
+        };
+        if let Some(deadline) = deadline
+            && self.inner.clock.now() + delay >= deadline
+        {
+            return Err("the wait would pass the call's deadline");
+        }
+        if !self.inner.budget.try_acquire(failure.timeout) {
+            tracing::warn!(
+                operation = call.op.id,
+                "retry budget exhausted; not retrying"
+            );
+            return Err("retry budget exhausted");
+        }
+        Ok(delay)
+    }
+
+    fn url(&self, call: &Call) -> Result<reqwest::Url, Error> {
+        let mut url = reqwest::Url::parse(&format!("{}{}", self.inner.base_url, call.path))
+            .map_err(|e| Error::Setup {
+                message: "could not build the request URL".into(),
+                source: Box::new(e),
+            })?;
+        if !call.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (name, value) in &call.query {
+                pairs.append_pair(name, value);
+            }
+        }
+        Ok(url)
+    }
+
+    async fn attempt(
+        &self,
+        call: &Call,
+        url: reqwest::Url,
+        attempt: u32,
+        timeout: Duration,
+    ) -> Result<Raw, Failure> {
+        let inner = &self.inner;
+        let mut request = inner
+            .http
+            .request(call.op.method.clone(), url)
+            .timeout(timeout)
+            .header(header::AUTHORIZATION, inner.auth.clone())
+            .header(header::USER_AGENT, inner.user_agent.clone())
+            .header(header::ACCEPT, call.op.accept)
+            .header(
+                "api-version",
+                <sendmux_api::Client as ClientInfo<()>>::api_version(),
+            )
+            .headers(call.headers.clone());
+        if let Some(key) = &call.idempotency_key {
+            request = request.header("idempotency-key", key.as_str());
+        }
+        if let Some(body) = &call.body {
+            request = request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(body.clone());
+        }
+
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return Err(self.transport_failure(call, e)),
+        };
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let meta = self.meta(status, &headers);
+        let cap = call.max_body.unwrap_or(inner.max_response_bytes);
+        let body = match read_capped(response, cap).await {
+            Ok(body) => body,
+            Err(ReadError::Transport(e)) => return Err(self.transport_failure(call, e)),
+            Err(ReadError::TooLarge(partial)) => {
+                return Err(Failure {
+                    error: Error::Undecodable {
+                        status: Some(status),
+                        request_id: meta.request_id.clone(),
+                        reason: format!("body is larger than the {cap}-byte limit"),
+                        snippet: snippet(&partial),
+                        attempts: attempt,
+                        source: None,
+                    },
+                    retryable: false,
+                    retry_after: None,
+                    in_flight: false,
+                    timeout: false,
+                });
+            }
+        };
+
+        #[cfg(feature = "conformance")]
+        if let Some(checker) = &inner.conformance
+            && let Err(error) =
+                checker.check(call, status, &headers, &body, meta.request_id.as_deref())
+        {
+            return Err(Failure {
+                error,
+                retryable: false,
+                retry_after: None,
+                in_flight: false,
+                timeout: false,
+            });
+        }
+
+        let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
+        if accepted {
+            return Ok(Raw { status, body, meta });
+        }
+        Err(self.response_failure(call, attempt, status, &headers, body, meta))
+    }
+
+    fn transport_failure(&self, call: &Call, e: reqwest::Error) -> Failure {
+        // Connection never opened: nothing reached the server.
+        if e.is_connect() {
+            return Failure {
+                error: Error::NotSent {
+                    message: e.to_string(),
+                    attempts: 0,
+                    source: Box::new(e),
+                },
+                retryable: true,
+                retry_after: None,
+                in_flight: false,
+                timeout: false,
+            };
+        }
+        if e.is_builder() {
+            return Failure {
+                error: Error::Setup {
+                    message: "could not build the request".into(),
+                    source: Box::new(e),
+                },
+                retryable: false,
+                retry_after: None,
+                in_flight: false,
+                timeout: false,
+            };
+        }
+        let timeout = e.is_timeout();
+        let idempotent = call.idempotent();
+        Failure {
+            error: Error::MaybeSent {
+                message: e.to_string(),
+                timeout,
+                idempotent,
+                attempts: 0,
+                source: Box::new(e),
+            },
+            retryable: idempotent,
+            retry_after: None,
+            in_flight: false,
+            timeout,
+        }
+    }
+
+    fn response_failure(
+        &self,
+        call: &Call,
+        attempt: u32,
+        status: u16,
+        headers: &HeaderMap,
+        body: Bytes,
+        meta: ResponseMeta,
+    ) -> Failure {
+        let retry_after = self.retry_after(status, headers);
+        match serde_json::from_slice::<wire::ApiError>(&body) {
+            Ok(envelope) => {
+                let code = ErrorCode::from(&envelope.error.code);
+                let retryable = envelope.error.retryable;
+                // Our key, on a repeat: the first attempt is still running.
+                let in_flight = code == ErrorCode::IdempotencyConflict
+                    && attempt > 1
+                    && call.idempotency_key.is_some();
+                let retryable = retryable || in_flight;
+                let error = api_error(status, meta.request_id, envelope, retry_after, attempt);
+                Failure {
+                    error: Error::Api(Box::new(error)),
+                    retryable,
+                    retry_after,
+                    in_flight,
+                    timeout: false,
+                }
+            }
+            Err(e) => {
+                // No verdict from the server: fall back on the status. 500 may
+                // mean the work happened, so only idempotent calls repeat it.
+                let retryable = match status {
+                    408 | 429 | 502..=504 => true,
+                    500 => call.idempotent(),
+                    _ => false,
+                };
+                Failure {
+                    error: Error::Undecodable {
+                        status: Some(status),
+                        request_id: meta.request_id,
+                        reason: format!("error body is not the standard envelope: {e}"),
+                        snippet: snippet(&body),
+                        attempts: attempt,
+                        source: Some(Box::new(e)),
+                    },
+                    retryable,
+                    retry_after,
+                    in_flight: false,
+                    timeout: false,
+                }
+            }
+        }
+    }
+
+    fn retry_after(&self, status: u16, headers: &HeaderMap) -> Option<Duration> {
+        retry_after(status, headers, self.inner.clock.unix_now())
+    }
+
+    fn meta(&self, status: u16, headers: &HeaderMap) -> ResponseMeta {
+        response_meta(status, headers)
+    }
+}
+
+/// Response facts from the headers.
+pub(crate) fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
+    let num = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+    let rate_limit = match (
+        num("x-ratelimit-limit"),
+        num("x-ratelimit-remaining"),
+        num("x-ratelimit-reset"),
+    ) {
+        (Some(limit), Some(remaining), Some(reset)) => Some(RateLimit {
+            limit,
+            remaining,
+            reset,
+        }),
+        _ => None,
+    };
+    ResponseMeta {
+        status,
+        request_id: header_str(headers, "x-request-id").map(str::to_owned),
+        etag: header_str(headers, "etag").map(str::to_owned),
+        location: header_str(headers, "location").map(str::to_owned),
+        rate_limit,
+        attempts: 0,
+    }
+}
+
+/// `Retry-After` (seconds), else on 429 the time from `now` until
+/// `X-RateLimit-Reset` (Unix seconds).
+pub(crate) fn retry_after(status: u16, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+    if let Some(secs) =
+        header_str(headers, "retry-after").and_then(|v| v.trim().parse::<f64>().ok())
+        && secs.is_finite()
+        && secs >= 0.0
+    {
+        return Some(Duration::from_secs_f64(secs.min(1e9)));
+    }
+    if status == 429 {
+        let reset = header_str(headers, "x-ratelimit-reset")?
+            .trim()
+            .parse::<u64>()
+            .ok()?;
+        let now = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let wait = Duration::from_secs(reset).saturating_sub(now);
+        // A reset already past (or clock skew) says nothing useful: let the
+        // backoff pace the retry rather than retrying at once.
+        return (!wait.is_zero()).then_some(wait);
+    }
+    None
+}
+
+/// Our [`ApiError`] from the decoded error envelope.
+pub(crate) fn api_error(
+    status: u16,
+    header_request_id: Option<String>,
+    envelope: wire::ApiError,
+    retry_after: Option<Duration>,
+    attempts: u32,
+) -> ApiError {
+    ApiError {
+        status,
+        code: ErrorCode::from(&envelope.error.code),
+        message: envelope.error.message,
+        retryable: envelope.error.retryable,
+        param: envelope.error.param,
+        doc_url: envelope.error.doc_url,
+        field_errors: envelope
+            .error
+            .errors
+            .into_iter()
+            .map(FieldError::from)
+            .collect(),
+        // The header, else the envelope's copy.
+        request_id: header_request_id.or(Some(envelope.meta.request_id)),
+        retry_after,
+        attempts,
+    }
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge(Bytes),
+}
+
+/// Reads the body, refusing to buffer more than `cap` bytes.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
+    if let Some(len) = response.content_length()
+        && len > cap as u64
+    {
+        let first = response.chunk().await.ok().flatten().unwrap_or_default();
+        return Err(ReadError::TooLarge(first));
+    }
+    let mut buf = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if buf.len() + chunk.len() > cap {
+            buf.extend_from_slice(&chunk[..cap - buf.len()]);
+            return Err(ReadError::TooLarge(Bytes::from(buf)));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    /// Our operation table agrees with `openapi.yaml`: ids, methods, paths,
+    /// and which operations declare `Idempotency-Key` and `304`.
+    #[test]
+    fn operations_match_the_spec() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml"))
+                .unwrap();
+        let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let params = &spec["components"]["parameters"];
+        let mut seen = 0;
+        for (path, item) in spec["paths"].as_mapping().unwrap() {
+            for (method, op) in item.as_mapping().unwrap() {
+                let id = op["operationId"].as_str().unwrap();
+                let ours = OPERATIONS
+                    .iter()
+                    .find(|o| o.id == id)
+                    .unwrap_or_else(|| panic!("{id} not covered"));
+                seen += 1;
+                assert_eq!(ours.path, path.as_str().unwrap(), "{id}");
+                assert_eq!(
+                    ours.method.as_str(),
+                    method.as_str().unwrap().to_uppercase(),
+                    "{id}"
+                );
+                let header_names: Vec<String> = op["parameters"]
+                    .as_sequence()
+                    .map(|ps| {
+                        ps.iter()
+                            .map(|p| {
+                                let p = match p["$ref"].as_str() {
+                                    Some(r) => &params[r.rsplit('/').next().unwrap()],
+                                    None => p,
+                                };
+                                p["name"].as_str().unwrap().to_ascii_lowercase()
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                assert_eq!(
+                    ours.idempotency_key,
+                    header_names.contains(&"idempotency-key".into()),
+                    "{id}"
+                );
+                assert_eq!(
+                    ours.not_modified,
+                    op["responses"]["304"].is_mapping(),
+                    "{id}"
+                );
+                assert_eq!(
+                    ours.not_modified,
+                    header_names.contains(&"if-none-match".into()),
+                    "{id}"
+                );
+            }
+        }
+        assert_eq!(seen, OPERATIONS.len());
+    }
+
+    #[test]
+    fn server_requested_waits() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut map = HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, HeaderValue::from_str(v).unwrap());
+            }
+            map
+        };
+        let both = headers(&[("retry-after", "3"), ("x-ratelimit-reset", "1010")]);
+        assert_eq!(retry_after(429, &both, now), Some(Duration::from_secs(3)));
+        let reset = headers(&[("x-ratelimit-reset", "1010")]);
+        assert_eq!(retry_after(429, &reset, now), Some(Duration::from_secs(10)));
+        assert_eq!(
+            retry_after(503, &reset, now),
+            None,
+            "reset counts on 429 only"
+        );
+        let past = headers(&[("x-ratelimit-reset", "900")]);
+        assert_eq!(retry_after(429, &past, now), None);
+        let fractional = headers(&[("retry-after", "1.5")]);
+        assert_eq!(
+            retry_after(503, &fractional, now),
+            Some(Duration::from_millis(1500))
+        );
+        let date = headers(&[("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT")]);
+        assert_eq!(retry_after(503, &date, now), None);
+    }
+
+    #[test]
+    fn segments_and_snippets() {
+        assert_eq!(segment("mdom_a-b.c~"), "mdom_a-b.c~");
+        assert_eq!(segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(snippet(&[b'x'; 600]).chars().count(), 513);
+    }
+}

@@ -1,0 +1,21 @@
+//! Integration tests of sendmux-client: httpmock for exact request
+//! assertions, a raw TCP server for dropped connections, and a virtual clock
+//! so retries with long waits run instantly.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod conditional;
+mod config;
+#[cfg(feature = "conformance")]
+mod conformance;
+mod errors;
+mod idempotency;
+mod lowlevel;
+mod network;
+mod operations;
+mod pagination;
+mod retry;
+mod schema;
+mod secrets;
+mod validation;

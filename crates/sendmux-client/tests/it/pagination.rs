@@ -1,0 +1,162 @@
+//! Cursor pagination as lazy streams.
+
+use futures::{StreamExt, TryStreamExt};
+use httpmock::prelude::*;
+use serde_json::json;
+
+use crate::support::*;
+
+fn page(ids: &[&str], next: Option<&str>, request_id: &str) -> serde_json::Value {
+    let data: Vec<_> = ids
+        .iter()
+        .map(|id| domain(id, &format!("{id}.example.com"), "verified"))
+        .collect();
+    let mut pagination = json!({"has_more": next.is_some()});
+    if let Some(next) = next {
+        pagination["next_cursor"] = json!(next);
+    }
+    json!({"ok": true, "data": data, "pagination": pagination, "meta": {"request_id": request_id}})
+}
+
+struct Pages<'a> {
+    first: httpmock::Mock<'a>,
+    second: httpmock::Mock<'a>,
+    third: httpmock::Mock<'a>,
+}
+
+async fn three_pages(server: &MockServer) -> Pages<'_> {
+    let first = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/domains")
+                .query_param("limit", "2")
+                .query_param_missing("cursor")
+                .header("authorization", BEARER);
+            then.status(200)
+                .json_body(page(&["mdom_a", "mdom_b"], Some("c2"), "req_p1"));
+        })
+        .await;
+    let second = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/domains")
+                .query_param("limit", "2")
+                .query_param("cursor", "c2");
+            then.status(200)
+                .json_body(page(&["mdom_c", "mdom_d"], Some("c3"), "req_p2"));
+        })
+        .await;
+    let third = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/domains")
+                .query_param("limit", "2")
+                .query_param("cursor", "c3");
+            then.status(200)
+                .json_body(page(&["mdom_e"], None, "req_p3"));
+        })
+        .await;
+    Pages {
+        first,
+        second,
+        third,
+    }
+}
+
+#[tokio::test]
+async fn items_stream_across_three_pages_lazily() {
+    let server = MockServer::start_async().await;
+    let pages = three_pages(&server).await;
+    let (client, _clock) = client(&server);
+
+    let mut stream = client.domains().list().limit(2).stream();
+    assert_eq!(
+        pages.first.calls_async().await,
+        0,
+        "nothing is requested before the first poll"
+    );
+
+    assert_eq!(stream.try_next().await.unwrap().unwrap().id, "mdom_a");
+    assert_eq!(stream.try_next().await.unwrap().unwrap().id, "mdom_b");
+    assert_eq!(pages.first.calls_async().await, 1);
+    assert_eq!(
+        pages.second.calls_async().await,
+        0,
+        "page 2 waits until page 1 is consumed"
+    );
+
+    assert_eq!(stream.try_next().await.unwrap().unwrap().id, "mdom_c");
+    assert_eq!(pages.second.calls_async().await, 1);
+    assert_eq!(pages.third.calls_async().await, 0);
+
+    let rest: Vec<String> = stream.map_ok(|d| d.id).try_collect().await.unwrap();
+    assert_eq!(rest, ["mdom_d", "mdom_e"]);
+    pages.first.assert_calls_async(1).await;
+    pages.second.assert_calls_async(1).await;
+    pages.third.assert_calls_async(1).await;
+}
+
+#[tokio::test]
+async fn pages_expose_cursors_and_request_ids() {
+    let server = MockServer::start_async().await;
+    let _pages = three_pages(&server).await;
+    let (client, _clock) = client(&server);
+    let pages: Vec<_> = client
+        .domains()
+        .list()
+        .limit(2)
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    let cursors: Vec<_> = pages.iter().map(|p| p.next_cursor.clone()).collect();
+    assert_eq!(
+        cursors,
+        [Some("c2".to_owned()), Some("c3".to_owned()), None]
+    );
+    let ids: Vec<_> = pages.iter().map(|p| p.request_id().unwrap()).collect();
+    assert_eq!(ids, ["req_p1", "req_p2", "req_p3"]);
+    assert_eq!(pages.iter().map(|p| p.items.len()).sum::<usize>(), 5);
+}
+
+#[tokio::test]
+async fn listing_resumes_from_a_stored_cursor() {
+    let server = MockServer::start_async().await;
+    let pages = three_pages(&server).await;
+    let (client, _clock) = client(&server);
+    let ids: Vec<String> = client
+        .domains()
+        .list()
+        .limit(2)
+        .cursor("c2")
+        .stream()
+        .map_ok(|d| d.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["mdom_c", "mdom_d", "mdom_e"]);
+    pages.first.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn one_page_with_send_and_errors_end_the_stream() {
+    let server = MockServer::start_async().await;
+    let _pages = three_pages(&server).await;
+    let (client, _clock) = client(&server);
+    let first = client.domains().list().limit(2).await.unwrap();
+    assert_eq!(first.next_cursor.as_deref(), Some("c2"));
+    assert!(first.has_more);
+
+    let broken = MockServer::start_async().await;
+    broken
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains");
+            then.status(404)
+                .json_body(api_error("not_found", "gone", false, "req_404"));
+        })
+        .await;
+    let (client, _clock) = crate::support::client(&broken);
+    let results: Vec<_> = client.domains().list().stream().collect().await;
+    assert_eq!(results.len(), 1);
+    assert!(results[0].is_err());
+}
