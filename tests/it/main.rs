@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod generated_client;
+mod soak;
 mod spec_guard;
 mod support;

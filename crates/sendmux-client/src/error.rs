@@ -241,6 +241,43 @@ impl Error {
     }
 }
 
+impl Error {
+    /// Interprets an error response received outside this client (through
+    /// [`Client::api`](crate::Client::api), a proxy, or a recorded
+    /// exchange): [`Error::Api`] when the body is the standard error
+    /// envelope, [`Error::Undecodable`] otherwise. Never panics, whatever
+    /// the bytes.
+    ///
+    /// ```
+    /// let body = br#"{"ok":false,"error":{"code":"not_found","message":"no such domain","retryable":false},"meta":{"request_id":"req_1"}}"#;
+    /// let error = sendmux_client::Error::from_response(404, &http::HeaderMap::new(), body);
+    /// assert_eq!(error.status(), Some(404));
+    /// assert_eq!(error.request_id(), Some("req_1"));
+    /// ```
+    pub fn from_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Error {
+        let meta = crate::transport::response_meta(status, headers);
+        let retry_after =
+            crate::transport::retry_after(status, headers, std::time::SystemTime::now());
+        match serde_json::from_slice::<sendmux_api::types::ApiError>(body) {
+            Ok(envelope) => Error::Api(Box::new(crate::transport::api_error(
+                status,
+                meta.request_id,
+                envelope,
+                retry_after,
+                1,
+            ))),
+            Err(e) => Error::Undecodable {
+                status: Some(status),
+                request_id: meta.request_id,
+                reason: format!("error body is not the standard envelope: {e}"),
+                snippet: crate::transport::snippet(body),
+                attempts: 1,
+                source: Some(Box::new(e)),
+            },
+        }
+    }
+}
+
 impl From<InvalidInput> for Error {
     fn from(value: InvalidInput) -> Self {
         Error::InvalidInput(value)

@@ -1,0 +1,38 @@
+//! Decoding one 100-domain list page: into the generated types, into
+//! `serde_json::Value`, and into a minimal hand-written struct.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use sendmux_benches::{HandEnvelope, MinimalDomain, page_body};
+
+fn decode(c: &mut Criterion) {
+    let body = page_body(100);
+    let mut group = c.benchmark_group("decode_page_100");
+    group.throughput(Throughput::Bytes(body.len() as u64));
+    group.bench_function("typed_sendmux_api", |b| {
+        b.iter(|| {
+            let page: sendmux_api::types::DomainItemCursorListResponse =
+                serde_json::from_slice(black_box(&body)).unwrap();
+            black_box(page)
+        });
+    });
+    group.bench_function("serde_json_value", |b| {
+        b.iter(|| {
+            let page: serde_json::Value = serde_json::from_slice(black_box(&body)).unwrap();
+            black_box(page)
+        });
+    });
+    group.bench_function("minimal_struct", |b| {
+        b.iter(|| {
+            let page: HandEnvelope<Vec<MinimalDomain>> =
+                serde_json::from_slice(black_box(&body)).unwrap();
+            black_box(page)
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decode);
+criterion_main!(benches);

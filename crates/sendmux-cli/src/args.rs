@@ -1,0 +1,206 @@
+//! Command-line grammar (clap derive).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit codes, also printed by `--help`.
+pub(crate) const EXIT_CODES_HELP: &str = "\
+Exit codes:
+  0  success
+  1  unexpected internal failure
+  2  usage error: bad flags or arguments, invalid input, missing API key (nothing was sent)
+  3  API error: the server answered with an error (code, message and request id are printed)
+  4  network error: the request could not be sent, or its outcome is unknown
+  5  timed out: `domains verify --wait` gave up before the domain verified
+  6  domain verification failed";
+
+/// Manage Sendmux mailbox domains.
+#[derive(Debug, Parser)]
+#[command(name = "sendmux", version, after_help = EXIT_CODES_HELP)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags accepted before or after the subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// API key (`smx_root_...` for domains). Prefer the environment variable:
+    /// command lines end up in shell history.
+    #[arg(long, env = "SENDMUX_API_KEY", global = true, hide_env_values = true)]
+    pub(crate) api_key: Option<String>,
+
+    /// API base URL.
+    #[arg(long, env = "SENDMUX_BASE_URL", global = true)]
+    pub(crate) base_url: Option<String>,
+
+    /// Output format. Default: `table` on a terminal, `json` otherwise.
+    #[arg(long, value_enum, global = true)]
+    pub(crate) output: Option<OutputFormat>,
+
+    /// Run against an embedded mock server on loopback instead of the real
+    /// API; no account or key needed. State lasts for this one command.
+    #[arg(long, global = true)]
+    pub(crate) mock: bool,
+
+    /// Log requests, retries and timings to stderr (never the API key).
+    #[arg(long, short = 'v', global = true)]
+    pub(crate) verbose: bool,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    /// Aligned tables for people.
+    Table,
+    /// The API's `data` object as JSON, for scripts and `jq`.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Mailbox domains: add, inspect, verify, upgrade, delete.
+    #[command(subcommand)]
+    Domains(DomainsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum DomainsCommand {
+    /// Add a domain and print the DNS records to publish.
+    Add {
+        /// Fully qualified, lowercase domain name, e.g. `mail.acme.com`.
+        domain: String,
+        /// How the domain is used (the API defaults to send-receive).
+        #[arg(long, value_enum)]
+        mode: Option<ModeArg>,
+        /// Idempotency key, to make a retried `add` safe; one is generated
+        /// when omitted.
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
+    /// List domains, newest first.
+    List {
+        /// Page size (1 to 100).
+        #[arg(long)]
+        limit: Option<u32>,
+        /// Follow pages until the end instead of printing one page.
+        #[arg(long)]
+        all: bool,
+        /// Start after this cursor (printed by a previous `list`).
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Show one domain with its DNS records.
+    Get {
+        /// Domain id (`mdom_...`).
+        id: String,
+    },
+    /// Upgrade a send-only domain to send-receive.
+    Upgrade {
+        /// Domain id (`mdom_...`).
+        id: String,
+        /// Only upgrade if the domain still has this ETag (from `get`).
+        #[arg(long)]
+        if_match: Option<String>,
+    },
+    /// Check the domain's DNS records now.
+    Verify {
+        /// Domain id (`mdom_...`).
+        id: String,
+        /// Keep checking until the domain verifies, fails or the timeout passes.
+        #[arg(long)]
+        wait: bool,
+        /// How long `--wait` keeps trying, e.g. `10m`, `90s`.
+        #[arg(long, default_value = "10m", value_parser = parse_duration, requires = "wait")]
+        timeout: Duration,
+        /// Pause between checks with `--wait`, e.g. `10s`.
+        #[arg(long, default_value = "10s", value_parser = parse_duration, requires = "wait")]
+        interval: Duration,
+    },
+    /// Delete a domain (refused while mailboxes use it).
+    Delete {
+        /// Domain id (`mdom_...`).
+        id: String,
+        /// Do not ask for confirmation (required when stdin is not a terminal).
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
+    /// Print the domain's DNS records as a BIND zone file.
+    ZoneFile {
+        /// Domain id (`mdom_...`).
+        id: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short = 'o')]
+        output_file: Option<PathBuf>,
+    },
+    /// Domain-wide sender filters.
+    #[command(subcommand)]
+    Filters(FiltersCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum FiltersCommand {
+    /// Show the filter mode and rules.
+    Get {
+        /// Domain id (`mdom_...`).
+        id: String,
+    },
+    /// Replace the filter mode and all rules.
+    Set {
+        /// Domain id (`mdom_...`).
+        id: String,
+        /// Which senders get in.
+        #[arg(long, value_enum, required_unless_present = "from_file")]
+        mode: Option<FilterModeArg>,
+        /// A sender address or domain to let in (repeatable).
+        #[arg(long = "allow", value_name = "PATTERN")]
+        allow: Vec<String>,
+        /// A sender address or domain to keep out (repeatable).
+        #[arg(long = "deny", value_name = "PATTERN")]
+        deny: Vec<String>,
+        /// Read `{"mode": .., "rules": [{"type": "allow", "pattern": ..}]}` from a JSON file (`-` for stdin).
+        #[arg(long, conflicts_with_all = ["mode", "allow", "deny"])]
+        from_file: Option<PathBuf>,
+        /// Only replace if the filters still have this ETag.
+        #[arg(long)]
+        if_match: Option<String>,
+    },
+}
+
+/// `--mode` of `domains add`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ModeArg {
+    /// Outbound mail only; MX records stay as they are.
+    SendOnly,
+    /// Outbound mail and hosted mailboxes.
+    SendReceive,
+}
+
+/// `--mode` of `domains filters set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum FilterModeArg {
+    /// Accept every sender.
+    Off,
+    /// Accept only senders matching an allow rule.
+    Allowlist,
+    /// Accept everyone except senders matching a deny rule.
+    Denylist,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 90s, 10m, 1h)"))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn grammar_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

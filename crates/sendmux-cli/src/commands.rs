@@ -1,0 +1,299 @@
+//! What each subcommand does: build the client (or start the embedded mock),
+//! call the API, hand the result to `output`.
+
+use std::io::{IsTerminal, Read, Write};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use sendmux_client::{Client, DomainMode, FilterMode, FilterRule, FilterState, VerificationStatus};
+
+use crate::args::{
+    Cli, Command, DomainsCommand, FilterModeArg, FiltersCommand, ModeArg, OutputFormat,
+};
+use crate::failure::Failure;
+use crate::output;
+
+/// Key used with `--mock` when none is given: any `smx_root_` key works there.
+const MOCK_API_KEY: &str = "smx_root_mock";
+
+/// Runs one parsed command line.
+pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
+    let global = cli.global;
+    // Keep the mock alive until the command is done.
+    let mut mock = None;
+    let (api_key, base_url) = if global.mock {
+        if global.base_url.is_some() {
+            return Err(Failure::Usage(
+                "--mock and --base-url cannot be combined: --mock runs against its own embedded server".into(),
+            ));
+        }
+        let server = sendmux_mock::MockServer::start().await.map_err(|e| {
+            Failure::Internal(format!("cannot start the embedded mock server: {e}"))
+        })?;
+        eprintln!(
+            "note: using the embedded mock server at {} (no real API calls; its state ends with this command)",
+            server.base_url()
+        );
+        let url = server.base_url();
+        mock = Some(server);
+        (
+            global.api_key.unwrap_or_else(|| MOCK_API_KEY.to_string()),
+            Some(url),
+        )
+    } else {
+        let Some(key) = global.api_key.filter(|k| !k.is_empty()) else {
+            return Err(Failure::Usage(
+                "no API key. Set SENDMUX_API_KEY or pass --api-key with a root key (smx_root_...).\n  \
+                 To try the CLI without an account, add --mock to run against an embedded mock server."
+                    .into(),
+            ));
+        };
+        (key, global.base_url)
+    };
+
+    let mut builder = Client::builder().api_key(api_key);
+    if let Some(url) = base_url {
+        builder = builder.base_url(url);
+    }
+    let client = builder.build()?;
+    let result = match cli.command {
+        Command::Domains(command) => domains(&client, command, format).await,
+    };
+    if let Some(server) = mock {
+        server.shutdown().await;
+    }
+    result
+}
+
+async fn domains(
+    client: &Client,
+    command: DomainsCommand,
+    format: OutputFormat,
+) -> Result<(), Failure> {
+    let domains = client.domains();
+    match command {
+        DomainsCommand::Add {
+            domain,
+            mode,
+            idempotency_key,
+        } => {
+            let mut request = domains.create(domain);
+            if let Some(mode) = mode {
+                request = request.mode(match mode {
+                    ModeArg::SendOnly => DomainMode::SendOnly,
+                    ModeArg::SendReceive => DomainMode::SendReceive,
+                });
+            }
+            if let Some(key) = idempotency_key {
+                request = request.idempotency_key(key);
+            }
+            let created = request.send().await?;
+            output::domain(format, created.value(), output::Heading::Created)
+        }
+        DomainsCommand::List { limit, all, cursor } => {
+            let mut request = domains.list();
+            if let Some(limit) = limit {
+                request = request.limit(limit);
+            }
+            if let Some(cursor) = cursor {
+                request = request.cursor(cursor);
+            }
+            if all {
+                let mut items = Vec::new();
+                let mut stream = request.stream();
+                while let Some(domain) = stream.next().await {
+                    items.push(domain?);
+                }
+                output::domain_list(format, &items, None)
+            } else {
+                let page = request.send().await?.into_inner();
+                let next = page
+                    .has_more
+                    .then_some(page.next_cursor.as_deref())
+                    .flatten();
+                output::domain_list(format, &page.items, next)
+            }
+        }
+        DomainsCommand::Get { id } => {
+            let response = domains.get(id).send().await?;
+            output::domain(
+                format,
+                response.value(),
+                output::Heading::Etag(response.etag()),
+            )
+        }
+        DomainsCommand::Upgrade { id, if_match } => {
+            let mut request = domains.upgrade(id);
+            if let Some(etag) = if_match {
+                request = request.if_match(etag);
+            }
+            let response = request.send().await?;
+            output::domain(format, response.value(), output::Heading::Upgraded)
+        }
+        DomainsCommand::Verify {
+            id,
+            wait,
+            timeout,
+            interval,
+        } => {
+            if wait {
+                wait_for_verification(client, &id, timeout, interval, format).await
+            } else {
+                let result = domains.verify(&id).send().await?;
+                output::verify_result(format, &id, result.value())
+            }
+        }
+        DomainsCommand::Delete { id, yes } => {
+            if !yes {
+                confirm_delete(&id)?;
+            }
+            let deleted = domains.delete(id).send().await?;
+            output::deleted(format, deleted.value())
+        }
+        DomainsCommand::ZoneFile { id, output_file } => {
+            let zone = domains.zone_file(id).send().await?.into_inner();
+            match output_file {
+                Some(path) => {
+                    std::fs::write(&path, zone.as_bytes()).map_err(|e| {
+                        Failure::Io(format!("cannot write {}: {e}", path.display()))
+                    })?;
+                    eprintln!("wrote {}", path.display());
+                    Ok(())
+                }
+                None => output::write_stdout(&zone),
+            }
+        }
+        DomainsCommand::Filters(FiltersCommand::Get { id }) => {
+            let response = domains.filters(id).send().await?;
+            output::filters(format, response.value(), response.etag())
+        }
+        DomainsCommand::Filters(FiltersCommand::Set {
+            id,
+            mode,
+            allow,
+            deny,
+            from_file,
+            if_match,
+        }) => {
+            let state = match from_file {
+                Some(path) => read_filter_file(&path)?,
+                None => {
+                    let mode = match mode {
+                        Some(FilterModeArg::Off) | None => FilterMode::Off,
+                        Some(FilterModeArg::Allowlist) => FilterMode::Allowlist,
+                        Some(FilterModeArg::Denylist) => FilterMode::Denylist,
+                    };
+                    let rules = allow
+                        .into_iter()
+                        .map(FilterRule::allow)
+                        .chain(deny.into_iter().map(FilterRule::deny));
+                    FilterState::new(mode, rules)
+                }
+            };
+            let mut request = domains.set_filters(id, state);
+            if let Some(etag) = if_match {
+                request = request.if_match(etag);
+            }
+            let response = request.send().await?;
+            output::filters(format, response.value(), response.etag())
+        }
+    }
+}
+
+/// `verify --wait`: checks until verified, failed or out of time, showing a
+/// spinner with the elapsed time and last status on a terminal.
+async fn wait_for_verification(
+    client: &Client,
+    id: &str,
+    timeout: Duration,
+    interval: Duration,
+    format: OutputFormat,
+) -> Result<(), Failure> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    if !std::io::stderr().is_terminal() {
+        spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    spinner.enable_steady_tick(Duration::from_millis(120));
+    let started = Instant::now();
+    let mut last = String::from("not checked yet");
+    loop {
+        spinner.set_message(format!(
+            "verifying {id}: {last} ({}s elapsed)",
+            started.elapsed().as_secs()
+        ));
+        let outcome = client.domains().verify(id).send().await;
+        match outcome {
+            Ok(result) => {
+                let status = VerificationStatus::from(&result.value().status);
+                last = status.to_string();
+                match status {
+                    VerificationStatus::Verified => {
+                        spinner.finish_and_clear();
+                        let domain = client.domains().get(id).send().await?;
+                        return output::domain(format, domain.value(), output::Heading::Verified);
+                    }
+                    VerificationStatus::Failed => {
+                        spinner.finish_and_clear();
+                        output::verify_result(format, id, result.value())?;
+                        return Err(Failure::VerificationFailed { id: id.to_string() });
+                    }
+                    _ => {}
+                }
+            }
+            // A passing hiccup (the client already retried) is not the end of a wait.
+            Err(error) if error.is_retryable() => {
+                last = format!("check failed ({error}); will retry")
+            }
+            Err(error) => {
+                spinner.finish_and_clear();
+                return Err(error.into());
+            }
+        }
+        if started.elapsed() + interval > timeout {
+            spinner.finish_and_clear();
+            return Err(Failure::Timeout {
+                id: id.to_string(),
+                waited: started.elapsed(),
+                last_status: last,
+            });
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+fn confirm_delete(id: &str) -> Result<(), Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::Usage(format!(
+            "refusing to delete {id} without confirmation; pass --yes to delete from a script"
+        )));
+    }
+    eprint!("Delete domain {id}? This cannot be undone. [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .read_line(&mut answer)
+        .map_err(|e| Failure::Io(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        Ok(())
+    } else {
+        Err(Failure::Usage("deletion cancelled".into()))
+    }
+}
+
+fn read_filter_file(path: &std::path::Path) -> Result<FilterState, Failure> {
+    let mut text = String::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| Failure::Io(format!("cannot read stdin: {e}")))?;
+    } else {
+        text = std::fs::read_to_string(path)
+            .map_err(|e| Failure::Io(format!("cannot read {}: {e}", path.display())))?;
+    }
+    serde_json::from_str(&text).map_err(|e| {
+        Failure::Usage(format!(
+            "{} is not a filter state ({e}); expected {{\"mode\": \"allowlist\", \"rules\": [{{\"type\": \"allow\", \"pattern\": \"partner.com\"}}]}}",
+            path.display()
+        ))
+    })
+}

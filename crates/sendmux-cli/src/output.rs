@@ -1,0 +1,243 @@
+//! Rendering: tables for people, JSON (the API's `data` object) for scripts.
+
+use std::io::Write;
+
+use comfy_table::{Table, presets};
+use sendmux_client::{Domain, DomainDeleted, FilterState, VerifyResult};
+use serde::Serialize;
+
+use crate::args::OutputFormat;
+use crate::failure::Failure;
+
+/// The line printed above a domain in table output.
+pub(crate) enum Heading<'a> {
+    Created,
+    Upgraded,
+    Verified,
+    Etag(Option<&'a str>),
+}
+
+/// Writes to stdout, turning a closed pipe (`sendmux ... | head`) into a
+/// quiet failure instead of a panic.
+pub(crate) fn write_stdout(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| {
+            if text.ends_with('\n') {
+                Ok(())
+            } else {
+                stdout.write_all(b"\n")
+            }
+        })
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::Io(format!("cannot write output: {e}")))
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Failure::Internal(format!("cannot encode JSON: {e}")))?;
+    write_stdout(&text)
+}
+
+fn table() -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING);
+    table
+}
+
+/// A table as text without the padding comfy-table leaves at line ends.
+fn render(table: &Table) -> String {
+    table
+        .lines()
+        .map(|line| line.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One domain: its summary and the DNS records to publish.
+pub(crate) fn domain(
+    format: OutputFormat,
+    domain: &Domain,
+    heading: Heading<'_>,
+) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        return json(domain);
+    }
+    let mut text = String::new();
+    match heading {
+        Heading::Created => text.push_str("Domain added. Publish these DNS records, then run `sendmux domains verify "),
+        Heading::Upgraded => text.push_str("Domain upgraded to send_receive; it verifies again once its MX record is found. Then run `sendmux domains verify "),
+        Heading::Verified => text.push_str("Domain verified. Check it any time with `sendmux domains get "),
+        Heading::Etag(_) => {}
+    }
+    if !matches!(heading, Heading::Etag(_)) {
+        text.push_str(&domain.id);
+        text.push_str("`.\n\n");
+    }
+    let mut summary = table();
+    summary.add_row(vec!["Domain", domain.domain.as_str()]);
+    summary.add_row(vec!["ID", domain.id.as_str()]);
+    let mode = domain.mode.to_string();
+    summary.add_row(vec!["Mode", mode.as_str()]);
+    let status = domain.verification_status.to_string();
+    summary.add_row(vec!["Status", status.as_str()]);
+    let mailboxes = domain.mailbox_count.to_string();
+    summary.add_row(vec!["Mailboxes", mailboxes.as_str()]);
+    summary.add_row(vec!["Created", domain.created_at.as_str()]);
+    if let Some(verified_at) = &domain.verified_at {
+        summary.add_row(vec!["Verified", verified_at.as_str()]);
+    }
+    if let Heading::Etag(Some(etag)) = heading {
+        summary.add_row(vec!["ETag", etag]);
+    }
+    text.push_str(&render(&summary));
+    text.push_str("\n\nDNS records:\n");
+    text.push_str(&render(&dns_table(domain)));
+    write_stdout(&text)
+}
+
+/// Every DNS record of a domain as (type, name, value, priority) rows.
+fn dns_table(domain: &Domain) -> Table {
+    let records = &domain.dns_records;
+    let mut table = table();
+    table.set_header(vec!["TYPE", "NAME", "VALUE", "PRIORITY"]);
+    for mx in &records.mx {
+        table.add_row(vec![
+            "MX".to_string(),
+            domain.domain.clone(),
+            mx.target.clone(),
+            mx.priority.to_string(),
+        ]);
+    }
+    let txt = |name: &str, value: &str| {
+        vec![
+            "TXT".to_string(),
+            name.to_string(),
+            value.to_string(),
+            String::new(),
+        ]
+    };
+    table.add_row(txt(&records.verification.name, &records.verification.value));
+    table.add_row(txt(&records.spf.name, &records.spf.value));
+    table.add_row(txt(&records.dmarc.name, &records.dmarc.value));
+    for dkim in &records.dkim {
+        table.add_row(vec![
+            "CNAME".to_string(),
+            dkim.name.clone(),
+            dkim.value.clone(),
+            String::new(),
+        ]);
+    }
+    let bounce = &records.mail_from;
+    table.add_row(vec![
+        "MX".to_string(),
+        bounce.mx.name.clone(),
+        bounce.mx.target.clone(),
+        bounce.mx.priority.to_string(),
+    ]);
+    table.add_row(txt(&bounce.spf.name, &bounce.spf.value));
+    table
+}
+
+/// A page (or all pages) of domains.
+pub(crate) fn domain_list(
+    format: OutputFormat,
+    domains: &[Domain],
+    next_cursor: Option<&str>,
+) -> Result<(), Failure> {
+    if let Some(cursor) = next_cursor {
+        eprintln!("more domains follow: sendmux domains list --cursor {cursor}  (or --all)");
+    }
+    if format == OutputFormat::Json {
+        return json(domains);
+    }
+    if domains.is_empty() {
+        return write_stdout("No domains yet. Add one with `sendmux domains add <domain>`.");
+    }
+    let mut table = table();
+    table.set_header(vec![
+        "ID",
+        "DOMAIN",
+        "MODE",
+        "STATUS",
+        "MAILBOXES",
+        "CREATED",
+    ]);
+    for domain in domains {
+        table.add_row(vec![
+            domain.id.clone(),
+            domain.domain.clone(),
+            domain.mode.to_string(),
+            domain.verification_status.to_string(),
+            domain.mailbox_count.to_string(),
+            domain.created_at.clone(),
+        ]);
+    }
+    write_stdout(&render(&table))
+}
+
+/// The outcome of one verification.
+pub(crate) fn verify_result(
+    format: OutputFormat,
+    id: &str,
+    result: &VerifyResult,
+) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        return json(result);
+    }
+    let yes_no = |ok: bool| if ok { "found" } else { "missing" };
+    let checks = &result.checks;
+    let mut table = table();
+    table.set_header(vec!["CHECK", "RESULT"]);
+    table.add_row(vec!["verification TXT", yes_no(checks.verification_txt)]);
+    table.add_row(vec!["MX", yes_no(checks.mx)]);
+    table.add_row(vec!["SPF", yes_no(checks.spf)]);
+    table.add_row(vec!["DMARC", yes_no(checks.dmarc)]);
+    table.add_row(vec!["MAIL FROM MX", yes_no(checks.mail_from_mx)]);
+    table.add_row(vec!["MAIL FROM SPF", yes_no(checks.mail_from_spf)]);
+    write_stdout(&format!(
+        "Domain {id}: {}\n\n{}",
+        result.status,
+        render(&table)
+    ))
+}
+
+/// Confirmation of a deletion.
+pub(crate) fn deleted(format: OutputFormat, deleted: &DomainDeleted) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        return json(deleted);
+    }
+    write_stdout(&format!("Deleted domain {}.", deleted.id))
+}
+
+/// A filter mode and its rules.
+pub(crate) fn filters(
+    format: OutputFormat,
+    state: &FilterState,
+    etag: Option<&str>,
+) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        return json(state);
+    }
+    let mut text = format!("Mode: {}\n", state.mode);
+    if let Some(etag) = etag {
+        text.push_str(&format!("ETag: {etag}\n"));
+    }
+    if state.rules.is_empty() {
+        text.push_str("No rules.");
+    } else {
+        let mut table = table();
+        table.set_header(vec!["TYPE", "PATTERN", "NOTE"]);
+        for rule in &state.rules {
+            table.add_row(vec![
+                rule.kind.to_string(),
+                rule.pattern.clone(),
+                rule.note.clone().unwrap_or_default(),
+            ]);
+        }
+        text.push('\n');
+        text.push_str(&render(&table));
+    }
+    write_stdout(&text)
+}

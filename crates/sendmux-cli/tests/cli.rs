@@ -1,0 +1,418 @@
+//! The built `sendmux` binary against `sendmux-mock`: the whole domain
+//! lifecycle in table and JSON output, and every error path with its exit
+//! code. Table output is compared with files under `tests/expected/`
+//! (regenerate with `EXPECTORATE=overwrite cargo test -p sendmux-cli`).
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use sendmux_mock::{ManualClock, MockServer, Propagation};
+
+/// A mock server on its own runtime, so the test thread can block on the CLI.
+struct Harness {
+    runtime: tokio::runtime::Runtime,
+    mock: Option<MockServer>,
+}
+
+impl Harness {
+    fn start(propagation: Propagation) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mock = runtime
+            .block_on(
+                MockServer::builder()
+                    .seed(7)
+                    .clock(ManualClock::default())
+                    .propagation(propagation)
+                    .start(),
+            )
+            .unwrap();
+        Self {
+            runtime,
+            mock: Some(mock),
+        }
+    }
+
+    fn mock(&self) -> &MockServer {
+        self.mock.as_ref().unwrap()
+    }
+
+    /// `sendmux` pointed at the mock with a fixed key and no inherited config.
+    fn sendmux(&self, format: &str) -> Command {
+        let mut command = bare_sendmux();
+        command.args([
+            "--base-url",
+            &self.mock().base_url(),
+            "--api-key",
+            "smx_root_cli_tests",
+            "--output",
+            format,
+        ]);
+        command
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(mock) = self.mock.take() {
+            self.runtime.block_on(mock.shutdown());
+        }
+    }
+}
+
+fn bare_sendmux() -> Command {
+    let mut command = Command::cargo_bin("sendmux").unwrap();
+    command
+        .env_remove("SENDMUX_API_KEY")
+        .env_remove("SENDMUX_BASE_URL")
+        .env_remove("RUST_LOG")
+        .timeout(Duration::from_secs(60));
+    command
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(command: &mut Command) -> Outcome {
+    let output = command.output().unwrap();
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+fn ok(command: &mut Command) -> String {
+    let outcome = run(command);
+    assert_eq!(
+        outcome.code, 0,
+        "stderr: {}\nstdout: {}",
+        outcome.stderr, outcome.stdout
+    );
+    outcome.stdout
+}
+
+fn expect(name: &str, actual: &str) {
+    expectorate::assert_contents(format!("tests/expected/{name}.txt"), actual);
+}
+
+/// The `ID` row of a domain table.
+fn id_from_table(table: &str) -> String {
+    table
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("ID"))
+        .map(|rest| rest.trim().to_string())
+        .unwrap()
+}
+
+#[test]
+fn domain_lifecycle_in_table_output() {
+    let harness = Harness::start(Propagation::AfterVerifyCalls { calls: 2 });
+    let sendmux = |args: &[&str]| ok(harness.sendmux("table").args(args));
+
+    let added = sendmux(&["domains", "add", "mail.acme.com", "--mode", "send-only"]);
+    expect("add", &added);
+    let id = id_from_table(&added);
+    assert!(id.starts_with("mdom_"), "{id}");
+
+    expect("list", &sendmux(&["domains", "list"]));
+    expect("get", &sendmux(&["domains", "get", &id]));
+    expect(
+        "verify-wait",
+        &sendmux(&[
+            "domains",
+            "verify",
+            &id,
+            "--wait",
+            "--interval",
+            "5ms",
+            "--timeout",
+            "30s",
+        ]),
+    );
+    expect("upgrade", &sendmux(&["domains", "upgrade", &id]));
+    expect("zone-file", &sendmux(&["domains", "zone-file", &id]));
+    expect(
+        "filters-set",
+        &sendmux(&[
+            "domains",
+            "filters",
+            "set",
+            &id,
+            "--mode",
+            "allowlist",
+            "--allow",
+            "partner.com",
+            "--deny",
+            "spam.example",
+        ]),
+    );
+    expect("filters-get", &sendmux(&["domains", "filters", "get", &id]));
+    expect("delete", &sendmux(&["domains", "delete", &id, "--yes"]));
+    expect("list-empty", &sendmux(&["domains", "list"]));
+}
+
+#[test]
+fn domain_lifecycle_in_json_output() {
+    let harness = Harness::start(Propagation::AfterVerifyCalls { calls: 1 });
+    let sendmux = |args: &[&str]| -> serde_json::Value {
+        serde_json::from_str(&ok(harness.sendmux("json").args(args))).unwrap()
+    };
+
+    let added = sendmux(&["domains", "add", "mail.acme.com", "--mode", "send-only"]);
+    let id = added["id"].as_str().unwrap().to_string();
+    assert_eq!(added["domain"], "mail.acme.com");
+    assert_eq!(added["mode"], "send_only");
+    assert_eq!(added["verification_status"], "pending");
+    assert!(added["dns_records"]["mx"].as_array().unwrap().is_empty());
+    assert_eq!(added["dns_records"]["dkim"].as_array().unwrap().len(), 3);
+
+    let listed = sendmux(&["domains", "list", "--all"]);
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+    assert_eq!(listed[0]["id"], id.as_str());
+
+    assert_eq!(sendmux(&["domains", "get", &id])["id"], id.as_str());
+    let verified = sendmux(&["domains", "verify", &id, "--wait", "--interval", "5ms"]);
+    assert_eq!(verified["verification_status"], "verified");
+
+    let upgraded = sendmux(&["domains", "upgrade", &id]);
+    assert_eq!(upgraded["mode"], "send_receive");
+    assert_eq!(upgraded["verification_status"], "pending");
+
+    let zone = ok(harness.sendmux("json").args(["domains", "zone-file", &id]));
+    assert!(zone.contains("mail.acme.com"), "{zone}");
+
+    let filters = sendmux(&[
+        "domains",
+        "filters",
+        "set",
+        &id,
+        "--mode",
+        "denylist",
+        "--deny",
+        "spam.example",
+    ]);
+    assert_eq!(filters["mode"], "denylist");
+    assert_eq!(filters["rules"][0]["type"], "deny");
+    assert_eq!(sendmux(&["domains", "filters", "get", &id]), filters);
+
+    let deleted = sendmux(&["domains", "delete", &id, "--yes"]);
+    assert_eq!(deleted["deleted"], true);
+    assert_eq!(sendmux(&["domains", "list"]), serde_json::json!([]));
+}
+
+#[test]
+fn invalid_domains_are_rejected_before_any_request() {
+    let harness = Harness::start(Propagation::default());
+    for bad in [
+        "Mail.Acme.com",
+        "https://mail.acme.com",
+        "mail.acme.com/path",
+        "mail..acme.com",
+    ] {
+        let outcome = run(harness.sendmux("table").args(["domains", "add", bad]));
+        assert_eq!(outcome.code, 2, "{bad}: {}", outcome.stderr);
+        assert!(
+            outcome.stderr.contains("invalid domain"),
+            "{bad}: {}",
+            outcome.stderr
+        );
+        assert!(
+            outcome.stderr.contains("nothing was sent"),
+            "{}",
+            outcome.stderr
+        );
+    }
+    assert!(
+        harness.mock().requests().is_empty(),
+        "{:?}",
+        harness.mock().requests()
+    );
+}
+
+#[test]
+fn a_missing_key_says_how_to_set_one_and_sends_nothing() {
+    let harness = Harness::start(Propagation::default());
+    let outcome =
+        run(bare_sendmux().args(["--base-url", &harness.mock().base_url(), "domains", "list"]));
+    assert_eq!(outcome.code, 2);
+    assert!(
+        outcome.stderr.contains("SENDMUX_API_KEY"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(outcome.stderr.contains("--api-key"), "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("--mock"), "{}", outcome.stderr);
+    assert!(harness.mock().requests().is_empty());
+}
+
+#[test]
+fn api_errors_print_code_message_and_request_id() {
+    let harness = Harness::start(Propagation::default());
+    let outcome = run(harness
+        .sendmux("table")
+        .args(["domains", "get", "mdom_doesnotexist"]));
+    assert_eq!(outcome.code, 3, "{}", outcome.stderr);
+    let line = outcome.stderr.lines().next().unwrap();
+    assert!(line.starts_with("error: not_found: "), "{line}");
+    let request_id = harness.mock().requests().last().unwrap().request_id.clone();
+    assert!(
+        line.contains(&format!("request {request_id}")),
+        "{line} / {request_id}"
+    );
+
+    ok(harness
+        .sendmux("table")
+        .args(["domains", "add", "mail.acme.com"]));
+    let duplicate = run(harness
+        .sendmux("table")
+        .args(["domains", "add", "mail.acme.com"]));
+    assert_eq!(duplicate.code, 3);
+    assert!(
+        duplicate.stderr.starts_with("error: conflict: "),
+        "{}",
+        duplicate.stderr
+    );
+}
+
+#[test]
+fn network_errors_have_their_own_exit_code() {
+    // A port that was free a moment ago: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let outcome = run(bare_sendmux().args([
+        "--base-url",
+        &format!("http://127.0.0.1:{port}/api/v1"),
+        "--api-key",
+        "smx_root_cli_tests",
+        "domains",
+        "list",
+    ]));
+    assert_eq!(outcome.code, 4, "{}", outcome.stderr);
+    assert!(outcome.stderr.contains("not sent"), "{}", outcome.stderr);
+}
+
+#[test]
+fn verify_wait_exits_non_zero_on_failure_and_on_timeout() {
+    let failing = Harness::start(Propagation::Fail);
+    let added = ok(failing
+        .sendmux("table")
+        .args(["domains", "add", "mail.acme.com"]));
+    let id = id_from_table(&added);
+    let failed = run(failing.sendmux("table").args([
+        "domains",
+        "verify",
+        &id,
+        "--wait",
+        "--interval",
+        "5ms",
+    ]));
+    assert_eq!(failed.code, 6, "{}", failed.stderr);
+    assert!(
+        failed.stderr.contains("failed verification"),
+        "{}",
+        failed.stderr
+    );
+
+    let slow = Harness::start(Propagation::AfterVerifyCalls { calls: 1_000_000 });
+    let added = ok(slow
+        .sendmux("table")
+        .args(["domains", "add", "mail.acme.com"]));
+    let id = id_from_table(&added);
+    let timed_out = run(slow.sendmux("table").args([
+        "domains",
+        "verify",
+        &id,
+        "--wait",
+        "--interval",
+        "5ms",
+        "--timeout",
+        "100ms",
+    ]));
+    assert_eq!(timed_out.code, 5, "{}", timed_out.stderr);
+    assert!(
+        timed_out.stderr.contains("timed out"),
+        "{}",
+        timed_out.stderr
+    );
+    assert!(timed_out.stderr.contains("pending"), "{}", timed_out.stderr);
+}
+
+#[test]
+fn usage_errors_exit_2_and_delete_needs_confirmation_in_scripts() {
+    let harness = Harness::start(Propagation::default());
+    let unknown_flag =
+        run(harness
+            .sendmux("table")
+            .args(["domains", "add", "mail.acme.com", "--colour"]));
+    assert_eq!(unknown_flag.code, 2);
+
+    let bad_limit = run(harness
+        .sendmux("table")
+        .args(["domains", "list", "--limit", "0"]));
+    assert_eq!(bad_limit.code, 2, "{}", bad_limit.stderr);
+    assert!(bad_limit.stderr.contains("limit"), "{}", bad_limit.stderr);
+
+    let unconfirmed = run(harness
+        .sendmux("table")
+        .args(["domains", "delete", "mdom_x"])
+        .write_stdin(""));
+    assert_eq!(unconfirmed.code, 2);
+    assert!(
+        unconfirmed.stderr.contains("--yes"),
+        "{}",
+        unconfirmed.stderr
+    );
+    assert!(harness.mock().requests().is_empty());
+}
+
+#[test]
+fn mock_mode_runs_the_main_job_without_an_account() {
+    let outcome = run(bare_sendmux().args([
+        "--mock",
+        "domains",
+        "add",
+        "mail.acme.com",
+        "--output",
+        "table",
+    ]));
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(
+        outcome.stderr.contains("embedded mock server"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stdout.contains("mail.acme.com"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(outcome.stdout.contains("DNS records"), "{}", outcome.stdout);
+    assert!(outcome.stdout.contains("CNAME"), "{}", outcome.stdout);
+}
+
+#[test]
+fn the_key_never_appears_in_verbose_output() {
+    let harness = Harness::start(Propagation::default());
+    let outcome = run(harness
+        .sendmux("json")
+        .args(["--verbose", "domains", "list"]));
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(!outcome.stderr.is_empty(), "--verbose printed nothing");
+    assert!(
+        !outcome.stderr.contains("smx_root_cli_tests"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(!outcome.stdout.contains("smx_root_cli_tests"));
+}

@@ -1,0 +1,194 @@
+//! The admin and inspection endpoints under `/__mock/`. They are not part of
+//! the Sendmux API: no auth, no rate limit, not logged, plain JSON.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::app::{App, lock};
+use crate::config::{FaultConfig, Propagation, RateLimit};
+use crate::domains;
+
+/// Reserved prefix of the admin endpoints.
+pub(crate) const PREFIX: &str = "/__mock";
+
+pub(crate) fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/__mock/health", get(health))
+        .route(
+            "/__mock/faults",
+            get(get_faults).put(put_faults).delete(clear_faults),
+        )
+        .route("/__mock/requests", get(get_requests).delete(clear_requests))
+        .route("/__mock/domains", get(get_domains))
+        .route("/__mock/domains/{id}/mailbox_count", put(put_mailbox_count))
+        .route("/__mock/reset", post(reset))
+        .route(
+            "/__mock/propagation",
+            get(get_propagation).put(put_propagation),
+        )
+        .route(
+            "/__mock/rate_limit",
+            get(get_rate_limit).put(put_rate_limit),
+        )
+        .route("/__mock/clock/advance", post(advance_clock))
+}
+
+fn json_response(status: StatusCode, value: serde_json::Value) -> Response {
+    (status, axum::Json(value)).into_response()
+}
+
+fn bad_request(message: String) -> Response {
+    json_response(
+        StatusCode::BAD_REQUEST,
+        json!({ "ok": false, "error": message }),
+    )
+}
+
+fn parse<T: DeserializeOwned>(body: &Bytes) -> Result<T, String> {
+    serde_json::from_slice(body).map_err(|e| format!("invalid JSON body: {e}"))
+}
+
+async fn health() -> Response {
+    json_response(StatusCode::OK, json!({ "ok": true }))
+}
+
+async fn get_faults(State(app): State<Arc<App>>) -> Response {
+    let faults = lock(&app.faults).config.clone();
+    json_response(StatusCode::OK, json!(faults))
+}
+
+async fn put_faults(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let config: FaultConfig = match parse(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    if let Some(bad) = config.rules.iter().find(|r| !(0.0..=1.0).contains(&r.rate)) {
+        return bad_request(format!("rate {} is outside 0..=1", bad.rate));
+    }
+    let mut faults = lock(&app.faults);
+    faults.config = config.clone();
+    faults.fired.clear();
+    json_response(StatusCode::OK, json!(config))
+}
+
+async fn clear_faults(State(app): State<Arc<App>>) -> Response {
+    let mut faults = lock(&app.faults);
+    faults.config = FaultConfig::default();
+    faults.fired.clear();
+    json_response(StatusCode::OK, json!(FaultConfig::default()))
+}
+
+async fn get_requests(State(app): State<Arc<App>>) -> Response {
+    let log = app.records();
+    json_response(StatusCode::OK, json!({ "requests": log }))
+}
+
+async fn clear_requests(State(app): State<Arc<App>>) -> Response {
+    lock(&app.log).clear();
+    json_response(StatusCode::OK, json!({ "ok": true }))
+}
+
+/// All domains, or only those of the team whose key is in `Authorization`.
+async fn get_domains(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let team = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .map(|(_, key)| app.team_of(key.trim()));
+    let domains = domains::summaries(&app, team.as_deref());
+    json_response(
+        StatusCode::OK,
+        json!({ "count": domains.len(), "domains": domains }),
+    )
+}
+
+#[derive(Deserialize)]
+struct MailboxCount {
+    mailbox_count: u64,
+}
+
+async fn put_mailbox_count(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let MailboxCount { mailbox_count } = match parse(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    if domains::set_mailbox_count(&app, &id, mailbox_count) {
+        json_response(
+            StatusCode::OK,
+            json!({ "id": id, "mailbox_count": mailbox_count }),
+        )
+    } else {
+        json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "ok": false, "error": "no such domain" }),
+        )
+    }
+}
+
+async fn reset(State(app): State<Arc<App>>) -> Response {
+    app.reset();
+    json_response(StatusCode::OK, json!({ "ok": true }))
+}
+
+async fn get_propagation(State(app): State<Arc<App>>) -> Response {
+    let p = *lock(&app.propagation);
+    json_response(StatusCode::OK, json!(p))
+}
+
+async fn put_propagation(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let p: Propagation = match parse(&body) {
+        Ok(p) => p,
+        Err(e) => return bad_request(e),
+    };
+    *lock(&app.propagation) = p;
+    json_response(StatusCode::OK, json!(p))
+}
+
+async fn get_rate_limit(State(app): State<Arc<App>>) -> Response {
+    let r = lock(&app.rate).config;
+    json_response(StatusCode::OK, json!(r))
+}
+
+async fn put_rate_limit(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let r: RateLimit = match parse(&body) {
+        Ok(r) => r,
+        Err(e) => return bad_request(e),
+    };
+    if r.window_secs == 0 {
+        return bad_request("window_secs must be at least 1".to_owned());
+    }
+    lock(&app.rate).config = r;
+    json_response(StatusCode::OK, json!(r))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Advance {
+    seconds: u64,
+}
+
+async fn advance_clock(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let Advance { seconds } = match parse(&body) {
+        Ok(a) => a,
+        Err(e) => return bad_request(e),
+    };
+    app.clock.advance(Duration::from_secs(seconds));
+    json_response(
+        StatusCode::OK,
+        json!({ "now": crate::clock::rfc3339(app.clock.unix_millis()) }),
+    )
+}

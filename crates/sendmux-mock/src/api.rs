@@ -1,0 +1,693 @@
+//! The request pipeline every API route goes through: auth, rate limit,
+//! faults, body checks, idempotency, handler, common headers, request log.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
+use http::request::Parts;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
+use serde::Serialize;
+
+use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse};
+use crate::config::FaultKind;
+use crate::domains;
+use crate::serve::AbortConnection;
+use crate::validate;
+
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
+
+/// The nine Domains operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Op {
+    ListDomains,
+    CreateDomain,
+    GetDomain,
+    UpdateDomain,
+    DeleteDomain,
+    VerifyDomain,
+    GetZoneFile,
+    GetFilters,
+    SetFilters,
+}
+
+impl Op {
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Self::ListDomains => "managementListDomains",
+            Self::CreateDomain => "managementCreateDomain",
+            Self::GetDomain => "managementGetDomain",
+            Self::UpdateDomain => "managementUpdateDomain",
+            Self::DeleteDomain => "managementDeleteDomain",
+            Self::VerifyDomain => "managementVerifyDomain",
+            Self::GetZoneFile => "managementGetDomainZoneFile",
+            Self::GetFilters => "managementGetDomainFilters",
+            Self::SetFilters => "managementSetDomainFilters",
+        }
+    }
+
+    /// Operations with a JSON request body.
+    pub(crate) fn has_body(self) -> bool {
+        matches!(
+            self,
+            Self::CreateDomain | Self::UpdateDomain | Self::SetFilters
+        )
+    }
+
+    /// Operations that take an `Idempotency-Key`.
+    fn idempotent(self) -> bool {
+        self == Self::CreateDomain
+    }
+
+    /// Whether the published operation answers schema problems with 422
+    /// (`validation_error`); the others document 400 (`invalid_parameter`).
+    pub(crate) fn uses_422(self) -> bool {
+        matches!(self, Self::UpdateDomain | Self::SetFilters)
+    }
+}
+
+/// One problem with one request field (`errors[]` in the envelope).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub(crate) struct FieldError {
+    pub(crate) field: String,
+    pub(crate) code: String,
+    pub(crate) message: String,
+}
+
+/// An error response in the making.
+#[derive(Debug, Clone)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retryable: bool,
+    param: Option<String>,
+    errors: Vec<FieldError>,
+    retry_after: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with the published default `retryable` for its status.
+    pub(crate) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        let retryable = matches!(status.as_u16(), 429 | 500 | 503);
+        Self {
+            status,
+            code,
+            message: message.into(),
+            retryable,
+            param: None,
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    pub(crate) fn with_param(mut self, param: impl Into<String>) -> Self {
+        self.param = Some(param.into());
+        self
+    }
+
+    pub(crate) fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
+        self.errors = errors;
+        self
+    }
+
+    pub(crate) fn with_retry_after(mut self, secs: Option<u64>) -> Self {
+        self.retry_after = secs;
+        self
+    }
+
+    pub(crate) fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+    }
+
+    pub(crate) fn missing_parameter(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "missing_parameter", message)
+    }
+
+    pub(crate) fn validation_error(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_error",
+            message,
+        )
+    }
+
+    pub(crate) fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    fn idempotency_conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "idempotency_conflict", message)
+    }
+
+    pub(crate) fn payload_too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("request body exceeds {limit} bytes"),
+        )
+    }
+
+    fn rate_limited(retry_after: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limit_exceeded",
+            "too many requests for this API key; retry after the indicated delay",
+        )
+        .with_retry_after(Some(retry_after))
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "unexpected server error (injected by sendmux-mock)",
+        )
+    }
+
+    fn unavailable(retry_after: Option<u64>) -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+            "service temporarily unavailable (injected by sendmux-mock)",
+        )
+        .with_retry_after(retry_after)
+    }
+
+    /// Renders the error envelope.
+    pub(crate) fn into_out(self, request_id: &str) -> Out {
+        #[derive(Serialize)]
+        struct Body<'a> {
+            ok: bool,
+            error: ErrorBody<'a>,
+            meta: Meta<'a>,
+        }
+        #[derive(Serialize)]
+        struct ErrorBody<'a> {
+            code: &'a str,
+            message: &'a str,
+            retryable: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            param: Option<&'a str>,
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            errors: &'a [FieldError],
+        }
+        let body = Body {
+            ok: false,
+            error: ErrorBody {
+                code: self.code,
+                message: &self.message,
+                retryable: self.retryable,
+                param: self.param.as_deref(),
+                errors: &self.errors,
+            },
+            meta: Meta { request_id },
+        };
+        let mut out = Out::json(self.status, request_id, to_json(&body));
+        if let Some(secs) = self.retry_after {
+            out.headers
+                .push((http::header::RETRY_AFTER, HeaderValue::from(secs)));
+        }
+        out
+    }
+}
+
+/// `meta` of every envelope.
+#[derive(Serialize)]
+pub(crate) struct Meta<'a> {
+    pub(crate) request_id: &'a str,
+}
+
+/// Serialises a value we built ourselves; cannot fail for our types, and
+/// falls back to an empty object rather than panicking.
+pub(crate) fn to_json<T: Serialize>(v: &T) -> Bytes {
+    serde_json::to_vec(v)
+        .map(Bytes::from)
+        .unwrap_or_else(|_| Bytes::from_static(b"{}"))
+}
+
+/// A success envelope around `data`.
+pub(crate) fn ok_envelope<T: Serialize>(request_id: &str, data: T) -> Bytes {
+    #[derive(Serialize)]
+    struct Env<'a, T> {
+        ok: bool,
+        data: T,
+        meta: Meta<'a>,
+    }
+    to_json(&Env {
+        ok: true,
+        data,
+        meta: Meta { request_id },
+    })
+}
+
+/// A complete response before the per-request headers (rate limit, cache)
+/// are added. Storable for idempotent replay.
+#[derive(Debug, Clone)]
+pub(crate) struct Out {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) body: Bytes,
+}
+
+impl Out {
+    pub(crate) fn json(status: StatusCode, request_id: &str, body: Bytes) -> Self {
+        Self {
+            status,
+            headers: vec![
+                (X_REQUEST_ID, header_value(request_id)),
+                (CONTENT_TYPE, APPLICATION_JSON),
+            ],
+            body,
+        }
+    }
+
+    pub(crate) fn empty(status: StatusCode, request_id: &str) -> Self {
+        Self {
+            status,
+            headers: vec![(X_REQUEST_ID, header_value(request_id))],
+            body: Bytes::new(),
+        }
+    }
+
+    pub(crate) fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// A header value from text we generated (ids, tags, numbers); anything
+/// unrepresentable degrades to an empty value instead of panicking.
+pub(crate) fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// What happened to a request beyond its response, for the log.
+#[derive(Default)]
+struct Trace {
+    faults: Vec<&'static str>,
+    abort: bool,
+    handler_ran: bool,
+    replayed: bool,
+    team: Option<String>,
+}
+
+/// Counts API requests in progress.
+struct InFlight<'a>(&'a App);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.api_in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Releases an idempotency reservation if the request never finishes
+/// (client gone, handler future dropped).
+struct Reservation<'a> {
+    app: &'a App,
+    key: Option<IdemKey>,
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.app.idem_abandon(&key);
+        }
+    }
+}
+
+/// Entry point of every API route.
+pub(crate) async fn dispatch(app: Arc<App>, op: Op, req: Request<Body>) -> Response<Body> {
+    app.api_in_flight.fetch_add(1, Ordering::Relaxed);
+    let _in_flight = InFlight(&app);
+    let request_id = app.next_request_id();
+    let (parts, body) = req.into_parts();
+    let mut trace = Trace::default();
+
+    let auth = authenticate(&app, &parts.headers);
+    trace.team = auth.as_ref().ok().cloned();
+    let rate = app.rate_check(trace.team.as_deref());
+    let out = match process(&app, op, &parts, body, auth, rate, &request_id, &mut trace).await {
+        Ok(out) => out,
+        Err(e) => e.into_out(&request_id),
+    };
+    let status = out.status;
+    let body_copy = app.settings.self_check.then(|| out.body.clone());
+    let mut resp = finish(out, rate);
+
+    if app.settings.log_capacity > 0 {
+        // The spec check of our own output is opt-in: it costs more than
+        // the rest of the request.
+        let violations = match body_copy {
+            Some(body) if !trace.abort || trace.handler_ran => {
+                let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
+                sendmux_conformance::Spec::embedded()
+                    .validate_response(&parts.method, path, status.as_u16(), resp.headers(), &body)
+                    .violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        app.record(LogEntry {
+            request_id: request_id.clone(),
+            method: parts.method.clone(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
+            operation: op.id(),
+            team: trace.team.clone(),
+            headers: LogEntry::pack_headers(&parts.headers),
+            status: (!trace.abort || trace.handler_ran).then_some(status.as_u16()),
+            faults: std::mem::take(&mut trace.faults),
+            connection_closed: trace.abort,
+            replayed: trace.replayed,
+            violations,
+        });
+    }
+
+    if trace.abort {
+        resp.extensions_mut().insert(AbortConnection);
+    }
+    resp
+}
+
+/// Answer for paths and methods outside the nine operations: a 404 in the
+/// usual envelope, with the usual headers.
+pub(crate) async fn route_not_found(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let request_id = app.next_request_id();
+    let rate = app.rate_check(None);
+    let message = format!("no route for {} {}", req.method(), req.uri().path());
+    let out = ApiError::new(StatusCode::NOT_FOUND, "not_found", message).into_out(&request_id);
+    finish(out, rate)
+}
+
+/// Turns an `Out` into a response with the headers every response carries.
+fn finish(out: Out, rate: RateOutcome) -> Response<Body> {
+    let mut resp = Response::new(Body::from(out.body));
+    *resp.status_mut() = out.status;
+    let h = resp.headers_mut();
+    for (name, value) in out.headers {
+        h.append(name, value);
+    }
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(X_RATELIMIT_LIMIT, HeaderValue::from(rate.limit));
+    h.insert(X_RATELIMIT_REMAINING, HeaderValue::from(rate.remaining));
+    h.insert(X_RATELIMIT_RESET, HeaderValue::from(rate.reset_unix));
+    resp
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn process(
+    app: &App,
+    op: Op,
+    parts: &Parts,
+    body: Body,
+    auth: Result<String, ApiError>,
+    rate: RateOutcome,
+    request_id: &str,
+    trace: &mut Trace,
+) -> Result<Out, ApiError> {
+    let team = auth?;
+    if let Some(retry) = rate.retry_after {
+        return Err(ApiError::rate_limited(retry));
+    }
+
+    let draw = app.draw_faults(op.id());
+    trace.faults = draw.names;
+    let mut close_after_commit = false;
+    match draw.terminal {
+        None => {}
+        Some(FaultKind::CloseBeforeHandler) => {
+            trace.abort = true;
+            // Never written: the connection closes first.
+            return Err(ApiError::internal());
+        }
+        Some(FaultKind::InternalError) => return Err(ApiError::internal()),
+        Some(FaultKind::ServiceUnavailable { retry_after_secs }) => {
+            return Err(ApiError::unavailable(retry_after_secs));
+        }
+        Some(FaultKind::RateLimited { retry_after_secs }) => {
+            return Err(ApiError::rate_limited(retry_after_secs));
+        }
+        Some(FaultKind::CloseAfterCommit) => close_after_commit = true,
+        Some(FaultKind::Latency { .. }) => {}
+    }
+
+    let json = if op.has_body() {
+        let bytes = read_body(app, &parts.headers, body).await?;
+        Some(validate::request_body(op, parts, &bytes)?)
+    } else {
+        None
+    };
+
+    let mut reservation = Reservation { app, key: None };
+    if op.idempotent()
+        && let Some(raw) = parts.headers.get(IDEMPOTENCY_KEY)
+    {
+        let key = idempotency_key(raw)?;
+        let fingerprint = json.as_ref().map(canonical_json).unwrap_or_default();
+        let key = IdemKey {
+            team: team.clone(),
+            operation: op.id(),
+            key,
+        };
+        match app.idem_begin(&key, &fingerprint) {
+            IdemBegin::Reserved => reservation.key = Some(key),
+            IdemBegin::Replay(stored) => {
+                trace.replayed = true;
+                let mut out = Out {
+                    status: stored.status,
+                    headers: stored.headers.clone(),
+                    body: stored.body.clone(),
+                };
+                out.headers
+                    .push((IDEMPOTENT_REPLAYED, HeaderValue::from_static("true")));
+                return Ok(out);
+            }
+            IdemBegin::Mismatch => {
+                return Err(ApiError::idempotency_conflict(
+                    "this Idempotency-Key was already used with a different request body",
+                )
+                .with_param("Idempotency-Key"));
+            }
+            IdemBegin::InFlight => {
+                return Err(ApiError::idempotency_conflict(
+                    "a request with this Idempotency-Key is still being processed; retry later with the same key",
+                )
+                .with_param("Idempotency-Key"));
+            }
+        }
+    }
+
+    if !draw.latency.is_zero() {
+        tokio::time::sleep(draw.latency).await;
+    }
+
+    let ctx = domains::Ctx {
+        app,
+        team: &team,
+        request_id,
+        op,
+        parts,
+        body: json,
+    };
+    let out = match domains::handle(ctx) {
+        Ok(out) => out,
+        Err(e) => e.into_out(request_id),
+    };
+    trace.handler_ran = true;
+
+    if let Some(key) = reservation.key.take() {
+        app.idem_finish(
+            &key,
+            StoredResponse {
+                status: out.status,
+                headers: out.headers.clone(),
+                body: out.body.clone(),
+            },
+        );
+    }
+    if close_after_commit {
+        trace.abort = true;
+    }
+    Ok(out)
+}
+
+/// Bearer auth: management routes need a well-formed `smx_root_` key.
+fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
+    let unauthenticated = || {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_required",
+            "a valid API key is required: send `Authorization: Bearer smx_root_...`",
+        )
+    };
+    let raw = headers
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(unauthenticated)?;
+    let (scheme, key) = raw.trim().split_once(' ').ok_or_else(unauthenticated)?;
+    let key = key.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(unauthenticated());
+    }
+    let prefix = ["smx_root_", "smx_mbx_", "smx_agent_"]
+        .into_iter()
+        .find(|p| key.starts_with(p))
+        .ok_or_else(unauthenticated)?;
+    let rest = &key[prefix.len()..];
+    let well_formed = !rest.is_empty()
+        && rest.len() <= 200
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !well_formed {
+        return Err(unauthenticated());
+    }
+    if !app.settings.accept_keys.is_empty() && !app.settings.accept_keys.iter().any(|k| k == key) {
+        return Err(unauthenticated());
+    }
+    if prefix != "smx_root_" {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_permissions",
+            "management routes need a root key (smx_root_...); mailbox keys and agent tokens are not allowed",
+        ));
+    }
+    Ok(app.team_of(key))
+}
+
+/// Beyond the limit, a body is still read and discarded up to this size so
+/// the client gets to read the 413 instead of a reset connection.
+const DRAIN_MAX: usize = 16 * 1024 * 1024;
+
+/// Reads the body up to the configured limit.
+async fn read_body(app: &App, headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
+    use http_body_util::BodyExt as _;
+    let limit = app.settings.max_body_bytes;
+    let declared = headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > DRAIN_MAX as u64) {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    let mut buf = bytes::BytesMut::new();
+    let mut seen = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|_| ApiError::invalid_parameter("the request body could not be read"))?;
+        if let Some(data) = frame.data_ref() {
+            seen = seen.saturating_add(data.len());
+            if seen <= limit {
+                buf.extend_from_slice(data);
+            } else if seen > DRAIN_MAX {
+                break;
+            }
+        }
+    }
+    if seen > limit {
+        return Err(ApiError::payload_too_large(limit));
+    }
+    Ok(buf.freeze())
+}
+
+/// `Idempotency-Key`: 1..=255 visible ASCII characters.
+fn idempotency_key(raw: &HeaderValue) -> Result<String, ApiError> {
+    let bytes = raw.as_bytes();
+    let ok = !bytes.is_empty() && bytes.len() <= 255 && bytes.iter().all(|b| b.is_ascii_graphic());
+    if !ok {
+        return Err(ApiError::invalid_parameter(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters",
+        )
+        .with_param("Idempotency-Key"));
+    }
+    Ok(String::from_utf8_lossy(bytes).into_owned())
+}
+
+/// Key-order-independent serialisation, so `{"a":1,"b":2}` and
+/// `{"b":2,"a":1}` count as the same body whatever map order serde_json
+/// was built with.
+fn canonical_json(v: &serde_json::Value) -> Vec<u8> {
+    fn walk(v: &serde_json::Value, out: &mut Vec<u8>) {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                out.push(b'{');
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(&to_json(k));
+                    out.push(b':');
+                    if let Some(child) = map.get(k) {
+                        walk(child, out);
+                    }
+                }
+                out.push(b'}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    walk(item, out);
+                }
+                out.push(b']');
+            }
+            other => out.extend_from_slice(&to_json(other)),
+        }
+    }
+    let mut out = Vec::new();
+    walk(v, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_json_ignores_key_order() {
+        let a: serde_json::Value = serde_json::json!({"b": [1, {"y": 1, "x": 2}], "a": "s"});
+        let b: serde_json::Value = serde_json::json!({"a": "s", "b": [1, {"x": 2, "y": 1}]});
+        assert_eq!(canonical_json(&a), canonical_json(&b));
+        let c: serde_json::Value = serde_json::json!({"a": "t", "b": [1, {"x": 2, "y": 1}]});
+        assert_ne!(canonical_json(&a), canonical_json(&c));
+    }
+
+    #[test]
+    fn idempotency_key_rules() {
+        assert!(idempotency_key(&HeaderValue::from_static("k-1")).is_ok());
+        assert!(idempotency_key(&HeaderValue::from_static("")).is_err());
+        assert!(idempotency_key(&HeaderValue::from_static("has space")).is_err());
+        let long = "k".repeat(256);
+        assert!(idempotency_key(&header_value(&long)).is_err());
+        let max = "k".repeat(255);
+        assert!(idempotency_key(&header_value(&max)).is_ok());
+    }
+}

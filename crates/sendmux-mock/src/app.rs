@@ -1,0 +1,447 @@
+//! Shared server state: configuration, domains, idempotency records, rate
+//! windows, fault rules and the request log.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode};
+use serde::Serialize;
+
+use crate::clock::ServerClock;
+use crate::config::{FaultConfig, FaultKind, Propagation, RateLimit};
+use crate::ids;
+use crate::model::Domain;
+
+/// How long idempotency records live.
+pub(crate) const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Settings fixed at start.
+pub(crate) struct Settings {
+    pub(crate) seed: u64,
+    pub(crate) accept_keys: Vec<String>,
+    pub(crate) max_body_bytes: usize,
+    pub(crate) log_capacity: usize,
+    /// Validate every response against the spec and log violations.
+    pub(crate) self_check: bool,
+}
+
+/// Everything the handlers share.
+pub(crate) struct App {
+    pub(crate) settings: Settings,
+    pub(crate) clock: ServerClock,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) rate: Mutex<RateState>,
+    pub(crate) faults: Mutex<FaultState>,
+    pub(crate) propagation: Mutex<Propagation>,
+    pub(crate) log: Mutex<VecDeque<LogEntry>>,
+    pub(crate) request_counter: AtomicU64,
+    pub(crate) fault_draws: AtomicU64,
+    pub(crate) api_in_flight: AtomicUsize,
+}
+
+/// Recovers the guard even if a panicking thread poisoned the lock: the
+/// state stays usable for the next request instead of failing forever.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl App {
+    pub(crate) fn new(
+        settings: Settings,
+        clock: ServerClock,
+        rate: RateLimit,
+        faults: FaultConfig,
+        propagation: Propagation,
+    ) -> Self {
+        Self {
+            settings,
+            clock,
+            store: Mutex::new(Store::default()),
+            rate: Mutex::new(RateState {
+                config: rate,
+                windows: HashMap::new(),
+            }),
+            faults: Mutex::new(FaultState {
+                config: faults,
+                fired: Vec::new(),
+            }),
+            propagation: Mutex::new(propagation),
+            log: Mutex::new(VecDeque::new()),
+            request_counter: AtomicU64::new(0),
+            fault_draws: AtomicU64::new(0),
+            api_in_flight: AtomicUsize::new(0),
+        }
+    }
+
+    /// Next `req_...` id; deterministic for a given seed and request order.
+    pub(crate) fn next_request_id(&self) -> String {
+        let n = self.request_counter.fetch_add(1, Ordering::Relaxed);
+        ids::public_id("req_", self.settings.seed ^ 0x7265_7175_6573_7473, n)
+    }
+
+    /// Team of an API key: one team per distinct key.
+    pub(crate) fn team_of(&self, key: &str) -> String {
+        format!(
+            "team_{}",
+            ids::token(self.settings.seed, key.as_bytes(), 20)
+        )
+    }
+
+    /// Clears domains, idempotency records, rate windows and the log;
+    /// configuration stays.
+    /// The request log as public records, oldest first.
+    pub(crate) fn records(&self) -> Vec<RequestRecord> {
+        lock(&self.log).iter().map(LogEntry::to_record).collect()
+    }
+
+    pub(crate) fn reset(&self) {
+        *lock(&self.store) = Store::default();
+        lock(&self.rate).windows.clear();
+        lock(&self.log).clear();
+        lock(&self.faults).fired.clear();
+    }
+
+    pub(crate) fn record(&self, rec: LogEntry) {
+        let cap = self.settings.log_capacity;
+        if cap == 0 {
+            return;
+        }
+        let mut log = lock(&self.log);
+        while log.len() >= cap {
+            log.pop_front();
+        }
+        log.push_back(rec);
+    }
+
+    /// Rate-limit accounting for one request of `team` (or none for an
+    /// unauthenticated one, which is not counted).
+    pub(crate) fn rate_check(&self, team: Option<&str>) -> RateOutcome {
+        let now_ms = self.clock.unix_millis();
+        let mut rate = lock(&self.rate);
+        let RateLimit { limit, window_secs } = rate.config;
+        let window_ms = window_secs.max(1).saturating_mul(1000);
+        let start = now_ms - now_ms % window_ms;
+        let reset_secs = (start + window_ms).div_ceil(1000);
+        let Some(team) = team else {
+            return RateOutcome {
+                limit,
+                remaining: limit,
+                reset_unix: reset_secs,
+                retry_after: None,
+            };
+        };
+        let entry = rate.windows.entry(team.to_owned()).or_insert((start, 0));
+        if entry.0 != start {
+            *entry = (start, 0);
+        }
+        if entry.1 >= limit {
+            let wait_ms = start + window_ms - now_ms;
+            return RateOutcome {
+                limit,
+                remaining: 0,
+                reset_unix: reset_secs,
+                retry_after: Some(wait_ms.div_ceil(1000).max(1)),
+            };
+        }
+        entry.1 += 1;
+        RateOutcome {
+            limit,
+            remaining: limit - entry.1,
+            reset_unix: reset_secs,
+            retry_after: None,
+        }
+    }
+
+    /// Draws the faults for one request of `operation`.
+    pub(crate) fn draw_faults(&self, operation: &str) -> FaultDraw {
+        let mut faults = lock(&self.faults);
+        let mut draw = FaultDraw::default();
+        if faults.config.rules.is_empty() {
+            return draw;
+        }
+        let seed = self.settings.seed ^ 0x6661_756c_7473;
+        let FaultState { config, fired } = &mut *faults;
+        fired.resize(config.rules.len(), 0);
+        for (i, rule) in config.rules.iter().enumerate() {
+            if rule.operation.as_deref().is_some_and(|op| op != operation) {
+                continue;
+            }
+            if rule.times.is_some_and(|t| fired[i] >= t) {
+                continue;
+            }
+            let n = self.fault_draws.fetch_add(1, Ordering::Relaxed);
+            if ids::unit(seed, n) >= rule.rate {
+                continue;
+            }
+            match &rule.kind {
+                FaultKind::Latency { ms } => {
+                    fired[i] += 1;
+                    draw.latency += Duration::from_millis(*ms);
+                    draw.names.push(rule.kind.name());
+                }
+                other if draw.terminal.is_none() => {
+                    fired[i] += 1;
+                    draw.terminal = Some(other.clone());
+                    draw.names.push(other.name());
+                }
+                _ => {}
+            }
+        }
+        draw
+    }
+
+    /// Reserves an idempotency key, or reports why it cannot be.
+    pub(crate) fn idem_begin(&self, key: &IdemKey, fingerprint: &[u8]) -> IdemBegin {
+        let now = self.clock.unix_millis();
+        let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
+        let mut store = lock(&self.store);
+        if let Some(entry) = store.idempotency.get(key) {
+            let expired = entry.created_ms.saturating_add(ttl) <= now;
+            if !expired {
+                if entry.fingerprint != fingerprint {
+                    return IdemBegin::Mismatch;
+                }
+                return match &entry.state {
+                    IdemState::InFlight => IdemBegin::InFlight,
+                    IdemState::Done(stored) => IdemBegin::Replay(Arc::clone(stored)),
+                };
+            }
+        }
+        store.idempotency.insert(
+            key.clone(),
+            IdemEntry {
+                fingerprint: fingerprint.to_vec(),
+                created_ms: now,
+                state: IdemState::InFlight,
+            },
+        );
+        IdemBegin::Reserved
+    }
+
+    pub(crate) fn idem_finish(&self, key: &IdemKey, stored: StoredResponse) {
+        let mut store = lock(&self.store);
+        if let Some(entry) = store.idempotency.get_mut(key) {
+            entry.state = IdemState::Done(Arc::new(stored));
+        }
+    }
+
+    /// Drops an unfinished reservation (the request was abandoned).
+    pub(crate) fn idem_abandon(&self, key: &IdemKey) {
+        let mut store = lock(&self.store);
+        if matches!(
+            store.idempotency.get(key).map(|e| &e.state),
+            Some(IdemState::InFlight)
+        ) {
+            store.idempotency.remove(key);
+        }
+    }
+}
+
+/// Result of rate accounting, rendered into `X-RateLimit-*` headers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateOutcome {
+    pub(crate) limit: u32,
+    pub(crate) remaining: u32,
+    pub(crate) reset_unix: u64,
+    /// Set when the request is over the limit.
+    pub(crate) retry_after: Option<u64>,
+}
+
+pub(crate) struct RateState {
+    pub(crate) config: RateLimit,
+    /// team -> (window start ms, requests counted)
+    windows: HashMap<String, (u64, u32)>,
+}
+
+pub(crate) struct FaultState {
+    pub(crate) config: FaultConfig,
+    /// How often each rule fired, for `times` limits.
+    pub(crate) fired: Vec<u64>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct FaultDraw {
+    pub(crate) latency: Duration,
+    pub(crate) terminal: Option<FaultKind>,
+    pub(crate) names: Vec<&'static str>,
+}
+
+/// Domains and idempotency records.
+#[derive(Default)]
+pub(crate) struct Store {
+    pub(crate) next_seq: u64,
+    pub(crate) domains: HashMap<String, Domain>,
+    pub(crate) teams: HashMap<String, TeamIndex>,
+    pub(crate) idempotency: HashMap<IdemKey, IdemEntry>,
+}
+
+/// Per-team indexes into `Store::domains`.
+#[derive(Default)]
+pub(crate) struct TeamIndex {
+    /// seq -> id, so iteration in reverse is newest first.
+    pub(crate) by_seq: BTreeMap<u64, String>,
+    /// domain name -> id
+    pub(crate) by_name: HashMap<String, String>,
+}
+
+impl Store {
+    /// The team's domain with `id`, if it exists.
+    pub(crate) fn team_domain(&self, team: &str, id: &str) -> Option<&Domain> {
+        self.domains.get(id).filter(|d| d.team_id == team)
+    }
+
+    pub(crate) fn team_domain_mut(&mut self, team: &str, id: &str) -> Option<&mut Domain> {
+        self.domains.get_mut(id).filter(|d| d.team_id == team)
+    }
+
+    pub(crate) fn remove(&mut self, id: &str) -> Option<Domain> {
+        let d = self.domains.remove(id)?;
+        if let Some(t) = self.teams.get_mut(&d.team_id) {
+            t.by_seq.remove(&d.seq);
+            t.by_name.remove(&d.name);
+        }
+        Some(d)
+    }
+}
+
+/// (team, operation, key)
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct IdemKey {
+    pub(crate) team: String,
+    pub(crate) operation: &'static str,
+    pub(crate) key: String,
+}
+
+pub(crate) struct IdemEntry {
+    /// Canonical form of the request body.
+    fingerprint: Vec<u8>,
+    created_ms: u64,
+    state: IdemState,
+}
+
+enum IdemState {
+    InFlight,
+    Done(Arc<StoredResponse>),
+}
+
+impl Store {
+    pub(crate) fn idempotency_in_flight(&self) -> usize {
+        self.idempotency
+            .values()
+            .filter(|e| matches!(e.state, IdemState::InFlight))
+            .count()
+    }
+}
+
+/// A response kept for replay.
+#[derive(Debug)]
+pub(crate) struct StoredResponse {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
+    pub(crate) body: Bytes,
+}
+
+pub(crate) enum IdemBegin {
+    Reserved,
+    Replay(Arc<StoredResponse>),
+    Mismatch,
+    InFlight,
+}
+
+/// What the log keeps per request: few allocations on the hot path; the
+/// public [`RequestRecord`] is built when someone asks.
+pub(crate) struct LogEntry {
+    pub(crate) request_id: String,
+    pub(crate) method: http::Method,
+    pub(crate) path: String,
+    pub(crate) operation: &'static str,
+    pub(crate) team: Option<String>,
+    /// `name:value\n` per header, `Authorization` already redacted.
+    pub(crate) headers: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) faults: Vec<&'static str>,
+    pub(crate) connection_closed: bool,
+    pub(crate) replayed: bool,
+    pub(crate) violations: Vec<String>,
+}
+
+impl LogEntry {
+    /// Flattens request headers into one string, hiding the credential.
+    pub(crate) fn pack_headers(headers: &http::HeaderMap) -> String {
+        let mut out = String::with_capacity(256);
+        for (name, value) in headers {
+            out.push_str(name.as_str());
+            out.push(':');
+            if name == http::header::AUTHORIZATION {
+                out.push_str("[redacted]");
+            } else {
+                out.push_str(&String::from_utf8_lossy(value.as_bytes()));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn to_record(&self) -> RequestRecord {
+        let headers: Vec<(String, String)> = self
+            .headers
+            .lines()
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let idempotency_key = headers
+            .iter()
+            .find(|(k, _)| k == "idempotency-key")
+            .map(|(_, v)| v.clone());
+        RequestRecord {
+            request_id: self.request_id.clone(),
+            method: self.method.to_string(),
+            path: self.path.clone(),
+            operation: Some(self.operation.to_owned()),
+            team: self.team.clone(),
+            headers,
+            idempotency_key,
+            status: self.status,
+            faults: self.faults.iter().map(|f| (*f).to_owned()).collect(),
+            connection_closed: self.connection_closed,
+            replayed: self.replayed,
+            violations: self.violations.clone(),
+        }
+    }
+}
+
+/// One request as the server saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct RequestRecord {
+    /// `X-Request-Id` the server assigned (replays keep the original id in
+    /// the response; this is always the new one).
+    pub request_id: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path and query, as sent.
+    pub path: String,
+    /// `operationId` of the matched route, if any.
+    pub operation: Option<String>,
+    /// Team the key belongs to, when the key was accepted.
+    pub team: Option<String>,
+    /// Request headers in order; `Authorization` is redacted.
+    pub headers: Vec<(String, String)>,
+    /// The `Idempotency-Key` header, when sent.
+    pub idempotency_key: Option<String>,
+    /// Status the server produced; `None` when the connection was closed
+    /// before the handler ran.
+    pub status: Option<u16>,
+    /// Names of the faults injected into this request.
+    pub faults: Vec<String>,
+    /// Whether the connection was closed instead of writing the response.
+    pub connection_closed: bool,
+    /// Whether this response was an idempotent replay.
+    pub replayed: bool,
+    /// Spec violations of the response, when the server checks its own
+    /// output ([`MockServerBuilder::self_check`](crate::MockServerBuilder::self_check)).
+    pub violations: Vec<String>,
+}

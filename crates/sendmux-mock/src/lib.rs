@@ -1,0 +1,459 @@
+//! A stateful, spec-faithful mock of the Sendmux Domains API.
+//!
+//! The server keeps domains in memory and behaves like the real API for the
+//! nine Domains operations: bearer auth with key prefixes, the `ok`/`data`/
+//! `error`/`meta` envelopes, request validation (through
+//! `sendmux-conformance`), cursor pagination, weak ETags with
+//! `If-None-Match`/`If-Match`, idempotency keys, per-key rate limits, and a
+//! simulated domain lifecycle (DNS records, verification after
+//! propagation, delete blocked while mailboxes use the domain). IDs derive
+//! from a seed, so two runs with the same seed and requests give the same
+//! answers.
+//!
+//! Faults can be injected (seeded, per kind and per operation): `500`,
+//! `503` with `Retry-After`, `429`, latency, a connection closed before the
+//! handler runs, and a connection closed after the change was committed,
+//! the case idempotency keys exist for.
+//!
+//! Besides the API under `/api/v1`, the server answers admin and
+//! inspection requests under `/__mock/` (no auth; not part of the Sendmux
+//! API):
+//!
+//! | method and path | what it does |
+//! | --- | --- |
+//! | `GET /__mock/health` | liveness |
+//! | `GET`/`PUT`/`DELETE /__mock/faults` | read, replace, clear the fault rules ([`FaultConfig`] as JSON) |
+//! | `GET`/`DELETE /__mock/requests` | the request log ([`RequestRecord`]s), or clear it |
+//! | `GET /__mock/domains` | stored domains and their count; with `Authorization`, only that key's team |
+//! | `PUT /__mock/domains/{id}/mailbox_count` | `{"mailbox_count": N}` |
+//! | `POST /__mock/reset` | forget domains, idempotency keys, rate windows and the log |
+//! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
+//! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] as JSON |
+//! | `POST /__mock/clock/advance` | `{"seconds": N}` moves the server clock forward |
+//!
+//! # Behaviour worth knowing
+//!
+//! - Every response carries `X-Request-Id` (equal to `meta.request_id`),
+//!   `Cache-Control: no-store` and `X-RateLimit-Limit/Remaining/Reset`.
+//! - Bodies: a wrong `Content-Type`, broken JSON or an empty body is
+//!   `400 invalid_parameter`; a missing required field is
+//!   `400 missing_parameter`; other schema violations are
+//!   `400 invalid_parameter` on `POST /domains` (which documents only 400)
+//!   and `422 validation_error` on `PATCH /domains/{id}` and
+//!   `PUT /domains/{id}/filters` (which document 422). `param` names the
+//!   first offending field (`rules.3.type`) and `errors[]` lists all.
+//!   Bodies over the limit (1 MiB by default) get `413 payload_too_large`.
+//! - Domain names are unique per team (each key is a team), so tests using
+//!   different keys never collide.
+//! - `PATCH` on a domain that is already `send_receive` is `409 conflict`.
+//! - Idempotency keys apply to `POST /domains`: scoped per (team,
+//!   operation, key), kept 24 h on the server clock, bodies compared as
+//!   JSON (key order does not matter). Replays carry the original status,
+//!   headers and body (and `Idempotent-Replayed: true`).
+//! - The binary: `sendmux-mock --port 8080 --seed 1 [--accept-key KEY]...
+//!   [--fault KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S]]...`
+//!   prints the base URL on stdout; `--help` lists the rest.
+//!
+//! # Example
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use sendmux_mock::{FaultKind, FaultRule, MockServer};
+//!
+//! let server = MockServer::builder()
+//!     .seed(7)
+//!     .fault(FaultRule::new(FaultKind::InternalError, 0.1).on_operation("managementGetDomain"))
+//!     .start()
+//!     .await?;
+//! // Point a client at it; any well-formed `smx_root_...` key works.
+//! println!("{}", server.base_url()); // http://127.0.0.1:PORT/api/v1
+//! assert_eq!(server.domain_count("smx_root_test"), 0);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod admin;
+mod api;
+mod app;
+mod clock;
+mod config;
+mod domains;
+mod ids;
+mod model;
+mod serve;
+mod validate;
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+pub use app::RequestRecord;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{FaultConfig, FaultKind, FaultRule, Propagation, RateLimit};
+pub use domains::DomainSummary;
+
+use api::Op;
+use app::{App, Settings, lock};
+use clock::ServerClock;
+
+/// Default request-body limit: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Default number of request-log entries kept.
+pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+
+/// A running mock server. Dropping it stops the server (abruptly); call
+/// [`shutdown`](Self::shutdown) to let running requests finish.
+pub struct MockServer {
+    addr: SocketAddr,
+    app: Arc<App>,
+    shutdown: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl fmt::Debug for MockServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MockServer")
+            .field("addr", &self.addr)
+            .field("seed", &self.app.settings.seed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServer {
+    /// Starts a server with default settings on `127.0.0.1` and a random
+    /// port.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// A builder for seed, port, keys, limits, faults, propagation and
+    /// clock.
+    pub fn builder() -> MockServerBuilder {
+        MockServerBuilder::default()
+    }
+
+    /// The socket address the server listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1`, the base URL clients use.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api/v1", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/__mock`, the base of the admin endpoints.
+    pub fn admin_url(&self) -> String {
+        format!("http://{}{}", self.addr, admin::PREFIX)
+    }
+
+    /// Stops accepting connections, lets running requests finish (up to a
+    /// few seconds), and waits for the server task.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Number of domains of the team that `api_key` belongs to.
+    pub fn domain_count(&self, api_key: &str) -> usize {
+        let team = self.app.team_of(api_key);
+        let store = lock(&self.app.store);
+        store.teams.get(&team).map_or(0, |t| t.by_seq.len())
+    }
+
+    /// Number of domains over all teams.
+    pub fn total_domain_count(&self) -> usize {
+        lock(&self.app.store).domains.len()
+    }
+
+    /// Stored domains of the team of `api_key` (all teams with `None`),
+    /// newest first.
+    pub fn domains(&self, api_key: Option<&str>) -> Vec<DomainSummary> {
+        let team = api_key.map(|k| self.app.team_of(k));
+        domains::summaries(&self.app, team.as_deref())
+    }
+
+    /// The team id the server assigns to `api_key` (as in
+    /// [`RequestRecord::team`]).
+    pub fn team_of(&self, api_key: &str) -> String {
+        self.app.team_of(api_key)
+    }
+
+    /// Sets how many mailboxes use a domain (deletion is refused while it
+    /// is above zero). Returns `false` if no such domain exists.
+    pub fn set_mailbox_count(&self, domain_id: &str, count: u64) -> bool {
+        domains::set_mailbox_count(&self.app, domain_id, count)
+    }
+
+    /// The request log, oldest first (bounded; see
+    /// [`MockServerBuilder::request_log_capacity`]).
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.app.records()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        lock(&self.app.log).clear();
+    }
+
+    /// Forgets all domains, idempotency records, rate-limit windows and the
+    /// request log. Configuration (faults, limits, propagation) stays.
+    pub fn reset(&self) {
+        self.app.reset();
+    }
+
+    /// Replaces the fault rules (and restarts their `times` counters).
+    pub fn set_faults(&self, faults: FaultConfig) {
+        let mut f = lock(&self.app.faults);
+        f.config = faults;
+        f.fired.clear();
+    }
+
+    /// The current fault rules.
+    pub fn faults(&self) -> FaultConfig {
+        lock(&self.app.faults).config.clone()
+    }
+
+    /// Changes how verification behaves from now on.
+    pub fn set_propagation(&self, propagation: Propagation) {
+        *lock(&self.app.propagation) = propagation;
+    }
+
+    /// Changes the per-key rate limit from now on.
+    pub fn set_rate_limit(&self, rate_limit: RateLimit) {
+        lock(&self.app.rate).config = rate_limit;
+    }
+
+    /// Moves the server clock forward (on top of the configured clock).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.app.clock.advance(by);
+    }
+
+    /// Idempotency keys whose first request is still being processed.
+    pub fn idempotency_in_flight(&self) -> usize {
+        lock(&self.app.store).idempotency_in_flight()
+    }
+
+    /// API requests currently being handled.
+    pub fn requests_in_flight(&self) -> usize {
+        self.app
+            .api_in_flight
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Drop for MockServer {
+    fn drop(&mut self) {
+        let _ = self.shutdown.send(true);
+    }
+}
+
+/// Configuration of a [`MockServer`] before it starts.
+pub struct MockServerBuilder {
+    seed: u64,
+    addr: SocketAddr,
+    accept_keys: Vec<String>,
+    rate_limit: RateLimit,
+    faults: FaultConfig,
+    propagation: Propagation,
+    clock: Arc<dyn Clock>,
+    max_body_bytes: usize,
+    log_capacity: usize,
+    self_check: bool,
+}
+
+impl Default for MockServerBuilder {
+    fn default() -> Self {
+        Self {
+            seed: 0,
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            accept_keys: Vec::new(),
+            rate_limit: RateLimit::default(),
+            faults: FaultConfig::default(),
+            propagation: Propagation::default(),
+            clock: Arc::new(SystemClock),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            log_capacity: DEFAULT_LOG_CAPACITY,
+            self_check: false,
+        }
+    }
+}
+
+impl fmt::Debug for MockServerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Accepted keys are credentials: show how many, never which.
+        f.debug_struct("MockServerBuilder")
+            .field("seed", &self.seed)
+            .field("addr", &self.addr)
+            .field("accept_keys", &self.accept_keys.len())
+            .field("rate_limit", &self.rate_limit)
+            .field("faults", &self.faults)
+            .field("propagation", &self.propagation)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("log_capacity", &self.log_capacity)
+            .field("self_check", &self.self_check)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MockServerBuilder {
+    /// Seed for ids, DNS tokens and fault draws (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Port on `127.0.0.1` (default 0: any free port).
+    pub fn port(mut self, port: u16) -> Self {
+        self.addr.set_port(port);
+        self
+    }
+
+    /// Full listen address (default `127.0.0.1:0`).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// Accept only these keys (repeatable). Without any, every well-formed
+    /// key with a known prefix is accepted.
+    pub fn accept_key(mut self, key: impl Into<String>) -> Self {
+        self.accept_keys.push(key.into());
+        self
+    }
+
+    /// Per-key fixed-window rate limit (default 600 per 60 s).
+    pub fn rate_limit(mut self, limit: u32, window_secs: u64) -> Self {
+        self.rate_limit = RateLimit {
+            limit,
+            window_secs: window_secs.max(1),
+        };
+        self
+    }
+
+    /// Replaces all fault rules.
+    pub fn faults(mut self, faults: FaultConfig) -> Self {
+        self.faults = faults;
+        self
+    }
+
+    /// Adds one fault rule.
+    pub fn fault(mut self, rule: FaultRule) -> Self {
+        self.faults.rules.push(rule);
+        self
+    }
+
+    /// Verification behaviour (default: the second verify call succeeds).
+    pub fn propagation(mut self, propagation: Propagation) -> Self {
+        self.propagation = propagation;
+        self
+    }
+
+    /// The time source (default: the system clock). Pass a
+    /// [`ManualClock`] clone to move time from a test.
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Largest accepted request body (default 1 MiB); larger ones get 413.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = bytes;
+        self
+    }
+
+    /// Request-log entries kept (default 10 000; 0 disables the log).
+    pub fn request_log_capacity(mut self, entries: usize) -> Self {
+        self.log_capacity = entries;
+        self
+    }
+
+    /// Validate every API response against the spec with
+    /// `sendmux-conformance` and record violations in
+    /// [`RequestRecord::violations`] (default off: it costs more than the
+    /// rest of a request; needs the request log).
+    pub fn self_check(mut self, on: bool) -> Self {
+        self.self_check = on;
+        self
+    }
+
+    /// Binds the socket and starts serving on the current Tokio runtime.
+    pub async fn start(self) -> std::io::Result<MockServer> {
+        let listener = TcpListener::bind(self.addr).await?;
+        let addr = listener.local_addr()?;
+        let app = Arc::new(App::new(
+            Settings {
+                seed: self.seed,
+                accept_keys: self.accept_keys,
+                max_body_bytes: self.max_body_bytes,
+                log_capacity: self.log_capacity,
+                self_check: self.self_check,
+            },
+            ServerClock::new(self.clock),
+            self.rate_limit,
+            self.faults,
+            self.propagation,
+        ));
+        let (tx, rx) = watch::channel(false);
+        let router = router(Arc::clone(&app));
+        let task = tokio::spawn(serve::serve(listener, router, rx));
+        Ok(MockServer {
+            addr,
+            app,
+            shutdown: tx,
+            task: Some(task),
+        })
+    }
+}
+
+/// The API routes, the admin routes, and envelope-shaped 404s for the rest.
+fn router(app: Arc<App>) -> Router {
+    fn op(
+        op: Op,
+    ) -> impl Fn(
+        State<Arc<App>>,
+        Request,
+    ) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
+    + Clone
+    + Send
+    + Sync
+    + 'static {
+        move |State(app): State<Arc<App>>, req: Request| Box::pin(api::dispatch(app, op, req))
+    }
+    Router::new()
+        .route(
+            "/api/v1/domains",
+            get(op(Op::ListDomains)).post(op(Op::CreateDomain)),
+        )
+        .route(
+            "/api/v1/domains/{public_id}",
+            get(op(Op::GetDomain))
+                .patch(op(Op::UpdateDomain))
+                .delete(op(Op::DeleteDomain)),
+        )
+        .route(
+            "/api/v1/domains/{public_id}/verify",
+            post(op(Op::VerifyDomain)),
+        )
+        .route(
+            "/api/v1/domains/{public_id}/zone-file",
+            get(op(Op::GetZoneFile)),
+        )
+        .route(
+            "/api/v1/domains/{public_id}/filters",
+            get(op(Op::GetFilters)).put(op(Op::SetFilters)),
+        )
+        .merge(admin::routes())
+        .fallback(api::route_not_found)
+        .method_not_allowed_fallback(api::route_not_found)
+        .with_state(app)
+}

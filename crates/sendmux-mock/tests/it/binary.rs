@@ -1,0 +1,69 @@
+//! The `sendmux-mock` binary prints its base URL and serves.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+#[tokio::test]
+async fn binary_prints_its_base_url_and_serves() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sendmux-mock"))
+        .args(["--port", "0", "--seed", "3", "--accept-key", "smx_root_bin"])
+        .args(["--fault", "internal_error@1,op=managementGetDomain"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let base = line.trim().to_owned();
+    let result = async move {
+        assert!(
+            base.starts_with("http://127.0.0.1:") && base.ends_with("/api/v1"),
+            "{base}"
+        );
+        let http = reqwest::Client::new();
+        let ok = http
+            .get(format!("{base}/domains"))
+            .bearer_auth("smx_root_bin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status().as_u16(), 200);
+        let denied = http
+            .get(format!("{base}/domains"))
+            .bearer_auth("smx_root_test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(denied.status().as_u16(), 401);
+        let faulted = http
+            .get(format!("{base}/domains/mdom_x"))
+            .bearer_auth("smx_root_bin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(faulted.status().as_u16(), 500);
+    };
+    // Kill the child whatever the assertions say.
+    let outcome = tokio::spawn(result).await;
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+#[test]
+fn bad_fault_specs_are_usage_errors() {
+    let out = Command::new(env!("CARGO_BIN_EXE_sendmux-mock"))
+        .args(["--fault", "latency@1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("latency needs ms=N"));
+}

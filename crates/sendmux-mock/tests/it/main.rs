@@ -1,0 +1,16 @@
+//! Integration tests of the mock server. Every API response goes through
+//! `harness::Api`, which validates it against the spec with
+//! `sendmux-conformance` and fails the test on any violation.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod admin;
+mod auth;
+mod bad_input;
+mod binary;
+mod domains;
+mod faults;
+mod idempotency;
+mod pagination;
+mod rate_limit;
