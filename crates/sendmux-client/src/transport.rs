@@ -67,6 +67,9 @@ pub(crate) static OPERATIONS: &[&Operation] = &[
     &SET_FILTERS,
 ];
 
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+
 /// One logical call: everything needed to make (and repeat) its attempts.
 #[derive(Debug)]
 pub(crate) struct Call {
@@ -362,14 +365,17 @@ impl Client {
             .timeout(timeout)
             .header(header::AUTHORIZATION, inner.auth.clone())
             .header(header::USER_AGENT, inner.user_agent.clone())
-            .header(header::ACCEPT, call.op.accept)
+            .header(header::ACCEPT, HeaderValue::from_static(call.op.accept))
             .header(
-                "api-version",
-                <sendmux_api::Client as ClientInfo<()>>::api_version(),
-            )
-            .headers(call.headers.clone());
+                API_VERSION,
+                HeaderValue::from_static(<sendmux_api::Client as ClientInfo<()>>::api_version()),
+            );
+        // Most calls carry no extra headers; skip the map copy then.
+        if !call.headers.is_empty() {
+            request = request.headers(call.headers.clone());
+        }
         if let Some(key) = &call.idempotency_key {
-            request = request.header("idempotency-key", key.as_str());
+            request = request.header(IDEMPOTENCY_KEY, key.as_str());
         }
         if let Some(body) = &call.body {
             request = request
@@ -382,8 +388,19 @@ impl Client {
             Err(e) => return Err(self.transport_failure(call, e)),
         };
         let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let meta = self.meta(status, &headers);
+        let meta = self.meta(status, response.headers());
+        let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
+        // The full header map outlives the body read only where it is used:
+        // error classification and response validation.
+        #[cfg(feature = "conformance")]
+        let keep_headers = !accepted || inner.conformance.is_some();
+        #[cfg(not(feature = "conformance"))]
+        let keep_headers = !accepted;
+        let headers = if keep_headers {
+            response.headers().clone()
+        } else {
+            HeaderMap::new()
+        };
         let cap = call.max_body.unwrap_or(inner.max_response_bytes);
         let body = match read_capped(response, cap).await {
             Ok(body) => body,
@@ -420,7 +437,6 @@ impl Client {
             });
         }
 
-        let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
         if accepted {
             return Ok(Raw { status, body, meta });
         }
@@ -620,21 +636,41 @@ enum ReadError {
     TooLarge(Bytes),
 }
 
-/// Reads the body, refusing to buffer more than `cap` bytes.
+/// Reads the body, refusing to buffer more than `cap` bytes. A body that
+/// arrives in one chunk is returned without a copy; otherwise the buffer is
+/// sized from `Content-Length` when the server sends one, so reading never
+/// holds more than the body plus one chunk.
 async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
-    if let Some(len) = response.content_length()
+    let declared = response.content_length();
+    if let Some(len) = declared
         && len > cap as u64
     {
         let first = response.chunk().await.ok().flatten().unwrap_or_default();
         return Err(ReadError::TooLarge(first));
     }
-    let mut buf = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+    let Some(first) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > cap {
+        return Err(ReadError::TooLarge(first.slice(..cap)));
+    }
+    let Some(second) = response.chunk().await.map_err(ReadError::Transport)? else {
+        return Ok(first);
+    };
+    let expected = declared
+        .and_then(|len| usize::try_from(len).ok())
+        .unwrap_or(first.len() + second.len());
+    let mut buf = Vec::with_capacity(expected.min(cap));
+    buf.extend_from_slice(&first);
+    drop(first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
         if buf.len() + chunk.len() > cap {
             buf.extend_from_slice(&chunk[..cap - buf.len()]);
             return Err(ReadError::TooLarge(Bytes::from(buf)));
         }
         buf.extend_from_slice(&chunk);
+        next = response.chunk().await.map_err(ReadError::Transport)?;
     }
     Ok(Bytes::from(buf))
 }
