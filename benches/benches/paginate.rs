@@ -1,7 +1,9 @@
 //! Streams 100,000 domains over 1,000 pages from a canned loopback server
 //! through `sendmux-client`'s item stream; reports items/s and the peak
 //! memory growth while streaming, measured by a counting global allocator,
-//! against the target of less than two pages' worth of bytes.
+//! against two pages' worth of JSON and two decoded pages (bytes plus
+//! models). The server runs in a child process (this binary, re-run) so the
+//! allocator counts the client alone.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -42,10 +44,45 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let server = runtime.block_on(CannedServer::start(paging)).unwrap();
+    // `--serve-canned PAGES`: this binary re-run as the server, so the
+    // counting allocator of the measuring process sees the client only.
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(position) = args.iter().position(|a| a == "--serve-canned") {
+        let pages = args
+            .get(position + 1)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(1);
+        runtime.block_on(async {
+            let server = CannedServer::start(Paging {
+                pages,
+                per_page: paging.per_page,
+            })
+            .await
+            .unwrap();
+            println!("{}", server.base_url());
+            // Serve until the parent closes our stdin.
+            let _ = tokio::task::spawn_blocking(|| {
+                std::io::Read::read(&mut std::io::stdin(), &mut [0u8; 1])
+            })
+            .await;
+        });
+        return;
+    }
+    let mut server = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--serve-canned", &paging.pages.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut base_url = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(server.stdout.take().unwrap()),
+        &mut base_url,
+    )
+    .unwrap();
     let client = sendmux_client::Client::builder()
         .api_key(API_KEY)
-        .base_url(server.base_url())
+        .base_url(base_url.trim())
         .build()
         .unwrap();
     let page_bytes = page_body(paging.per_page).len();
@@ -53,6 +90,22 @@ fn main() {
 
     // Warm-up: connection pool, lazy statics, allocator arenas.
     runtime.block_on(stream_all(&client, expected));
+
+    // What one page costs in memory when simply decoded: its bytes plus the
+    // decoded models, held together as during a decode.
+    let page_footprint = {
+        let body = page_body(paging.per_page);
+        let before = ALLOCATOR.current_usage();
+        ALLOCATOR.reset_peak_usage();
+        let raw = body.to_vec();
+        let decoded: sendmux_api::types::DomainItemCursorListResponse =
+            serde_json::from_slice(&raw).unwrap();
+        std::hint::black_box(&decoded);
+        let footprint = ALLOCATOR.peak_usage().saturating_sub(before);
+        drop(decoded);
+        drop(raw);
+        footprint
+    };
 
     let mut rates = Vec::new();
     let mut growths = Vec::new();
@@ -71,9 +124,10 @@ fn main() {
     let median_rate = rates[rates.len() / 2];
     let max_growth = growths[growths.len() - 1];
     let ratio = max_growth as f64 / (2 * page_bytes) as f64;
+    let footprint_ratio = max_growth as f64 / (2 * page_footprint) as f64;
     println!(
-        "paginate: {expected} items over {} pages: median {median_rate:.0} items/s; peak memory growth {max_growth} B (max of {RUNS} runs) = {ratio:.2} x two pages ({} B each)",
-        paging.pages, page_bytes
+        "paginate: {expected} items over {} pages: median {median_rate:.0} items/s; peak memory growth {max_growth} B (max of {RUNS} runs) = {ratio:.2} x two pages of JSON ({page_bytes} B each) = {footprint_ratio:.2} x two decoded pages ({page_footprint} B each: bytes + models)",
+        paging.pages
     );
     sendmux_benches::record_result(
         "paginate",
@@ -83,10 +137,13 @@ fn main() {
             "peak_growth_bytes": max_growth,
             "page_bytes": page_bytes,
             "growth_over_two_pages": ratio,
+            "page_footprint_bytes": page_footprint,
+            "growth_over_two_decoded_pages": footprint_ratio,
             "quick": quick,
         }),
     );
-    drop(server);
+    drop(server.stdin.take());
+    let _ = server.wait();
 }
 
 async fn stream_all(client: &sendmux_client::Client, expected: usize) {
