@@ -210,6 +210,12 @@ async fn wait_for_verification(
     format: OutputFormat,
 ) -> Result<(), Failure> {
     let spinner = indicatif::ProgressBar::new_spinner();
+    // `{elapsed}` ticks with the spinner, between checks too.
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed} elapsed)")
+    {
+        spinner.set_style(style);
+    }
     if !std::io::stderr().is_terminal() {
         spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
@@ -217,10 +223,7 @@ async fn wait_for_verification(
     let started = Instant::now();
     let mut last = String::from("not checked yet");
     loop {
-        spinner.set_message(format!(
-            "verifying {id}: {last} ({}s elapsed)",
-            started.elapsed().as_secs()
-        ));
+        spinner.set_message(format!("verifying {id}: {last}"));
         let outcome = client.domains().verify(id).send().await;
         match outcome {
             Ok(result) => {

@@ -37,7 +37,7 @@
 //! let created = domains.create("mail.acme.com").mode(DomainMode::SendOnly).await?;
 //! println!("added {} (request {:?})", created.id, created.request_id());
 //! for record in &created.dns_records.dkim {
-//!     println!("publish {} TXT {}", record.name, record.value);
+//!     println!("publish {} -> {}", record.name, record.value);
 //! }
 //!
 //! let verified = domains
