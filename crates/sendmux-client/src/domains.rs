@@ -196,8 +196,8 @@ fn id_path(field: &'static str, id: &str, suffix: &str) -> Result<String, Error>
     Ok(format!("/domains/{}{suffix}", segment(id)))
 }
 
-fn item<T>(raw: &Raw, value: T) -> Response<T> {
-    let mut meta = raw.meta.clone();
+fn item<T>(raw: Raw, value: T) -> Response<T> {
+    let mut meta = raw.meta;
     if meta.request_id.is_none() {
         // Fall back on the envelope's copy when a proxy dropped the header.
         meta.request_id = serde_json::from_slice::<serde_json::Value>(&raw.body)
@@ -244,7 +244,7 @@ impl CreateDomain {
         call.idempotency_key = key;
         let raw = self.client.execute(call).await?;
         let envelope: wire::DomainItemResponse = raw.json()?;
-        Ok(item(&raw, envelope.data))
+        Ok(item(raw, envelope.data))
     }
 }
 into_future!(CreateDomain => Response<Domain>);
@@ -342,7 +342,7 @@ async fn fetch_page(
         has_more: envelope.pagination.has_more,
         next_cursor: envelope.pagination.next_cursor,
     };
-    Ok(item(&raw, page))
+    Ok(item(raw, page))
 }
 
 /// Builder of [`Domains::get`].
@@ -359,7 +359,7 @@ impl GetDomain {
         let call = Call::new(&transport::GET_DOMAIN, id_path("id", &self.id, "")?);
         let raw = self.client.execute(call).await?;
         let envelope: wire::DomainItemResponse = raw.json()?;
-        Ok(item(&raw, envelope.data))
+        Ok(item(raw, envelope.data))
     }
 }
 into_future!(GetDomain => Response<Domain>);
@@ -381,10 +381,10 @@ impl GetDomainIfChanged {
             .header(header::IF_NONE_MATCH, &self.etag)?;
         let raw = self.client.execute(call).await?;
         if raw.status == 304 {
-            return Ok(Conditional::NotModified(item(&raw, ())));
+            return Ok(Conditional::NotModified(item(raw, ())));
         }
         let envelope: wire::DomainItemResponse = raw.json()?;
-        Ok(Conditional::Modified(item(&raw, envelope.data)))
+        Ok(Conditional::Modified(item(raw, envelope.data)))
     }
 }
 into_future!(GetDomainIfChanged => Conditional<Domain>);
@@ -418,7 +418,7 @@ impl UpgradeDomain {
         };
         let raw = self.client.execute(call.json_body(&body)?).await?;
         let envelope: wire::DomainItemResponse = raw.json()?;
-        Ok(item(&raw, envelope.data))
+        Ok(item(raw, envelope.data))
     }
 }
 into_future!(UpgradeDomain => Response<Domain>);
@@ -437,7 +437,7 @@ impl DeleteDomain {
         let call = Call::new(&transport::DELETE_DOMAIN, id_path("id", &self.id, "")?);
         let raw = self.client.execute(call).await?;
         let envelope: wire::DomainDeletedResponse = raw.json()?;
-        Ok(item(&raw, envelope.data))
+        Ok(item(raw, envelope.data))
     }
 }
 into_future!(DeleteDomain => Response<DomainDeleted>);
@@ -459,7 +459,7 @@ impl VerifyDomain {
         );
         let raw = self.client.execute(call).await?;
         let envelope: wire::DomainVerifyResponse = raw.json()?;
-        Ok(item(&raw, envelope.data))
+        Ok(item(raw, envelope.data))
     }
 }
 into_future!(VerifyDomain => Response<VerifyResult>);
@@ -519,7 +519,7 @@ impl GetFilters {
         );
         let raw = self.client.execute(call).await?;
         let envelope: wire::FilterStateResponse = raw.json()?;
-        Ok(item(&raw, FilterState::from(envelope.data)))
+        Ok(item(raw, FilterState::from(envelope.data)))
     }
 }
 into_future!(GetFilters => Response<FilterState>);
@@ -544,11 +544,11 @@ impl GetFiltersIfChanged {
         .header(header::IF_NONE_MATCH, &self.etag)?;
         let raw = self.client.execute(call).await?;
         if raw.status == 304 {
-            return Ok(Conditional::NotModified(item(&raw, ())));
+            return Ok(Conditional::NotModified(item(raw, ())));
         }
         let envelope: wire::FilterStateResponse = raw.json()?;
         Ok(Conditional::Modified(item(
-            &raw,
+            raw,
             FilterState::from(envelope.data),
         )))
     }
@@ -608,7 +608,7 @@ impl SetFilters {
         };
         let raw = self.client.execute(call.json_body(&body)?).await?;
         let envelope: wire::FilterStateResponse = raw.json()?;
-        Ok(item(&raw, FilterState::from(envelope.data)))
+        Ok(item(raw, FilterState::from(envelope.data)))
     }
 }
 into_future!(SetFilters => Response<FilterState>);

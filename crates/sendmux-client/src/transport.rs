@@ -69,6 +69,11 @@ pub(crate) static OPERATIONS: &[&Operation] = &[
 
 const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
+// Response headers read on every call; named once so lookups skip parsing.
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
+const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// One logical call: everything needed to make (and repeat) its attempts.
 #[derive(Debug)]
@@ -125,6 +130,11 @@ impl Call {
 
 /// Encodes one path segment (ids are validated first; this is defence).
 pub(crate) fn segment(value: &str) -> String {
+    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
+    // Validated ids are almost always plain: skip the byte-by-byte rebuild.
+    if value.bytes().all(unreserved) {
+        return value.to_owned();
+    }
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
@@ -552,11 +562,12 @@ impl Client {
 
 /// Response facts from the headers.
 pub(crate) fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
-    let num = |name: &str| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
+    let num =
+        |name: &HeaderName| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
     let rate_limit = match (
-        num("x-ratelimit-limit"),
-        num("x-ratelimit-remaining"),
-        num("x-ratelimit-reset"),
+        num(&X_RATELIMIT_LIMIT),
+        num(&X_RATELIMIT_REMAINING),
+        num(&X_RATELIMIT_RESET),
     ) {
         (Some(limit), Some(remaining), Some(reset)) => Some(RateLimit {
             limit,
@@ -567,9 +578,9 @@ pub(crate) fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
     };
     ResponseMeta {
         status,
-        request_id: header_str(headers, "x-request-id").map(str::to_owned),
-        etag: header_str(headers, "etag").map(str::to_owned),
-        location: header_str(headers, "location").map(str::to_owned),
+        request_id: header_str(headers, &X_REQUEST_ID).map(str::to_owned),
+        etag: header_str(headers, &header::ETAG).map(str::to_owned),
+        location: header_str(headers, &header::LOCATION).map(str::to_owned),
         rate_limit,
         attempts: 0,
     }
@@ -579,14 +590,14 @@ pub(crate) fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
 /// `X-RateLimit-Reset` (Unix seconds).
 pub(crate) fn retry_after(status: u16, headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     if let Some(secs) =
-        header_str(headers, "retry-after").and_then(|v| v.trim().parse::<f64>().ok())
+        header_str(headers, &header::RETRY_AFTER).and_then(|v| v.trim().parse::<f64>().ok())
         && secs.is_finite()
         && secs >= 0.0
     {
         return Some(Duration::from_secs_f64(secs.min(1e9)));
     }
     if status == 429 {
-        let reset = header_str(headers, "x-ratelimit-reset")?
+        let reset = header_str(headers, &X_RATELIMIT_RESET)?
             .trim()
             .parse::<u64>()
             .ok()?;
@@ -627,7 +638,7 @@ pub(crate) fn api_error(
     }
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
