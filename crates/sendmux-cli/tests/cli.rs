@@ -103,6 +103,15 @@ fn expect(name: &str, actual: &str) {
     expectorate::assert_contents(format!("tests/expected/{name}.txt"), actual);
 }
 
+/// Adds `mail.acme.com` through the CLI and returns its id.
+fn add_domain(harness: &Harness) -> String {
+    id_from_table(&ok(harness.sendmux("table").args([
+        "domains",
+        "add",
+        "mail.acme.com",
+    ])))
+}
+
 /// The `ID` row of a domain table.
 fn id_from_table(table: &str) -> String {
     table
@@ -305,10 +314,7 @@ fn network_errors_have_their_own_exit_code() {
 #[test]
 fn verify_wait_exits_non_zero_on_failure_and_on_timeout() {
     let failing = Harness::start(Propagation::Fail);
-    let added = ok(failing
-        .sendmux("table")
-        .args(["domains", "add", "mail.acme.com"]));
-    let id = id_from_table(&added);
+    let id = add_domain(&failing);
     let failed = run(failing.sendmux("table").args([
         "domains",
         "verify",
@@ -325,10 +331,7 @@ fn verify_wait_exits_non_zero_on_failure_and_on_timeout() {
     );
 
     let slow = Harness::start(Propagation::AfterVerifyCalls { calls: 1_000_000 });
-    let added = ok(slow
-        .sendmux("table")
-        .args(["domains", "add", "mail.acme.com"]));
-    let id = id_from_table(&added);
+    let id = add_domain(&slow);
     let timed_out = run(slow.sendmux("table").args([
         "domains",
         "verify",

@@ -61,10 +61,7 @@ async fn faults_can_be_changed_at_runtime() {
 async fn inspection_counts_logs_and_resets() {
     let server = MockServer::start().await.unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     Api::with_key(&server, Some("smx_root_b"))
         .create("b.acme.com", None)
         .await;
@@ -138,10 +135,7 @@ async fn propagation_rate_limit_and_clock_are_adjustable() {
     )
     .await;
     assert_eq!(p, json!({ "kind": "after_duration", "secs": 60 }));
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let verify = format!("/domains/{id}/verify");
     assert_eq!(
         api.call(Method::POST, &verify).send().await.json()["data"]["status"],
@@ -215,10 +209,7 @@ async fn self_check_validates_the_servers_own_output() {
         .await
         .unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     api.get(&format!("/domains/{id}")).await;
     api.get(&format!("/domains/{id}/zone-file")).await;
     api.post("/domains", json!({ "domain": "Bad" })).await;

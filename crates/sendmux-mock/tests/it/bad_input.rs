@@ -14,10 +14,7 @@ async fn setup() -> (MockServer, Api, String) {
         .await
         .unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     (server, api, id)
 }
 

@@ -88,10 +88,7 @@ async fn duplicate_domain_conflicts_and_teams_are_isolated() {
 async fn get_uses_weak_etags_and_if_none_match() {
     let server = MockServer::start().await.unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let path = format!("/domains/{id}");
     let r = api.get(&path).await;
     assert_eq!(r.status, 200);
@@ -128,10 +125,7 @@ async fn patch_upgrades_send_only_and_honours_if_match() {
         .await
         .unwrap();
     let api = Api::new(&server);
-    let id = api.create("out.acme.com", Some("send_only")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("out.acme.com", Some("send_only")).await;
     let path = format!("/domains/{id}");
     let verified = api.post(&format!("{path}/verify"), json!(null)).await;
     assert_eq!(verified.json()["data"]["status"], "verified");
@@ -173,10 +167,7 @@ async fn patch_upgrades_send_only_and_honours_if_match() {
 async fn verify_after_n_calls() {
     let server = MockServer::start().await.unwrap(); // default: 2 calls
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let verify = format!("/domains/{id}/verify");
     let first = api.call(Method::POST, &verify).send().await;
     assert_eq!(first.status, 200);
@@ -201,10 +192,7 @@ async fn verify_after_a_duration_on_the_injected_clock() {
         .await
         .unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let verify = format!("/domains/{id}/verify");
     for _ in 0..3 {
         let r = api.call(Method::POST, &verify).send().await.json();
@@ -230,10 +218,7 @@ async fn verify_can_be_forced_to_fail() {
         .await
         .unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let verify = format!("/domains/{id}/verify");
     let r = api.call(Method::POST, &verify).send().await.json();
     assert_eq!(r["data"]["status"], "failed");
@@ -255,10 +240,7 @@ async fn verify_can_be_forced_to_fail() {
 async fn delete_is_blocked_while_mailboxes_use_the_domain() {
     let server = MockServer::start().await.unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let path = format!("/domains/{id}");
     assert!(server.set_mailbox_count(&id, 2));
     api.call(Method::DELETE, &path)
@@ -311,10 +293,7 @@ async fn zone_file_is_text_with_a_file_name() {
 async fn filters_get_and_put_with_etags() {
     let server = MockServer::start().await.unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let path = format!("/domains/{id}/filters");
     let r = api.get(&path).await;
     assert_eq!(r.status, 200);
@@ -369,10 +348,7 @@ async fn filters_get_and_put_with_etags() {
 async fn filters_are_refused_on_send_only_domains() {
     let server = MockServer::start().await.unwrap();
     let api = Api::new(&server);
-    let id = api.create("out.acme.com", Some("send_only")).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("out.acme.com", Some("send_only")).await;
     let path = format!("/domains/{id}/filters");
     api.get(&path).await.assert_error(409, "conflict");
     api.call(Method::PUT, &path)

@@ -170,10 +170,7 @@ async fn status_faults_use_published_codes_and_headers() {
         .await
         .unwrap();
     let api = Api::new(&server);
-    let id = api.create("mail.acme.com", None).await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = api.create_id("mail.acme.com", None).await;
     let path = format!("/domains/{id}");
 
     let v = api.get(&path).await.assert_error(500, "internal_error");

@@ -97,6 +97,14 @@ impl Api {
         assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
         r.json()["data"].clone()
     }
+
+    /// Creates a domain and returns only its id.
+    pub(crate) async fn create_id(&self, domain: &str, mode: Option<&str>) -> String {
+        self.create(domain, mode).await["id"]
+            .as_str()
+            .expect("a created domain has an id")
+            .to_owned()
+    }
 }
 
 impl Call {
