@@ -24,13 +24,74 @@ pub(crate) fn run(root: &Path, summary_only: bool) -> Result<(), String> {
             ],
         )?;
         cargo(root, &["bench", "-p", "sendmux-benches"])?;
+        instructions_per_call(root)?;
     }
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let summary = summary(&target)?;
+    let summary = summary(&target_dir(root))?;
     eprintln!("{summary}");
     Ok(())
+}
+
+/// Instructions per GET-domain call of (a) reqwest + serde and (c)
+/// sendmux-client, counted by callgrind: repeatable where wall-clock ratios
+/// on a shared machine are not. Two runs per variant with different call
+/// counts; the difference cancels start-up. Skipped without valgrind.
+fn instructions_per_call(root: &Path) -> Result<(), String> {
+    const FEW: u64 = 500;
+    const MANY: u64 = 1_500;
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("valgrind not found: skipping the instruction counts");
+        return Ok(());
+    }
+    cargo(
+        root,
+        &[
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "sendmux-benches",
+            "--example",
+            "sequential_calls",
+        ],
+    )?;
+    let target = target_dir(root);
+    let probe = target.join("release/examples/sequential_calls");
+    std::fs::create_dir_all(target.join("bench-results"))
+        .map_err(|e| format!("cannot create bench-results: {e}"))?;
+    let mut figures = serde_json::Map::new();
+    for variant in ["a", "b", "c"] {
+        let mut counts = Vec::new();
+        for calls in [FEW, MANY] {
+            let out_file = target.join(format!("bench-results/callgrind.{variant}.{calls}"));
+            let output = Command::new("valgrind")
+                .arg("--tool=callgrind")
+                .arg(format!("--callgrind-out-file={}", out_file.display()))
+                .arg(&probe)
+                .args([variant, &calls.to_string()])
+                .output()
+                .map_err(|e| format!("cannot run valgrind: {e}"))?;
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            let refs = stderr
+                .lines()
+                .find_map(|line| line.split_once("I   refs:"))
+                .and_then(|(_, n)| n.trim().replace(',', "").parse::<u64>().ok())
+                .ok_or_else(|| format!("no instruction count from callgrind:\n{stderr}"))?;
+            counts.push(refs);
+        }
+        let per_call = counts[1].saturating_sub(counts[0]) as f64 / (MANY - FEW) as f64;
+        figures.insert(variant.into(), per_call.into());
+    }
+    std::fs::write(
+        target.join("bench-results/instructions.json"),
+        Value::Object(figures).to_string(),
+    )
+    .map_err(|e| format!("cannot write the instruction counts: {e}"))
+}
+
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"))
 }
 
 fn cargo(root: &Path, args: &[&str]) -> Result<(), String> {
@@ -153,6 +214,20 @@ fn summary(target: &Path) -> Result<String, String> {
         ),
         target: String::new(),
     });
+    // Optional: present when valgrind was available.
+    if let Ok(counts) = read_json(&target.join("bench-results/instructions.json")) {
+        let count = |v: &str| counts[v].as_f64().unwrap_or(f64::NAN);
+        for (variant, name) in [("b", "sendmux-api"), ("c", "sendmux-client")] {
+            rows.push(Row {
+                figure: format!("instructions per GET call (callgrind): ({variant}) {name}"),
+                value: format!("{:.0}", count(variant)),
+                baseline: format!("(a) reqwest+serde {:.0}", count("a")),
+                ratio: format!("a/{variant} {:.3}", count("a") / count(variant)),
+                target: String::new(),
+            });
+        }
+    }
+
     let group = "overhead_create_domain";
     let explicit = per_second(
         criterion_mean_seconds(target, group, "b_sendmux_api_explicit_key")?,
@@ -174,6 +249,7 @@ fn summary(target: &Path) -> Result<String, String> {
     let typed = criterion_mean_seconds(target, group, "typed_sendmux_api")?;
     let value = criterion_mean_seconds(target, group, "serde_json_value")?;
     let minimal = criterion_mean_seconds(target, group, "minimal_struct")?;
+    let hand = criterion_mean_seconds(target, group, "hand_struct")?;
     rows.push(Row {
         figure: "decode 100-domain page into typed models".into(),
         value: format!("{:.0} us", typed * 1e6),
@@ -184,7 +260,14 @@ fn summary(target: &Path) -> Result<String, String> {
     rows.push(Row {
         figure: "decode 100-domain page into typed models".into(),
         value: format!("{:.0} us", typed * 1e6),
-        baseline: format!("minimal struct {:.0} us", minimal * 1e6),
+        baseline: format!("hand-written struct, every field {:.0} us", hand * 1e6),
+        ratio: format!("{:.2}", typed / hand),
+        target: String::new(),
+    });
+    rows.push(Row {
+        figure: "decode 100-domain page into typed models".into(),
+        value: format!("{:.0} us", typed * 1e6),
+        baseline: format!("minimal struct (id, name) {:.0} us", minimal * 1e6),
         ratio: format!("{:.2}x slower", typed / minimal),
         target: String::new(),
     });
@@ -225,6 +308,30 @@ fn summary(target: &Path) -> Result<String, String> {
         ),
         ratio: format!("{decoded_ratio:.2}"),
         target: String::new(),
+    });
+    let transport = paginate["transport_growth_bytes"].as_u64().unwrap_or(0);
+    rows.push(Row {
+        figure: "peak memory growth while streaming".into(),
+        value: format!("{} B", paginate["peak_growth_bytes"]),
+        baseline: format!("plain reqwest, same pages as bytes = {transport} B"),
+        ratio: format!(
+            "{:.2}",
+            paginate["peak_growth_bytes"].as_f64().unwrap_or(f64::NAN) / transport as f64
+        ),
+        target: String::new(),
+    });
+    let sdk_ratio = paginate["sdk_growth_over_two_pages"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    rows.push(Row {
+        figure: "the SDK's share of that growth (over plain reqwest)".into(),
+        value: format!("{} B", paginate["sdk_growth_bytes"]),
+        baseline: format!(
+            "2 pages of JSON = {} B",
+            paginate["page_bytes"].as_u64().unwrap_or(0) * 2
+        ),
+        ratio: format!("{sdk_ratio:.2}"),
+        target: format!("< 1: {}", met(sdk_ratio < 1.0)),
     });
 
     let mock = read_json(&target.join("bench-results/mock_throughput.json"))?;

@@ -42,9 +42,15 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) api: sendmux_api::Client,
     pub(crate) base_url: String,
+    /// `base_url` parsed once; each request clones it and sets its path.
+    pub(crate) base: reqwest::Url,
     pub(crate) auth: HeaderValue,
     pub(crate) key_kind: KeyKind,
     pub(crate) user_agent: HeaderValue,
+    /// The HTTP client came from the caller, whose default headers may lack
+    /// the key and agent: every request sets them. A client we built has
+    /// them as defaults already.
+    pub(crate) identity_per_request: bool,
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
     pub(crate) budget: BudgetState,
@@ -283,6 +289,7 @@ impl ClientBuilder {
             return Err(InvalidInput::new("timeout", "is zero", "use a positive duration").into());
         }
 
+        let identity_per_request = self.http.is_some();
         let http = match self.http {
             Some(http) => http,
             None => {
@@ -302,6 +309,10 @@ impl ClientBuilder {
             }
         };
         let api = sendmux_api::Client::new_with_client(&base_url, http.clone());
+        let base = reqwest::Url::parse(&base_url).map_err(|e| Error::Setup {
+            message: "could not parse the base URL".into(),
+            source: Box::new(e),
+        })?;
 
         #[cfg(feature = "conformance")]
         let conformance = self.conformance.map(crate::conformance::Checker::new);
@@ -311,9 +322,11 @@ impl ClientBuilder {
                 http,
                 api,
                 base_url,
+                base,
                 auth,
                 key_kind: key.kind(),
                 user_agent,
+                identity_per_request,
                 timeout: self.timeout,
                 budget: BudgetState::new(self.retry.budget().cloned()),
                 retry: self.retry,

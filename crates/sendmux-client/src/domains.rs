@@ -6,9 +6,10 @@
 
 use std::future::{Future, IntoFuture};
 use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
+use futures::stream::{self, BoxStream, StreamExt};
 use http::header;
 use sendmux_api::types as wire;
 use tracing::Instrument;
@@ -17,8 +18,9 @@ use crate::Client;
 use crate::error::{Error, InvalidInput};
 use crate::idempotency::IdempotencyKey;
 use crate::models::{DomainMode, ErrorCode, FilterState, VerificationStatus, VerifyResultExt};
+use crate::paginate;
 use crate::response::{Conditional, Page, Response};
-use crate::transport::{self, Call, Raw, segment};
+use crate::transport::{self, Call, Raw, push_segment};
 use crate::validate;
 
 /// A domain as the API returns it (the generated model).
@@ -193,14 +195,19 @@ impl Domains {
 
 fn id_path(field: &'static str, id: &str, suffix: &str) -> Result<String, Error> {
     validate::resource_id(field, id)?;
-    Ok(format!("/domains/{}{suffix}", segment(id)))
+    const PREFIX: &str = "/domains/";
+    let mut path = String::with_capacity(PREFIX.len() + id.len() + suffix.len());
+    path.push_str(PREFIX);
+    push_segment(&mut path, id);
+    path.push_str(suffix);
+    Ok(path)
 }
 
 fn item<T>(raw: Raw, value: T) -> Response<T> {
     let mut meta = raw.meta;
-    if meta.request_id.is_none() {
+    if meta.request_id().is_none() {
         // Fall back on the envelope's copy when a proxy dropped the header.
-        meta.request_id = serde_json::from_slice::<serde_json::Value>(&raw.body)
+        meta.envelope_request_id = serde_json::from_slice::<serde_json::Value>(&raw.body)
             .ok()
             .and_then(|v| v["meta"]["request_id"].as_str().map(str::to_owned));
     }
@@ -304,21 +311,27 @@ impl ListDomains {
         .boxed()
     }
 
-    /// Every domain across pages, one page held at a time.
+    /// Every domain across pages. One page is held at a time, as the JSON
+    /// it arrived in: each domain is decoded when the stream reaches it, and
+    /// the next page is requested only after the last domain of the current
+    /// one. Ends after the first error.
     pub fn stream(self) -> BoxStream<'static, Result<Domain, Error>> {
-        self.pages()
-            .map_ok(|page| stream::iter(page.into_inner().items.into_iter().map(Ok)))
-            .try_flatten()
-            .boxed()
+        let Self {
+            client,
+            limit,
+            cursor,
+        } = self;
+        let fetch: paginate::FetchPage = Arc::new(move |cursor| {
+            let client = client.clone();
+            Box::pin(async move { client.execute(list_call(limit, cursor)?).await })
+        });
+        paginate::items(fetch, cursor)
     }
 }
 into_future!(ListDomains => Response<Page<Domain>>);
 
-async fn fetch_page(
-    client: &Client,
-    limit: Option<u32>,
-    cursor: Option<String>,
-) -> Result<Response<Page<Domain>>, Error> {
+/// The list call for one page; checks the arguments first.
+fn list_call(limit: Option<u32>, cursor: Option<String>) -> Result<Call, Error> {
     let mut call = Call::new(&transport::LIST_DOMAINS, "/domains".into());
     if let Some(limit) = limit {
         validate::limit(limit)?;
@@ -335,7 +348,15 @@ async fn fetch_page(
         }
         call.query.push(("cursor", cursor));
     }
-    let raw = client.execute(call).await?;
+    Ok(call)
+}
+
+async fn fetch_page(
+    client: &Client,
+    limit: Option<u32>,
+    cursor: Option<String>,
+) -> Result<Response<Page<Domain>>, Error> {
+    let raw = client.execute(list_call(limit, cursor)?).await?;
     let envelope: wire::DomainItemCursorListResponse = raw.json()?;
     let page = Page {
         items: envelope.data,
@@ -491,7 +512,7 @@ impl GetZoneFile {
         let raw = self.client.execute(call).await?;
         let text = String::from_utf8(raw.body.to_vec()).map_err(|e| Error::Undecodable {
             status: Some(raw.status),
-            request_id: raw.meta.request_id.clone(),
+            request_id: raw.meta.request_id().map(str::to_owned),
             reason: "zone file is not UTF-8".into(),
             snippet: transport::snippet(&raw.body),
             attempts: raw.meta.attempts,

@@ -255,20 +255,20 @@ impl Error {
     /// assert_eq!(error.request_id(), Some("req_1"));
     /// ```
     pub fn from_response(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Error {
-        let meta = crate::transport::response_meta(status, headers);
+        let request_id = crate::transport::header_request_id(headers);
         let retry_after =
             crate::transport::retry_after(status, headers, std::time::SystemTime::now());
         match serde_json::from_slice::<sendmux_api::types::ApiError>(body) {
             Ok(envelope) => Error::Api(Box::new(crate::transport::api_error(
                 status,
-                meta.request_id,
+                request_id,
                 envelope,
                 retry_after,
                 1,
             ))),
             Err(e) => Error::Undecodable {
                 status: Some(status),
-                request_id: meta.request_id,
+                request_id,
                 reason: format!("error body is not the standard envelope: {e}"),
                 snippet: crate::transport::snippet(body),
                 attempts: 1,

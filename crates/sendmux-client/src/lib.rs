@@ -95,6 +95,7 @@ mod idempotency;
 mod key;
 mod lowlevel;
 pub mod models;
+mod paginate;
 mod response;
 pub mod retry;
 mod transport;

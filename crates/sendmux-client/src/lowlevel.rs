@@ -10,7 +10,7 @@ use std::time::SystemTime;
 use sendmux_api::types as wire;
 
 use crate::error::{Error, InvalidInput};
-use crate::transport::{api_error, response_meta, retry_after, snippet};
+use crate::transport::{api_error, header_request_id, retry_after, snippet};
 
 impl From<sendmux_api::Error<wire::ApiError>> for Error {
     /// Maps the generated client's error variants:
@@ -59,11 +59,11 @@ impl From<sendmux_api::Error<wire::ApiError>> for Error {
             },
             Low::ErrorResponse(response) => {
                 let status = response.status().as_u16();
-                let meta = response_meta(status, response.headers());
+                let request_id = header_request_id(response.headers());
                 let wait = retry_after(status, response.headers(), SystemTime::now());
                 Error::Api(Box::new(api_error(
                     status,
-                    meta.request_id,
+                    request_id,
                     response.into_inner(),
                     wait,
                     1,
@@ -81,7 +81,7 @@ impl From<sendmux_api::Error<wire::ApiError>> for Error {
                 let status = response.status().as_u16();
                 Error::Undecodable {
                     status: Some(status),
-                    request_id: response_meta(status, response.headers()).request_id,
+                    request_id: header_request_id(response.headers()),
                     reason: format!("status {status} is not declared for this operation"),
                     snippet: String::new(),
                     attempts: 1,

@@ -2,6 +2,10 @@
 
 use std::ops::Deref;
 
+use http::{HeaderMap, HeaderName, header};
+
+use crate::transport::{X_RATELIMIT_LIMIT, X_RATELIMIT_REMAINING, X_RATELIMIT_RESET, X_REQUEST_ID};
+
 /// A successful result with what the response said about itself.
 ///
 /// Dereferences to the value; [`Response::into_inner`] takes it out.
@@ -11,15 +15,45 @@ pub struct Response<T> {
     meta: ResponseMeta,
 }
 
-/// Response facts shared by values and "not modified" answers.
+/// Response facts shared by values and "not modified" answers. The header
+/// map is moved out of the HTTP response (no copy); its values are read when
+/// asked for.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct ResponseMeta {
     pub(crate) status: u16,
-    pub(crate) request_id: Option<String>,
-    pub(crate) etag: Option<String>,
-    pub(crate) location: Option<String>,
-    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) headers: HeaderMap,
+    /// The body's `meta.request_id`, for when a proxy dropped the header.
+    pub(crate) envelope_request_id: Option<String>,
     pub(crate) attempts: u32,
+}
+
+impl ResponseMeta {
+    pub(crate) fn new(status: u16, headers: HeaderMap) -> Self {
+        Self {
+            status,
+            headers,
+            envelope_request_id: None,
+            attempts: 0,
+        }
+    }
+
+    pub(crate) fn header(&self, name: &HeaderName) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub(crate) fn request_id(&self) -> Option<&str> {
+        self.header(&X_REQUEST_ID)
+            .or(self.envelope_request_id.as_deref())
+    }
+
+    fn rate_limit(&self) -> Option<RateLimit> {
+        let num = |name: &HeaderName| self.header(name)?.trim().parse::<u64>().ok();
+        Some(RateLimit {
+            limit: num(&X_RATELIMIT_LIMIT)?,
+            remaining: num(&X_RATELIMIT_REMAINING)?,
+            reset: num(&X_RATELIMIT_RESET)?,
+        })
+    }
 }
 
 impl<T> Response<T> {
@@ -40,18 +74,18 @@ impl<T> Response<T> {
     /// `X-Request-Id` (or `meta.request_id`) of the response; quote it to
     /// support.
     pub fn request_id(&self) -> Option<&str> {
-        self.meta.request_id.as_deref()
+        self.meta.request_id()
     }
 
     /// The `ETag` header, for reads and writes that return one: pass it to
     /// `if_match` or the `*_if_changed` calls.
     pub fn etag(&self) -> Option<&str> {
-        self.meta.etag.as_deref()
+        self.meta.header(&header::ETAG)
     }
 
     /// The `Location` header, on creates.
     pub fn location(&self) -> Option<&str> {
-        self.meta.location.as_deref()
+        self.meta.header(&header::LOCATION)
     }
 
     /// HTTP status code.
@@ -66,7 +100,12 @@ impl<T> Response<T> {
 
     /// The `X-RateLimit-*` headers, when all three were present.
     pub fn rate_limit(&self) -> Option<RateLimit> {
-        self.meta.rate_limit
+        self.meta.rate_limit()
+    }
+
+    /// Every response header, for values this type has no accessor for.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.meta.headers
     }
 
     /// Maps the value, keeping the response facts.

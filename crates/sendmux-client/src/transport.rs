@@ -4,7 +4,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
-use sendmux_api::ClientInfo;
 use sendmux_api::types as wire;
 use tracing::{Instrument, field::Empty};
 
@@ -12,7 +11,7 @@ use crate::Client;
 use crate::error::{ApiError, Error};
 use crate::idempotency::{IdempotencyKey, IdempotencyPolicy};
 use crate::models::{ErrorCode, FieldError};
-use crate::response::{RateLimit, ResponseMeta};
+use crate::response::ResponseMeta;
 
 /// One operation of the API description, as this crate calls it.
 #[derive(Debug)]
@@ -67,13 +66,13 @@ pub(crate) static OPERATIONS: &[&Operation] = &[
     &SET_FILTERS,
 ];
 
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 // Response headers read on every call; named once so lookups skip parsing.
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
-const X_RATELIMIT_REMAINING: HeaderName = HeaderName::from_static("x-ratelimit-remaining");
-const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
+pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub(crate) const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
+pub(crate) const X_RATELIMIT_REMAINING: HeaderName =
+    HeaderName::from_static("x-ratelimit-remaining");
+pub(crate) const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// One logical call: everything needed to make (and repeat) its attempts.
 #[derive(Debug)]
@@ -128,22 +127,25 @@ impl Call {
     }
 }
 
-/// Encodes one path segment (ids are validated first; this is defence).
-pub(crate) fn segment(value: &str) -> String {
+/// Appends one encoded path segment (ids are validated first; this is
+/// defence).
+pub(crate) fn push_segment(out: &mut String, value: &str) {
     let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
-    // Validated ids are almost always plain: skip the byte-by-byte rebuild.
+    // Validated ids are almost always plain: copy them in one go.
     if value.bytes().all(unreserved) {
-        return value.to_owned();
+        out.push_str(value);
+        return;
     }
-    let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        if unreserved(b) {
             out.push(char::from(b));
         } else {
-            out.push_str(&format!("%{b:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
         }
     }
-    out
 }
 
 /// A response the call accepts as its answer (2xx, or 304 where declared).
@@ -159,7 +161,7 @@ impl Raw {
     pub(crate) fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, Error> {
         serde_json::from_slice(&self.body).map_err(|e| Error::Undecodable {
             status: Some(self.status),
-            request_id: self.meta.request_id.clone(),
+            request_id: self.meta.request_id().map(str::to_owned),
             reason: format!("body does not match the expected shape: {e}"),
             snippet: snippet(&self.body),
             attempts: self.meta.attempts,
@@ -219,7 +221,7 @@ impl Client {
         let clock = &inner.clock;
         let started = clock.now();
         let deadline = policy.deadline().map(|d| started + d);
-        let url = self.url(&call)?;
+        let url = self.url(&call);
 
         let mut attempt: u32 = 0;
         loop {
@@ -253,9 +255,9 @@ impl Client {
                     attempt_span.record("status", raw.status);
                     span.record("attempts", attempt);
                     span.record("status", raw.status);
-                    if let Some(id) = &raw.meta.request_id {
-                        attempt_span.record("request_id", id.as_str());
-                        span.record("request_id", id.as_str());
+                    if let Some(id) = raw.meta.request_id() {
+                        attempt_span.record("request_id", id);
+                        span.record("request_id", id);
                     }
                     span.record(
                         "elapsed_ms",
@@ -346,19 +348,22 @@ impl Client {
         Ok(delay)
     }
 
-    fn url(&self, call: &Call) -> Result<reqwest::Url, Error> {
-        let mut url = reqwest::Url::parse(&format!("{}{}", self.inner.base_url, call.path))
-            .map_err(|e| Error::Setup {
-                message: "could not build the request URL".into(),
-                source: Box::new(e),
-            })?;
+    fn url(&self, call: &Call) -> reqwest::Url {
+        // Cheaper than parsing a whole URL string: scheme, host and port are
+        // already parsed in `base`.
+        let mut url = self.inner.base.clone();
+        let base_path = url.path().trim_end_matches('/');
+        let mut path = String::with_capacity(base_path.len() + call.path.len());
+        path.push_str(base_path);
+        path.push_str(&call.path);
+        url.set_path(&path);
         if !call.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (name, value) in &call.query {
                 pairs.append_pair(name, value);
             }
         }
-        Ok(url)
+        url
     }
 
     async fn attempt(
@@ -373,13 +378,12 @@ impl Client {
             .http
             .request(call.op.method.clone(), url)
             .timeout(timeout)
-            .header(header::AUTHORIZATION, inner.auth.clone())
-            .header(header::USER_AGENT, inner.user_agent.clone())
-            .header(header::ACCEPT, HeaderValue::from_static(call.op.accept))
-            .header(
-                API_VERSION,
-                HeaderValue::from_static(<sendmux_api::Client as ClientInfo<()>>::api_version()),
-            );
+            .header(header::ACCEPT, HeaderValue::from_static(call.op.accept));
+        if inner.identity_per_request {
+            request = request
+                .header(header::AUTHORIZATION, inner.auth.clone())
+                .header(header::USER_AGENT, inner.user_agent.clone());
+        }
         // Most calls carry no extra headers; skip the map copy then.
         if !call.headers.is_empty() {
             request = request.headers(call.headers.clone());
@@ -393,24 +397,14 @@ impl Client {
                 .body(body.clone());
         }
 
-        let response = match request.send().await {
+        let mut response = match request.send().await {
             Ok(response) => response,
             Err(e) => return Err(self.transport_failure(call, e)),
         };
         let status = response.status().as_u16();
-        let meta = self.meta(status, response.headers());
+        // Moved, not copied: reading the body does not need the headers.
+        let meta = ResponseMeta::new(status, std::mem::take(response.headers_mut()));
         let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
-        // The full header map outlives the body read only where it is used:
-        // error classification and response validation.
-        #[cfg(feature = "conformance")]
-        let keep_headers = !accepted || inner.conformance.is_some();
-        #[cfg(not(feature = "conformance"))]
-        let keep_headers = !accepted;
-        let headers = if keep_headers {
-            response.headers().clone()
-        } else {
-            HeaderMap::new()
-        };
         let cap = call.max_body.unwrap_or(inner.max_response_bytes);
         let body = match read_capped(response, cap).await {
             Ok(body) => body,
@@ -419,7 +413,7 @@ impl Client {
                 return Err(Failure {
                     error: Error::Undecodable {
                         status: Some(status),
-                        request_id: meta.request_id.clone(),
+                        request_id: meta.request_id().map(str::to_owned),
                         reason: format!("body is larger than the {cap}-byte limit"),
                         snippet: snippet(&partial),
                         attempts: attempt,
@@ -435,8 +429,7 @@ impl Client {
 
         #[cfg(feature = "conformance")]
         if let Some(checker) = &inner.conformance
-            && let Err(error) =
-                checker.check(call, status, &headers, &body, meta.request_id.as_deref())
+            && let Err(error) = checker.check(call, status, &meta.headers, &body, meta.request_id())
         {
             return Err(Failure {
                 error,
@@ -450,7 +443,7 @@ impl Client {
         if accepted {
             return Ok(Raw { status, body, meta });
         }
-        Err(self.response_failure(call, attempt, status, &headers, body, meta))
+        Err(self.response_failure(call, attempt, status, body, meta))
     }
 
     fn transport_failure(&self, call: &Call, e: reqwest::Error) -> Failure {
@@ -502,11 +495,11 @@ impl Client {
         call: &Call,
         attempt: u32,
         status: u16,
-        headers: &HeaderMap,
         body: Bytes,
         meta: ResponseMeta,
     ) -> Failure {
-        let retry_after = self.retry_after(status, headers);
+        let retry_after = self.retry_after(status, &meta.headers);
+        let request_id = meta.request_id().map(str::to_owned);
         match serde_json::from_slice::<wire::ApiError>(&body) {
             Ok(envelope) => {
                 let code = ErrorCode::from(&envelope.error.code);
@@ -516,7 +509,7 @@ impl Client {
                     && attempt > 1
                     && call.idempotency_key.is_some();
                 let retryable = retryable || in_flight;
-                let error = api_error(status, meta.request_id, envelope, retry_after, attempt);
+                let error = api_error(status, request_id, envelope, retry_after, attempt);
                 Failure {
                     error: Error::Api(Box::new(error)),
                     retryable,
@@ -536,7 +529,7 @@ impl Client {
                 Failure {
                     error: Error::Undecodable {
                         status: Some(status),
-                        request_id: meta.request_id,
+                        request_id,
                         reason: format!("error body is not the standard envelope: {e}"),
                         snippet: snippet(&body),
                         attempts: attempt,
@@ -554,36 +547,11 @@ impl Client {
     fn retry_after(&self, status: u16, headers: &HeaderMap) -> Option<Duration> {
         retry_after(status, headers, self.inner.clock.unix_now())
     }
-
-    fn meta(&self, status: u16, headers: &HeaderMap) -> ResponseMeta {
-        response_meta(status, headers)
-    }
 }
 
-/// Response facts from the headers.
-pub(crate) fn response_meta(status: u16, headers: &HeaderMap) -> ResponseMeta {
-    let num =
-        |name: &HeaderName| header_str(headers, name).and_then(|v| v.trim().parse::<u64>().ok());
-    let rate_limit = match (
-        num(&X_RATELIMIT_LIMIT),
-        num(&X_RATELIMIT_REMAINING),
-        num(&X_RATELIMIT_RESET),
-    ) {
-        (Some(limit), Some(remaining), Some(reset)) => Some(RateLimit {
-            limit,
-            remaining,
-            reset,
-        }),
-        _ => None,
-    };
-    ResponseMeta {
-        status,
-        request_id: header_str(headers, &X_REQUEST_ID).map(str::to_owned),
-        etag: header_str(headers, &header::ETAG).map(str::to_owned),
-        location: header_str(headers, &header::LOCATION).map(str::to_owned),
-        rate_limit,
-        attempts: 0,
-    }
+/// `X-Request-Id`, when present and readable.
+pub(crate) fn header_request_id(headers: &HeaderMap) -> Option<String> {
+    header_str(headers, &X_REQUEST_ID).map(str::to_owned)
 }
 
 /// `Retry-After` (seconds), else on 429 the time from `now` until
@@ -781,8 +749,14 @@ mod tests {
 
     #[test]
     fn segments_and_snippets() {
+        let segment = |value: &str| {
+            let mut out = String::new();
+            push_segment(&mut out, value);
+            out
+        };
         assert_eq!(segment("mdom_a-b.c~"), "mdom_a-b.c~");
         assert_eq!(segment("a b/c"), "a%20b%2Fc");
+        assert_eq!(segment("é%"), "%C3%A9%25");
         assert_eq!(snippet(&[b'x'; 600]).chars().count(), 513);
     }
 }

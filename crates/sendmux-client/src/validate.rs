@@ -102,7 +102,16 @@ pub(crate) fn resource_id(field: &'static str, value: &str) -> Result<(), Invali
             fix,
         ));
     }
-    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    // ASCII ids (all real ones) are checked byte by byte; anything else
+    // goes through the Unicode classes.
+    let bad = if value.is_ascii() {
+        value
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
+    } else {
+        value.chars().any(|c| c.is_whitespace() || c.is_control())
+    };
+    if bad {
         return Err(InvalidInput::new(
             field,
             format!("{value:?} contains whitespace or control characters"),

@@ -37,6 +37,13 @@ async fn get_returns_the_etag() {
         (limit.limit, limit.remaining, limit.reset),
         (600, 599, 1_790_000_000)
     );
+    assert_eq!(
+        got.headers()
+            .get("x-ratelimit-remaining")
+            .map(|v| v.as_bytes()),
+        Some(&b"599"[..]),
+        "every header stays readable"
+    );
     assert_eq!(got.domain, "mail.acme.com");
 }
 

@@ -62,7 +62,7 @@ fn the_builder_checks_its_settings() {
 }
 
 #[tokio::test]
-async fn every_request_carries_key_agent_and_version() {
+async fn every_request_carries_key_and_agent() {
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -72,8 +72,7 @@ async fn every_request_carries_key_agent_and_version() {
                 .header(
                     "user-agent",
                     concat!("sendmux-rust/", env!("CARGO_PKG_VERSION"), " my-app/1.0"),
-                )
-                .header("api-version", "1.0.0");
+                );
             then.status(200)
                 .json_body(ok(domain("mdom_1", "a.com", "pending"), "req_1"));
         })

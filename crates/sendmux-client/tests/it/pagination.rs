@@ -160,3 +160,122 @@ async fn one_page_with_send_and_errors_end_the_stream() {
     assert_eq!(results.len(), 1);
     assert!(results[0].is_err());
 }
+
+/// Items are decoded one by one as the stream reaches them: the good items
+/// before a malformed one arrive, then one error naming the item's position
+/// and the request, then the stream ends without asking for the next page.
+#[tokio::test]
+async fn a_malformed_item_is_an_error_at_its_position_and_ends_the_stream() {
+    let server = MockServer::start_async().await;
+    let mut body = page(&["mdom_a", "mdom_b", "mdom_c"], Some("c2"), "req_bad");
+    body["data"][1]["mode"] = json!(42);
+    let first = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/domains")
+                .query_param_missing("cursor");
+            then.status(200)
+                .header("x-request-id", "req_bad")
+                .json_body(body);
+        })
+        .await;
+    let second = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/domains")
+                .query_param("cursor", "c2");
+            then.status(200).json_body(page(&["mdom_d"], None, "req_2"));
+        })
+        .await;
+    let (client, _clock) = client(&server);
+    let results: Vec<_> = client.domains().list().stream().collect().await;
+    assert_eq!(results.len(), 2, "{results:?}");
+    assert_eq!(results[0].as_ref().unwrap().id, "mdom_a");
+    let error = results[1].as_ref().unwrap_err();
+    match error {
+        sendmux_client::Error::Undecodable {
+            status,
+            request_id,
+            reason,
+            snippet,
+            ..
+        } => {
+            assert_eq!(*status, Some(200));
+            assert_eq!(request_id.as_deref(), Some("req_bad"));
+            assert!(reason.starts_with("item 1 of the page"), "{reason}");
+            assert!(snippet.contains("mdom_b"), "{snippet}");
+        }
+        other => panic!("expected an undecodable item, got {other:?}"),
+    }
+    first.assert_calls_async(1).await;
+    second.assert_calls_async(0).await;
+}
+
+/// A page whose envelope is broken fails before any of its items, with the
+/// envelope's request id when the header is missing.
+#[tokio::test]
+async fn a_broken_envelope_fails_the_page_and_uses_the_envelope_request_id() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains");
+            then.status(200).json_body(json!({
+                "ok": true,
+                "data": [domain("mdom_a", "a.example.com", "verified")],
+                "meta": {"request_id": "req_env"}
+            }));
+        })
+        .await;
+    let (client, _clock) = client(&server);
+    let results: Vec<_> = client.domains().list().stream().collect().await;
+    assert_eq!(results.len(), 1);
+    let error = results[0].as_ref().unwrap_err();
+    assert!(
+        matches!(error, sendmux_client::Error::Undecodable { reason, .. } if reason.contains("pagination")),
+        "{error:?}"
+    );
+
+    let fallback = MockServer::start_async().await;
+    fallback
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains");
+            then.status(200)
+                .json_body(json!({"ok": true, "data": [{"id": 1}], "pagination": {"has_more": false}, "meta": {"request_id": "req_env"}}));
+        })
+        .await;
+    let (client, _clock) = crate::support::client(&fallback);
+    let results: Vec<_> = client.domains().list().stream().collect().await;
+    assert_eq!(results.len(), 1);
+    assert_eq!(
+        results[0].as_ref().unwrap_err().request_id(),
+        Some("req_env")
+    );
+}
+
+/// A server that hands back the cursor it was given would page forever;
+/// the stream stops after that page instead.
+#[tokio::test]
+async fn a_repeated_cursor_ends_the_stream() {
+    let server = MockServer::start_async().await;
+    let looping = server
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/domains")
+                .query_param("cursor", "same");
+            then.status(200)
+                .json_body(page(&["mdom_x"], Some("same"), "req_loop"));
+        })
+        .await;
+    let (client, _clock) = client(&server);
+    let ids: Vec<String> = client
+        .domains()
+        .list()
+        .cursor("same")
+        .stream()
+        .map_ok(|d| d.id)
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(ids, ["mdom_x"]);
+    looping.assert_calls_async(1).await;
+}
