@@ -203,6 +203,14 @@ fn id_path(field: &'static str, id: &str, suffix: &str) -> Result<String, Error>
     Ok(path)
 }
 
+/// The `data` member of a success envelope. `ok` and `meta` are skipped
+/// rather than decoded: the request id comes from the header (see [`item`]
+/// for the fallback), so decoding them would only cost allocations.
+#[derive(serde::Deserialize)]
+struct Data<T> {
+    data: T,
+}
+
 fn item<T>(raw: Raw, value: T) -> Response<T> {
     let mut meta = raw.meta;
     if meta.request_id().is_none() {
@@ -250,7 +258,7 @@ impl CreateDomain {
         let mut call = Call::new(&transport::CREATE_DOMAIN, "/domains".into()).json_body(&body)?;
         call.idempotency_key = key;
         let raw = self.client.execute(call).await?;
-        let envelope: wire::DomainItemResponse = raw.json()?;
+        let envelope: Data<Domain> = raw.json()?;
         Ok(item(raw, envelope.data))
     }
 }
@@ -379,7 +387,7 @@ impl GetDomain {
     pub async fn send(self) -> Result<Response<Domain>, Error> {
         let call = Call::new(&transport::GET_DOMAIN, id_path("id", &self.id, "")?);
         let raw = self.client.execute(call).await?;
-        let envelope: wire::DomainItemResponse = raw.json()?;
+        let envelope: Data<Domain> = raw.json()?;
         Ok(item(raw, envelope.data))
     }
 }
@@ -404,7 +412,7 @@ impl GetDomainIfChanged {
         if raw.status == 304 {
             return Ok(Conditional::NotModified(item(raw, ())));
         }
-        let envelope: wire::DomainItemResponse = raw.json()?;
+        let envelope: Data<Domain> = raw.json()?;
         Ok(Conditional::Modified(item(raw, envelope.data)))
     }
 }
@@ -438,7 +446,7 @@ impl UpgradeDomain {
             mode: wire::DomainUpgradeMode::SendReceive,
         };
         let raw = self.client.execute(call.json_body(&body)?).await?;
-        let envelope: wire::DomainItemResponse = raw.json()?;
+        let envelope: Data<Domain> = raw.json()?;
         Ok(item(raw, envelope.data))
     }
 }
@@ -457,7 +465,7 @@ impl DeleteDomain {
     pub async fn send(self) -> Result<Response<DomainDeleted>, Error> {
         let call = Call::new(&transport::DELETE_DOMAIN, id_path("id", &self.id, "")?);
         let raw = self.client.execute(call).await?;
-        let envelope: wire::DomainDeletedResponse = raw.json()?;
+        let envelope: Data<DomainDeleted> = raw.json()?;
         Ok(item(raw, envelope.data))
     }
 }
@@ -479,7 +487,7 @@ impl VerifyDomain {
             id_path("id", &self.id, "/verify")?,
         );
         let raw = self.client.execute(call).await?;
-        let envelope: wire::DomainVerifyResponse = raw.json()?;
+        let envelope: Data<VerifyResult> = raw.json()?;
         Ok(item(raw, envelope.data))
     }
 }
@@ -539,7 +547,7 @@ impl GetFilters {
             id_path("id", &self.id, "/filters")?,
         );
         let raw = self.client.execute(call).await?;
-        let envelope: wire::FilterStateResponse = raw.json()?;
+        let envelope: Data<wire::FilterState> = raw.json()?;
         Ok(item(raw, FilterState::from(envelope.data)))
     }
 }
@@ -567,7 +575,7 @@ impl GetFiltersIfChanged {
         if raw.status == 304 {
             return Ok(Conditional::NotModified(item(raw, ())));
         }
-        let envelope: wire::FilterStateResponse = raw.json()?;
+        let envelope: Data<wire::FilterState> = raw.json()?;
         Ok(Conditional::Modified(item(
             raw,
             FilterState::from(envelope.data),
@@ -628,7 +636,7 @@ impl SetFilters {
             rules,
         };
         let raw = self.client.execute(call.json_body(&body)?).await?;
-        let envelope: wire::FilterStateResponse = raw.json()?;
+        let envelope: Data<wire::FilterState> = raw.json()?;
         Ok(item(raw, FilterState::from(envelope.data)))
     }
 }
