@@ -157,12 +157,8 @@ fn summary(target: &Path) -> Result<String, String> {
         let a2 = criterion_mean_seconds(target, &group, "a2_reqwest_serde_timeout")?;
         let b = criterion_mean_seconds(target, &group, "b_sendmux_api")?;
         let c = criterion_mean_seconds(target, &group, "c_sendmux_client")?;
-        rounds.push((
-            per_second(a, 64.0),
-            per_second(b, 64.0),
-            per_second(c, 64.0),
-            per_second(a2, 64.0),
-        ));
+        // Indexed by the variant constants below.
+        rounds.push([a, b, c, a2].map(|seconds| per_second(seconds, 64.0)));
     }
     if rounds.is_empty() {
         return Err("no overhead_get_domain_r* results; run `cargo xtask bench` first".into());
@@ -171,49 +167,43 @@ fn summary(target: &Path) -> Result<String, String> {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let a = median(rounds.iter().map(|r| r.0).collect());
-    let b = median(rounds.iter().map(|r| r.1).collect());
-    let c = median(rounds.iter().map(|r| r.2).collect());
-    let b_over_a = median(rounds.iter().map(|r| r.1 / r.0).collect());
-    let c_over_a = median(rounds.iter().map(|r| r.2 / r.0).collect());
-    let spread = |ratios: Vec<f64>| {
+    let spread = |ratios: &[f64]| {
         let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
         let high = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         format!("{low:.2}..{high:.2}")
     };
+    const A: usize = 0;
+    const B: usize = 1;
+    const C: usize = 2;
+    const A2: usize = 3;
+    // (short name, description) per variant.
+    let variants = [
+        ("a", "(a) reqwest+serde"),
+        ("b", "(b) sendmux-api"),
+        ("c", "(c) sendmux-client"),
+        ("a2", "(a2) reqwest+serde+timeout"),
+    ];
     let n = rounds.len();
-    rows.push(Row {
-        figure: "GET domain, 64 concurrent: (b) sendmux-api".into(),
-        value: format!("{b:.0} req/s"),
-        baseline: format!("(a) reqwest+serde {a:.0} req/s"),
-        ratio: format!(
-            "b/a {b_over_a:.3} (median of {n} rounds, {})",
-            spread(rounds.iter().map(|r| r.1 / r.0).collect())
-        ),
-        target: String::new(),
-    });
-    rows.push(Row {
-        figure: "GET domain, 64 concurrent: (c) sendmux-client".into(),
-        value: format!("{c:.0} req/s"),
-        baseline: format!("(a) reqwest+serde {a:.0} req/s"),
-        ratio: format!(
-            "c/a {c_over_a:.3} (median of {n} rounds, {})",
-            spread(rounds.iter().map(|r| r.2 / r.0).collect())
-        ),
-        target: format!(">= 0.97: {}", met(c_over_a >= 0.97)),
-    });
-    let a2 = median(rounds.iter().map(|r| r.3).collect());
-    let c_over_a2 = median(rounds.iter().map(|r| r.2 / r.3).collect());
-    rows.push(Row {
-        figure: "GET domain, 64 concurrent: (c) sendmux-client".into(),
-        value: format!("{c:.0} req/s"),
-        baseline: format!("(a2) reqwest+serde+timeout {a2:.0} req/s"),
-        ratio: format!(
-            "c/a2 {c_over_a2:.3} (median of {n} rounds, {})",
-            spread(rounds.iter().map(|r| r.2 / r.3).collect())
-        ),
-        target: String::new(),
-    });
+    for (measured, baseline, target) in [(B, A, None), (C, A, Some(0.97)), (C, A2, None)] {
+        let value = median(rounds.iter().map(|r| r[measured]).collect());
+        let base = median(rounds.iter().map(|r| r[baseline]).collect());
+        let ratios: Vec<f64> = rounds.iter().map(|r| r[measured] / r[baseline]).collect();
+        let ratio = median(ratios.clone());
+        rows.push(Row {
+            figure: format!("GET domain, 64 concurrent: {}", variants[measured].1),
+            value: format!("{value:.0} req/s"),
+            baseline: format!("{} {base:.0} req/s", variants[baseline].1),
+            ratio: format!(
+                "{}/{} {ratio:.3} (median of {n} rounds, {})",
+                variants[measured].0,
+                variants[baseline].0,
+                spread(&ratios)
+            ),
+            target: target
+                .map(|t| format!(">= {t}: {}", met(ratio >= t)))
+                .unwrap_or_default(),
+        });
+    }
     // Optional: present when valgrind was available.
     if let Ok(counts) = read_json(&target.join("bench-results/instructions.json")) {
         let count = |v: &str| counts[v].as_f64().unwrap_or(f64::NAN);

@@ -64,48 +64,38 @@ fn page_of_50() -> Vec<u8> {
 }
 
 /// Baseline: parsing the body into a `serde_json::Value`, nothing else.
+fn parse_only(bencher: Bencher<'_, '_>, body: Vec<u8>) {
+    bencher.bench(|| black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap()));
+}
+
+/// Validating a 200 response to `GET path`, parsing included.
+fn validate_get(bencher: Bencher<'_, '_>, path: &str, body: Vec<u8>) {
+    let (spec, headers) = (Spec::embedded(), headers());
+    bencher.bench(|| {
+        let report = spec.validate_response(&Method::GET, path, 200, &headers, black_box(&body));
+        assert!(report.is_ok());
+        report
+    });
+}
+
 #[divan::bench]
 fn parse_only_get_domain(bencher: Bencher<'_, '_>) {
-    let body = one_domain();
-    bencher.bench(|| black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap()));
+    parse_only(bencher, one_domain());
 }
 
 #[divan::bench]
 fn validate_response_get_domain(bencher: Bencher<'_, '_>) {
-    let (spec, headers, body) = (Spec::embedded(), headers(), one_domain());
-    bencher.bench(|| {
-        let report = spec.validate_response(
-            &Method::GET,
-            "/api/v1/domains/mdom_1",
-            200,
-            &headers,
-            black_box(&body),
-        );
-        assert!(report.is_ok());
-        report
-    });
+    validate_get(bencher, "/api/v1/domains/mdom_1", one_domain());
 }
 
 #[divan::bench]
 fn parse_only_list_50(bencher: Bencher<'_, '_>) {
-    let body = page_of_50();
-    bencher.bench(|| black_box(serde_json::from_slice::<Value>(black_box(&body)).unwrap()));
+    parse_only(bencher, page_of_50());
 }
 
 #[divan::bench]
 fn validate_response_list_50(bencher: Bencher<'_, '_>) {
-    let (spec, headers, body) = (Spec::embedded(), headers(), page_of_50());
-    bencher.bench(|| {
-        let report = spec.validate_response(
-            &Method::GET,
-            "/api/v1/domains?limit=50",
-            200,
-            &headers,
-            black_box(&body),
-        );
-        assert!(report.is_ok());
-        report
-    });
+    validate_get(bencher, "/api/v1/domains?limit=50", page_of_50());
 }
 
 #[divan::bench]
