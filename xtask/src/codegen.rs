@@ -93,7 +93,7 @@ pub(crate) fn generate(root: &Path, target: &Target) -> Result<String, String> {
         .map_err(|e| format!("reading {}: {e}", target.spec))?;
     let mut document: Value =
         serde_yaml::from_str(&raw).map_err(|e| format!("parsing {}: {e}", target.spec))?;
-    prepare_for_codegen(&mut document).map_err(|e| format!("{}: {e}", target.spec))?;
+    let opened = prepare_for_codegen(&mut document).map_err(|e| format!("{}: {e}", target.spec))?;
     let spec: openapiv3::OpenAPI = serde_yaml::from_value(document)
         .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", target.spec))?;
 
@@ -106,8 +106,9 @@ pub(crate) fn generate(root: &Path, target: &Target) -> Result<String, String> {
     let tokens = generator
         .generate_tokens(&spec)
         .map_err(|e| format!("progenitor rejected {}: {e}", target.spec))?;
-    let file: syn::File =
+    let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced invalid Rust: {e}"))?;
+    decode_open_enums_from_str(&mut file, &opened)?;
     let body = prettyplease::unparse(&file);
     Ok(format!("{}{body}", header(target, &raw)))
 }
@@ -142,7 +143,9 @@ pub(crate) fn spec_hash(text: &str) -> String {
 /// - every string enum a response can carry becomes an untagged
 ///   `Known(..)` / `Unknown(String)` pair, so a new server value decodes;
 /// - single-value boolean enums (`ok: true`) become plain booleans.
-pub(crate) fn prepare_for_codegen(document: &mut Value) -> Result<(), String> {
+///
+/// Returns the names of the opened enums.
+pub(crate) fn prepare_for_codegen(document: &mut Value) -> Result<BTreeSet<String>, String> {
     let open = response_enum_components(document)?;
     strip_for_decoding(document);
     if let Some(schemas) = document
@@ -150,7 +153,7 @@ pub(crate) fn prepare_for_codegen(document: &mut Value) -> Result<(), String> {
         .and_then(|c| c.get_mut("schemas"))
         .and_then(Value::as_mapping_mut)
     {
-        for name in open {
+        for name in &open {
             let Some(original) = schemas.remove(name.as_str()) else {
                 continue;
             };
@@ -178,6 +181,106 @@ pub(crate) fn prepare_for_codegen(document: &mut Value) -> Result<(), String> {
             schemas.insert(name.clone().into(), Value::Mapping(open_schema));
             schemas.insert(format!("{name}Known").into(), known);
         }
+    }
+    Ok(open)
+}
+
+/// Gives every opened enum a string-visitor `Deserialize` in place of the
+/// derived untagged one. serde's untagged derive buffers each value and
+/// tries the variants in turn; the visitor matches the string where it lies
+/// (borrowed from the input when it can) and allocates only for an unknown
+/// value. Serialization keeps the derive: both variants write a string.
+fn decode_open_enums_from_str(
+    file: &mut syn::File,
+    opened: &BTreeSet<String>,
+) -> Result<(), String> {
+    let types = file
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(module) if module.ident == "types" => module.content.as_mut(),
+            _ => None,
+        })
+        .ok_or("progenitor output has no `types` module")?;
+    let mut rewritten = BTreeSet::new();
+    for item in types.1.iter_mut() {
+        let syn::Item::Enum(item) = item else {
+            continue;
+        };
+        let name = item.ident.to_string();
+        if !opened.contains(&name) {
+            continue;
+        }
+        for attr in &mut item.attrs {
+            if !attr.path().is_ident("derive") {
+                continue;
+            }
+            let derives = attr
+                .parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                )
+                .map_err(|e| format!("unreadable derive on {name}: {e}"))?;
+            let kept = derives.into_iter().filter(|path| {
+                path.segments
+                    .last()
+                    .is_none_or(|segment| segment.ident != "Deserialize")
+            });
+            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+        }
+        rewritten.insert(name);
+    }
+    if let Some(missing) = opened.difference(&rewritten).next() {
+        return Err(format!(
+            "opened enum {missing} not found in progenitor output"
+        ));
+    }
+    for name in &rewritten {
+        let ty = quote::format_ident!("{name}");
+        let known = quote::format_ident!("{name}Known");
+        let visitor = quote::format_ident!("{name}Visitor");
+        let expecting = format!("a {name} string");
+        let impl_item: syn::Item = syn::parse_quote! {
+            impl<'de> ::serde::Deserialize<'de> for #ty {
+                fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+                where
+                    D: ::serde::Deserializer<'de>,
+                {
+                    struct #visitor;
+                    impl<'de> ::serde::de::Visitor<'de> for #visitor {
+                        type Value = #ty;
+                        fn expecting(
+                            &self,
+                            f: &mut ::std::fmt::Formatter<'_>,
+                        ) -> ::std::fmt::Result {
+                            f.write_str(#expecting)
+                        }
+                        fn visit_str<E>(self, value: &str) -> ::std::result::Result<#ty, E>
+                        where
+                            E: ::serde::de::Error,
+                        {
+                            Ok(match value.parse::<#known>() {
+                                Ok(known) => #ty::Known(known),
+                                Err(_) => #ty::Unknown(value.to_owned()),
+                            })
+                        }
+                        fn visit_string<E>(
+                            self,
+                            value: ::std::string::String,
+                        ) -> ::std::result::Result<#ty, E>
+                        where
+                            E: ::serde::de::Error,
+                        {
+                            Ok(match value.parse::<#known>() {
+                                Ok(known) => #ty::Known(known),
+                                Err(_) => #ty::Unknown(value),
+                            })
+                        }
+                    }
+                    deserializer.deserialize_str(#visitor)
+                }
+            }
+        };
+        types.1.push(impl_item);
     }
     Ok(())
 }
@@ -407,7 +510,7 @@ mod tests {
 
     fn prepared(yaml: &str) -> Result<Value, String> {
         let mut document: Value = serde_yaml::from_str(yaml).unwrap();
-        prepare_for_codegen(&mut document).map(|()| document)
+        prepare_for_codegen(&mut document).map(|_opened| document)
     }
 
     const SMALL_SPEC: &str = r#"

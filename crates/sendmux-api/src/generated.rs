@@ -45,7 +45,7 @@ pub mod types {
         }
     }
     ///Machine-readable error category.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum ApiErrorCode {
         Known(ApiErrorCodeKnown),
@@ -261,7 +261,7 @@ pub mod types {
         }
     }
     ///`send_only`: outbound mail only, MX untouched. `send_receive`: also hosts mailboxes.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum DomainMode {
         Known(DomainModeKnown),
@@ -387,7 +387,7 @@ pub mod types {
         }
     }
     ///Where a domain stands in DNS verification.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum DomainVerificationStatus {
         Known(DomainVerificationStatusKnown),
@@ -481,7 +481,7 @@ pub mod types {
         }
     }
     ///`off` accepts everyone; `allowlist` only matching senders; `denylist` everyone but matching senders.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum FilterMode {
         Known(FilterModeKnown),
@@ -630,7 +630,7 @@ pub mod types {
         }
     }
     ///Whether a match lets the sender in or keeps it out.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
     #[serde(untagged)]
     pub enum FilterRuleType {
         Known(FilterRuleTypeKnown),
@@ -3171,6 +3171,236 @@ pub mod types {
             fn from(value: String) -> Self {
                 Self(value.into())
             }
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiErrorCode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct ApiErrorCodeVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for ApiErrorCodeVisitor {
+                type Value = ApiErrorCode;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a ApiErrorCode string")
+                }
+                fn visit_str<E>(
+                    self,
+                    value: &str,
+                ) -> ::std::result::Result<ApiErrorCode, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<ApiErrorCodeKnown>() {
+                            Ok(known) => ApiErrorCode::Known(known),
+                            Err(_) => ApiErrorCode::Unknown(value.to_owned()),
+                        },
+                    )
+                }
+                fn visit_string<E>(
+                    self,
+                    value: ::std::string::String,
+                ) -> ::std::result::Result<ApiErrorCode, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<ApiErrorCodeKnown>() {
+                            Ok(known) => ApiErrorCode::Known(known),
+                            Err(_) => ApiErrorCode::Unknown(value),
+                        },
+                    )
+                }
+            }
+            deserializer.deserialize_str(ApiErrorCodeVisitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DomainMode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct DomainModeVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DomainModeVisitor {
+                type Value = DomainMode;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DomainMode string")
+                }
+                fn visit_str<E>(
+                    self,
+                    value: &str,
+                ) -> ::std::result::Result<DomainMode, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<DomainModeKnown>() {
+                            Ok(known) => DomainMode::Known(known),
+                            Err(_) => DomainMode::Unknown(value.to_owned()),
+                        },
+                    )
+                }
+                fn visit_string<E>(
+                    self,
+                    value: ::std::string::String,
+                ) -> ::std::result::Result<DomainMode, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<DomainModeKnown>() {
+                            Ok(known) => DomainMode::Known(known),
+                            Err(_) => DomainMode::Unknown(value),
+                        },
+                    )
+                }
+            }
+            deserializer.deserialize_str(DomainModeVisitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DomainVerificationStatus {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct DomainVerificationStatusVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for DomainVerificationStatusVisitor {
+                type Value = DomainVerificationStatus;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a DomainVerificationStatus string")
+                }
+                fn visit_str<E>(
+                    self,
+                    value: &str,
+                ) -> ::std::result::Result<DomainVerificationStatus, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<DomainVerificationStatusKnown>() {
+                            Ok(known) => DomainVerificationStatus::Known(known),
+                            Err(_) => DomainVerificationStatus::Unknown(value.to_owned()),
+                        },
+                    )
+                }
+                fn visit_string<E>(
+                    self,
+                    value: ::std::string::String,
+                ) -> ::std::result::Result<DomainVerificationStatus, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<DomainVerificationStatusKnown>() {
+                            Ok(known) => DomainVerificationStatus::Known(known),
+                            Err(_) => DomainVerificationStatus::Unknown(value),
+                        },
+                    )
+                }
+            }
+            deserializer.deserialize_str(DomainVerificationStatusVisitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FilterMode {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct FilterModeVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FilterModeVisitor {
+                type Value = FilterMode;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FilterMode string")
+                }
+                fn visit_str<E>(
+                    self,
+                    value: &str,
+                ) -> ::std::result::Result<FilterMode, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<FilterModeKnown>() {
+                            Ok(known) => FilterMode::Known(known),
+                            Err(_) => FilterMode::Unknown(value.to_owned()),
+                        },
+                    )
+                }
+                fn visit_string<E>(
+                    self,
+                    value: ::std::string::String,
+                ) -> ::std::result::Result<FilterMode, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<FilterModeKnown>() {
+                            Ok(known) => FilterMode::Known(known),
+                            Err(_) => FilterMode::Unknown(value),
+                        },
+                    )
+                }
+            }
+            deserializer.deserialize_str(FilterModeVisitor)
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FilterRuleType {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            struct FilterRuleTypeVisitor;
+            impl<'de> ::serde::de::Visitor<'de> for FilterRuleTypeVisitor {
+                type Value = FilterRuleType;
+                fn expecting(
+                    &self,
+                    f: &mut ::std::fmt::Formatter<'_>,
+                ) -> ::std::fmt::Result {
+                    f.write_str("a FilterRuleType string")
+                }
+                fn visit_str<E>(
+                    self,
+                    value: &str,
+                ) -> ::std::result::Result<FilterRuleType, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<FilterRuleTypeKnown>() {
+                            Ok(known) => FilterRuleType::Known(known),
+                            Err(_) => FilterRuleType::Unknown(value.to_owned()),
+                        },
+                    )
+                }
+                fn visit_string<E>(
+                    self,
+                    value: ::std::string::String,
+                ) -> ::std::result::Result<FilterRuleType, E>
+                where
+                    E: ::serde::de::Error,
+                {
+                    Ok(
+                        match value.parse::<FilterRuleTypeKnown>() {
+                            Ok(known) => FilterRuleType::Known(known),
+                            Err(_) => FilterRuleType::Unknown(value),
+                        },
+                    )
+                }
+            }
+            deserializer.deserialize_str(FilterRuleTypeVisitor)
         }
     }
 }
