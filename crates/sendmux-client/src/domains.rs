@@ -20,7 +20,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::models::{DomainMode, ErrorCode, FilterState, VerificationStatus, VerifyResultExt};
 use crate::paginate;
 use crate::response::{Conditional, Page, Response};
-use crate::transport::{self, Call, Raw, push_segment};
+use crate::transport::{self, Call, Raw, is_unreserved, push_segment};
 use crate::validate;
 
 /// A domain as the API returns it (the generated model).
@@ -194,11 +194,18 @@ impl Domains {
 }
 
 fn id_path(field: &'static str, id: &str, suffix: &str) -> Result<String, Error> {
-    validate::resource_id(field, id)?;
     const PREFIX: &str = "/domains/";
     let mut path = String::with_capacity(PREFIX.len() + id.len() + suffix.len());
     path.push_str(PREFIX);
-    push_segment(&mut path, id);
+    // Real ids are all unreserved bytes, which also means valid: one pass
+    // checks and copies them. Anything else gets the full check and
+    // encoding.
+    if !id.is_empty() && id.bytes().all(is_unreserved) {
+        path.push_str(id);
+    } else {
+        validate::resource_id(field, id)?;
+        push_segment(&mut path, id);
+    }
     path.push_str(suffix);
     Ok(path)
 }

@@ -127,17 +127,22 @@ impl Call {
     }
 }
 
+/// A byte that stands for itself in a URL path segment (RFC 3986
+/// "unreserved").
+pub(crate) fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
 /// Appends one encoded path segment (ids are validated first; this is
 /// defence).
 pub(crate) fn push_segment(out: &mut String, value: &str) {
-    let unreserved = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~');
     // Validated ids are almost always plain: copy them in one go.
-    if value.bytes().all(unreserved) {
+    if value.bytes().all(is_unreserved) {
         out.push_str(value);
         return;
     }
     for b in value.bytes() {
-        if unreserved(b) {
+        if is_unreserved(b) {
             out.push(char::from(b));
         } else {
             const HEX: &[u8; 16] = b"0123456789ABCDEF";
@@ -221,7 +226,6 @@ impl Client {
         let clock = &inner.clock;
         let started = clock.now();
         let deadline = policy.deadline().map(|d| started + d);
-        let url = self.url(&call);
 
         let mut attempt: u32 = 0;
         loop {
@@ -235,34 +239,40 @@ impl Client {
                 elapsed_ms = Empty,
                 retry_delay_ms = Empty,
             );
+            // Timing and span fields cost clock reads and header lookups:
+            // skip them when no subscriber listens.
+            let traced = !attempt_span.is_disabled() || !span.is_disabled();
             // Network time is real even under a virtual clock.
-            let attempt_started = Instant::now();
+            let attempt_started = traced.then(Instant::now);
             let mut timeout = inner.timeout;
             if let Some(deadline) = deadline {
                 timeout = timeout.min(deadline.saturating_duration_since(clock.now()));
             }
             let outcome = self
-                .attempt(&call, url.clone(), attempt, timeout)
+                .attempt(&call, self.url(&call), attempt, timeout)
                 .instrument(attempt_span.clone())
                 .await;
-            let elapsed = attempt_started.elapsed();
-            attempt_span.record("elapsed_ms", elapsed.as_millis() as u64);
+            if let Some(started) = attempt_started {
+                attempt_span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+            }
 
             let failure = match outcome {
                 Ok(mut raw) => {
                     inner.budget.on_success();
                     raw.meta.attempts = attempt;
-                    attempt_span.record("status", raw.status);
-                    span.record("attempts", attempt);
-                    span.record("status", raw.status);
-                    if let Some(id) = raw.meta.request_id() {
-                        attempt_span.record("request_id", id);
-                        span.record("request_id", id);
+                    if traced {
+                        attempt_span.record("status", raw.status);
+                        span.record("attempts", attempt);
+                        span.record("status", raw.status);
+                        if let Some(id) = raw.meta.request_id() {
+                            attempt_span.record("request_id", id);
+                            span.record("request_id", id);
+                        }
+                        span.record(
+                            "elapsed_ms",
+                            clock.now().saturating_duration_since(started).as_millis() as u64,
+                        );
                     }
-                    span.record(
-                        "elapsed_ms",
-                        clock.now().saturating_duration_since(started).as_millis() as u64,
-                    );
                     tracing::debug!(parent: &attempt_span, status = raw.status, "attempt succeeded");
                     return Ok(raw);
                 }
