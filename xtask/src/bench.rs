@@ -24,68 +24,82 @@ pub(crate) fn run(root: &Path, summary_only: bool) -> Result<(), String> {
             ],
         )?;
         cargo(root, &["bench", "-p", "sendmux-benches"])?;
-        instructions_per_call(root)?;
+        instruction_counts(root)?;
     }
     let summary = summary(&target_dir(root))?;
     eprintln!("{summary}");
     Ok(())
 }
 
-/// Instructions per GET-domain call of (a) reqwest + serde and (c)
-/// sendmux-client, counted by callgrind: repeatable where wall-clock ratios
-/// on a shared machine are not. Two runs per variant with different call
-/// counts; the difference cancels start-up. Skipped without valgrind.
-fn instructions_per_call(root: &Path) -> Result<(), String> {
-    const FEW: u64 = 500;
-    const MANY: u64 = 1_500;
+/// Instruction counts under callgrind, repeatable where wall-clock ratios
+/// on a shared machine are not: per GET-domain call of (a), (b) and (c),
+/// and per decoded 100-domain page of each model. Two runs per variant with
+/// different repeat counts; the difference cancels start-up. Skipped
+/// without valgrind.
+fn instruction_counts(root: &Path) -> Result<(), String> {
     if Command::new("valgrind").arg("--version").output().is_err() {
         eprintln!("valgrind not found: skipping the instruction counts");
         return Ok(());
     }
-    cargo(
-        root,
-        &[
-            "build",
-            "--release",
-            "--quiet",
-            "-p",
-            "sendmux-benches",
-            "--example",
-            "sequential_calls",
-        ],
-    )?;
     let target = target_dir(root);
-    let probe = target.join("release/examples/sequential_calls");
     std::fs::create_dir_all(target.join("bench-results"))
         .map_err(|e| format!("cannot create bench-results: {e}"))?;
     let mut figures = serde_json::Map::new();
-    for variant in ["a", "b", "c"] {
-        let mut counts = Vec::new();
-        for calls in [FEW, MANY] {
-            let out_file = target.join(format!("bench-results/callgrind.{variant}.{calls}"));
-            let output = Command::new("valgrind")
-                .arg("--tool=callgrind")
-                .arg(format!("--callgrind-out-file={}", out_file.display()))
-                .arg(&probe)
-                .args([variant, &calls.to_string()])
-                .output()
-                .map_err(|e| format!("cannot run valgrind: {e}"))?;
-            let stderr = String::from_utf8_lossy(&output.stderr);
-            let refs = stderr
-                .lines()
-                .find_map(|line| line.split_once("I   refs:"))
-                .and_then(|(_, n)| n.trim().replace(',', "").parse::<u64>().ok())
-                .ok_or_else(|| format!("no instruction count from callgrind:\n{stderr}"))?;
-            counts.push(refs);
+    let probes: [(&str, &[&str], [u64; 2]); 2] = [
+        ("sequential_calls", &["a", "b", "c"], [500, 1_500]),
+        ("decode_pages", &["typed", "value", "hand"], [20, 60]),
+    ];
+    for (example, variants, [few, many]) in probes {
+        cargo(
+            root,
+            &[
+                "build",
+                "--release",
+                "--quiet",
+                "-p",
+                "sendmux-benches",
+                "--example",
+                example,
+            ],
+        )?;
+        let probe = target.join("release/examples").join(example);
+        for variant in variants {
+            let mut counts = Vec::new();
+            for repeats in [few, many] {
+                counts.push(callgrind_instructions(&target, &probe, variant, repeats)?);
+            }
+            let per_repeat = counts[1].saturating_sub(counts[0]) as f64 / (many - few) as f64;
+            figures.insert((*variant).into(), per_repeat.into());
         }
-        let per_call = counts[1].saturating_sub(counts[0]) as f64 / (MANY - FEW) as f64;
-        figures.insert(variant.into(), per_call.into());
     }
     std::fs::write(
         target.join("bench-results/instructions.json"),
         Value::Object(figures).to_string(),
     )
     .map_err(|e| format!("cannot write the instruction counts: {e}"))
+}
+
+/// Total instructions of `probe variant repeats` under callgrind.
+fn callgrind_instructions(
+    target: &Path,
+    probe: &Path,
+    variant: &str,
+    repeats: u64,
+) -> Result<u64, String> {
+    let out_file = target.join(format!("bench-results/callgrind.{variant}.{repeats}"));
+    let output = Command::new("valgrind")
+        .arg("--tool=callgrind")
+        .arg(format!("--callgrind-out-file={}", out_file.display()))
+        .arg(probe)
+        .args([variant, &repeats.to_string()])
+        .output()
+        .map_err(|e| format!("cannot run valgrind: {e}"))?;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    stderr
+        .lines()
+        .find_map(|line| line.split_once("I   refs:"))
+        .and_then(|(_, n)| n.trim().replace(',', "").parse::<u64>().ok())
+        .ok_or_else(|| format!("no instruction count from callgrind:\n{stderr}"))
 }
 
 fn target_dir(root: &Path) -> PathBuf {
@@ -235,32 +249,64 @@ fn summary(target: &Path) -> Result<String, String> {
         target: String::new(),
     });
 
-    let group = "decode_page_100";
-    let typed = criterion_mean_seconds(target, group, "typed_sendmux_api")?;
-    let value = criterion_mean_seconds(target, group, "serde_json_value")?;
-    let minimal = criterion_mean_seconds(target, group, "minimal_struct")?;
-    let hand = criterion_mean_seconds(target, group, "hand_struct")?;
-    rows.push(Row {
-        figure: "decode 100-domain page into typed models".into(),
-        value: format!("{:.0} us", typed * 1e6),
-        baseline: format!("serde_json::Value {:.0} us", value * 1e6),
-        ratio: format!("{:.2}x faster", value / typed),
-        target: format!(">= 2x: {}", met(value / typed >= 2.0)),
-    });
-    rows.push(Row {
-        figure: "decode 100-domain page into typed models".into(),
-        value: format!("{:.0} us", typed * 1e6),
-        baseline: format!("hand-written struct, every field {:.0} us", hand * 1e6),
-        ratio: format!("{:.2}", typed / hand),
-        target: String::new(),
-    });
-    rows.push(Row {
-        figure: "decode 100-domain page into typed models".into(),
-        value: format!("{:.0} us", typed * 1e6),
-        baseline: format!("minimal struct (id, name) {:.0} us", minimal * 1e6),
-        ratio: format!("{:.2}x slower", typed / minimal),
-        target: String::new(),
-    });
+    // Decode rounds are interleaved like the overhead ones; each figure is
+    // the median over rounds, each ratio the median of per-round ratios.
+    let mut decode_rounds = Vec::new();
+    for round in 1.. {
+        let group = format!("decode_page_100_r{round}");
+        let Ok(typed) = criterion_mean_seconds(target, &group, "typed_sendmux_api") else {
+            break;
+        };
+        decode_rounds.push([
+            typed,
+            criterion_mean_seconds(target, &group, "serde_json_value")?,
+            criterion_mean_seconds(target, &group, "hand_struct")?,
+            criterion_mean_seconds(target, &group, "minimal_struct")?,
+        ]);
+    }
+    if decode_rounds.is_empty() {
+        return Err("no decode_page_100_r* results; run `cargo xtask bench` first".into());
+    }
+    let n = decode_rounds.len();
+    let typed = median(decode_rounds.iter().map(|r| r[0]).collect());
+    for (index, name, target_ratio) in [
+        (1, "serde_json::Value", Some(2.0)),
+        (2, "hand-written struct, every field", None),
+        (3, "minimal struct (id, name)", None),
+    ] {
+        let base = median(decode_rounds.iter().map(|r| r[index]).collect());
+        let ratios: Vec<f64> = decode_rounds.iter().map(|r| r[index] / r[0]).collect();
+        let ratio = median(ratios.clone());
+        rows.push(Row {
+            figure: "decode 100-domain page into typed models".into(),
+            value: format!("{:.0} us", typed * 1e6),
+            baseline: format!("{name} {:.0} us", base * 1e6),
+            ratio: format!(
+                "{name_short}/typed {ratio:.2} (median of {n} rounds, {})",
+                spread(&ratios),
+                name_short = ["", "value", "hand", "minimal"][index]
+            ),
+            target: target_ratio
+                .map(|t| format!(">= {t}: {}", met(ratio >= t)))
+                .unwrap_or_default(),
+        });
+    }
+    // Optional: present when valgrind was available.
+    if let Ok(counts) = read_json(&target.join("bench-results/instructions.json")) {
+        let count = |model: &str| counts[model].as_f64().unwrap_or(f64::NAN);
+        for (model, name) in [
+            ("value", "serde_json::Value"),
+            ("hand", "hand-written struct"),
+        ] {
+            rows.push(Row {
+                figure: "instructions per decoded page (callgrind): typed".into(),
+                value: format!("{:.0}", count("typed")),
+                baseline: format!("{name} {:.0}", count(model)),
+                ratio: format!("{model}/typed {:.2}", count(model) / count("typed")),
+                target: String::new(),
+            });
+        }
+    }
 
     let paginate = read_json(&target.join("bench-results/paginate.json"))?;
     rows.push(Row {
