@@ -1,5 +1,6 @@
 //! The retry loop every call goes through.
 
+use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
@@ -198,121 +199,146 @@ struct Failure {
 
 impl Client {
     /// Runs a call: attempts, classification, waits, budget, tracing.
-    pub(crate) async fn execute(&self, mut call: Call) -> Result<Raw, Error> {
-        // Made once, before the first attempt, and reused by every retry.
-        if call.op.idempotency_key
-            && call.idempotency_key.is_none()
-            && self.inner.idempotency == IdempotencyPolicy::Automatic
-        {
-            call.idempotency_key = Some(IdempotencyKey::generate());
-        }
-        let span = tracing::info_span!(
-            "sendmux.call",
-            operation = call.op.id,
-            method = %call.op.method,
-            route = call.op.path,
-            idempotency_key = call.idempotency_key.as_ref().map(IdempotencyKey::as_str),
-            attempts = Empty,
-            status = Empty,
-            request_id = Empty,
-            elapsed_ms = Empty,
-        );
-        self.run(call, span.clone()).instrument(span).await
-    }
-
-    async fn run(&self, call: Call, span: tracing::Span) -> Result<Raw, Error> {
-        let inner = &self.inner;
-        let policy = &inner.retry;
-        let clock = &inner.clock;
-        let started = clock.now();
-        let deadline = policy.deadline().map(|d| started + d);
-
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let attempt_span = tracing::debug_span!(
-                "sendmux.attempt",
+    #[allow(clippy::manual_async_fn)] // see `run`
+    pub(crate) fn execute(
+        &self,
+        mut call: Call,
+    ) -> impl Future<Output = Result<Raw, Error>> + Send + '_ {
+        async move {
+            // Made once, before the first attempt, and reused by every retry.
+            if call.op.idempotency_key
+                && call.idempotency_key.is_none()
+                && self.inner.idempotency == IdempotencyPolicy::Automatic
+            {
+                call.idempotency_key = Some(IdempotencyKey::generate());
+            }
+            let span = tracing::info_span!(
+                "sendmux.call",
                 operation = call.op.id,
-                attempt,
+                method = %call.op.method,
+                route = call.op.path,
+                idempotency_key = call.idempotency_key.as_ref().map(IdempotencyKey::as_str),
+                attempts = Empty,
                 status = Empty,
                 request_id = Empty,
                 elapsed_ms = Empty,
-                retry_delay_ms = Empty,
             );
-            // Timing and span fields cost clock reads and header lookups:
-            // skip them when no subscriber listens.
-            let traced = !attempt_span.is_disabled() || !span.is_disabled();
-            // Network time is real even under a virtual clock.
-            let attempt_started = traced.then(Instant::now);
-            let mut timeout = inner.timeout;
-            if let Some(deadline) = deadline {
-                timeout = timeout.min(deadline.saturating_duration_since(clock.now()));
+            // Wrapping a future moves it, and these futures are kilobytes:
+            // only pay for the span's context when a subscriber listens.
+            if span.is_disabled() {
+                self.run(call, span).await
+            } else {
+                self.run(call, span.clone()).instrument(span).await
             }
-            let outcome = self
-                .attempt(&call, self.url(&call), attempt, timeout)
-                .instrument(attempt_span.clone())
-                .await;
-            if let Some(started) = attempt_started {
-                attempt_span.record("elapsed_ms", started.elapsed().as_millis() as u64);
-            }
+        }
+    }
 
-            let failure = match outcome {
-                Ok(mut raw) => {
-                    inner.budget.on_success();
-                    raw.meta.attempts = attempt;
-                    if traced {
-                        attempt_span.record("status", raw.status);
-                        span.record("attempts", attempt);
-                        span.record("status", raw.status);
-                        if let Some(id) = raw.meta.request_id() {
-                            attempt_span.record("request_id", id);
-                            span.record("request_id", id);
+    // A plain fn returning an `async move` block: an `async fn` would keep
+    // its by-value arguments twice in its state (as captures and as
+    // locals), and this state is copied whenever the future moves.
+    #[allow(clippy::manual_async_fn)]
+    fn run(
+        &self,
+        call: Call,
+        span: tracing::Span,
+    ) -> impl Future<Output = Result<Raw, Error>> + Send + '_ {
+        async move {
+            let inner = &self.inner;
+            let policy = &inner.retry;
+            let clock = &inner.clock;
+            let started = clock.now();
+            let deadline = policy.deadline().map(|d| started + d);
+
+            let mut attempt: u32 = 0;
+            loop {
+                attempt += 1;
+                let attempt_span = tracing::debug_span!(
+                    "sendmux.attempt",
+                    operation = call.op.id,
+                    attempt,
+                    status = Empty,
+                    request_id = Empty,
+                    elapsed_ms = Empty,
+                    retry_delay_ms = Empty,
+                );
+                // Timing and span fields cost clock reads and header lookups:
+                // skip them when no subscriber listens.
+                let traced = !attempt_span.is_disabled() || !span.is_disabled();
+                // Network time is real even under a virtual clock.
+                let attempt_started = traced.then(Instant::now);
+                let mut timeout = inner.timeout;
+                if let Some(deadline) = deadline {
+                    timeout = timeout.min(deadline.saturating_duration_since(clock.now()));
+                }
+                let outcome = if attempt_span.is_disabled() {
+                    self.attempt(&call, self.url(&call), attempt, timeout).await
+                } else {
+                    self.attempt(&call, self.url(&call), attempt, timeout)
+                        .instrument(attempt_span.clone())
+                        .await
+                };
+                if let Some(started) = attempt_started {
+                    attempt_span.record("elapsed_ms", started.elapsed().as_millis() as u64);
+                }
+
+                let failure = match outcome {
+                    Ok(mut raw) => {
+                        inner.budget.on_success();
+                        raw.meta.attempts = attempt;
+                        if traced {
+                            attempt_span.record("status", raw.status);
+                            span.record("attempts", attempt);
+                            span.record("status", raw.status);
+                            if let Some(id) = raw.meta.request_id() {
+                                attempt_span.record("request_id", id);
+                                span.record("request_id", id);
+                            }
+                            span.record(
+                                "elapsed_ms",
+                                clock.now().saturating_duration_since(started).as_millis() as u64,
+                            );
                         }
+                        tracing::debug!(parent: &attempt_span, status = raw.status, "attempt succeeded");
+                        return Ok(raw);
+                    }
+                    Err(failure) => failure,
+                };
+                if let Some(status) = failure.error.status() {
+                    attempt_span.record("status", status);
+                    span.record("status", status);
+                }
+                if let Some(id) = failure.error.request_id() {
+                    attempt_span.record("request_id", id);
+                    span.record("request_id", id);
+                }
+
+                let decision = self.plan_retry(&call, attempt, &failure, deadline);
+                match decision {
+                    Ok(delay) => {
+                        attempt_span.record("retry_delay_ms", delay.as_millis() as u64);
+                        // Contextual parent (the call span), so the event shows at
+                        // INFO even when DEBUG attempt spans are filtered out.
+                        tracing::info!(
+                            attempt,
+                            status = failure.error.status(),
+                            request_id = failure.error.request_id(),
+                            retry_delay_ms = delay.as_millis() as u64,
+                            error = %failure.error,
+                            "attempt failed; retrying"
+                        );
+                        clock.sleep(delay).await;
+                    }
+                    Err(reason) => {
+                        let mut error = failure.error;
+                        error.set_attempts(attempt);
+                        span.record("attempts", attempt);
                         span.record(
                             "elapsed_ms",
                             clock.now().saturating_duration_since(started).as_millis() as u64,
                         );
+                        tracing::debug!(parent: &attempt_span, reason, error = %error, "giving up");
+                        return Err(error);
                     }
-                    tracing::debug!(parent: &attempt_span, status = raw.status, "attempt succeeded");
-                    return Ok(raw);
-                }
-                Err(failure) => failure,
-            };
-            if let Some(status) = failure.error.status() {
-                attempt_span.record("status", status);
-                span.record("status", status);
-            }
-            if let Some(id) = failure.error.request_id() {
-                attempt_span.record("request_id", id);
-                span.record("request_id", id);
-            }
-
-            let decision = self.plan_retry(&call, attempt, &failure, deadline);
-            match decision {
-                Ok(delay) => {
-                    attempt_span.record("retry_delay_ms", delay.as_millis() as u64);
-                    // Contextual parent (the call span), so the event shows at
-                    // INFO even when DEBUG attempt spans are filtered out.
-                    tracing::info!(
-                        attempt,
-                        status = failure.error.status(),
-                        request_id = failure.error.request_id(),
-                        retry_delay_ms = delay.as_millis() as u64,
-                        error = %failure.error,
-                        "attempt failed; retrying"
-                    );
-                    clock.sleep(delay).await;
-                }
-                Err(reason) => {
-                    let mut error = failure.error;
-                    error.set_attempts(attempt);
-                    span.record("attempts", attempt);
-                    span.record(
-                        "elapsed_ms",
-                        clock.now().saturating_duration_since(started).as_millis() as u64,
-                    );
-                    tracing::debug!(parent: &attempt_span, reason, error = %error, "giving up");
-                    return Err(error);
                 }
             }
         }
@@ -376,84 +402,88 @@ impl Client {
         url
     }
 
-    async fn attempt(
-        &self,
-        call: &Call,
+    #[allow(clippy::manual_async_fn)] // see `run`
+    fn attempt<'a>(
+        &'a self,
+        call: &'a Call,
         url: reqwest::Url,
         attempt: u32,
         timeout: Duration,
-    ) -> Result<Raw, Failure> {
-        let inner = &self.inner;
-        let mut request = inner
-            .http
-            .request(call.op.method.clone(), url)
-            .timeout(timeout)
-            .header(header::ACCEPT, HeaderValue::from_static(call.op.accept));
-        if inner.identity_per_request {
-            request = request
-                .header(header::AUTHORIZATION, inner.auth.clone())
-                .header(header::USER_AGENT, inner.user_agent.clone());
-        }
-        // Most calls carry no extra headers; skip the map copy then.
-        if !call.headers.is_empty() {
-            request = request.headers(call.headers.clone());
-        }
-        if let Some(key) = &call.idempotency_key {
-            request = request.header(IDEMPOTENCY_KEY, key.as_str());
-        }
-        if let Some(body) = &call.body {
-            request = request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(body.clone());
-        }
+    ) -> impl Future<Output = Result<Raw, Failure>> + Send + 'a {
+        async move {
+            let inner = &self.inner;
+            let mut request = inner
+                .http
+                .request(call.op.method.clone(), url)
+                .timeout(timeout)
+                .header(header::ACCEPT, HeaderValue::from_static(call.op.accept));
+            if inner.identity_per_request {
+                request = request
+                    .header(header::AUTHORIZATION, inner.auth.clone())
+                    .header(header::USER_AGENT, inner.user_agent.clone());
+            }
+            // Most calls carry no extra headers; skip the map copy then.
+            if !call.headers.is_empty() {
+                request = request.headers(call.headers.clone());
+            }
+            if let Some(key) = &call.idempotency_key {
+                request = request.header(IDEMPOTENCY_KEY, key.as_str());
+            }
+            if let Some(body) = &call.body {
+                request = request
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(body.clone());
+            }
 
-        let mut response = match request.send().await {
-            Ok(response) => response,
-            Err(e) => return Err(self.transport_failure(call, e)),
-        };
-        let status = response.status().as_u16();
-        // Moved, not copied: reading the body does not need the headers.
-        let meta = ResponseMeta::new(status, std::mem::take(response.headers_mut()));
-        let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
-        let cap = call.max_body.unwrap_or(inner.max_response_bytes);
-        let body = match read_capped(response, cap).await {
-            Ok(body) => body,
-            Err(ReadError::Transport(e)) => return Err(self.transport_failure(call, e)),
-            Err(ReadError::TooLarge(partial)) => {
+            let mut response = match request.send().await {
+                Ok(response) => response,
+                Err(e) => return Err(self.transport_failure(call, e)),
+            };
+            let status = response.status().as_u16();
+            // Moved, not copied: reading the body does not need the headers.
+            let meta = ResponseMeta::new(status, std::mem::take(response.headers_mut()));
+            let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
+            let cap = call.max_body.unwrap_or(inner.max_response_bytes);
+            let body = match read_capped(response, cap).await {
+                Ok(body) => body,
+                Err(ReadError::Transport(e)) => return Err(self.transport_failure(call, e)),
+                Err(ReadError::TooLarge(partial)) => {
+                    return Err(Failure {
+                        error: Error::Undecodable {
+                            status: Some(status),
+                            request_id: meta.request_id().map(str::to_owned),
+                            reason: format!("body is larger than the {cap}-byte limit"),
+                            snippet: snippet(&partial),
+                            attempts: attempt,
+                            source: None,
+                        },
+                        retryable: false,
+                        retry_after: None,
+                        in_flight: false,
+                        timeout: false,
+                    });
+                }
+            };
+
+            #[cfg(feature = "conformance")]
+            if let Some(checker) = &inner.conformance
+                && let Err(error) =
+                    checker.check(call, status, &meta.headers, &body, meta.request_id())
+            {
                 return Err(Failure {
-                    error: Error::Undecodable {
-                        status: Some(status),
-                        request_id: meta.request_id().map(str::to_owned),
-                        reason: format!("body is larger than the {cap}-byte limit"),
-                        snippet: snippet(&partial),
-                        attempts: attempt,
-                        source: None,
-                    },
+                    error,
                     retryable: false,
                     retry_after: None,
                     in_flight: false,
                     timeout: false,
                 });
             }
-        };
 
-        #[cfg(feature = "conformance")]
-        if let Some(checker) = &inner.conformance
-            && let Err(error) = checker.check(call, status, &meta.headers, &body, meta.request_id())
-        {
-            return Err(Failure {
-                error,
-                retryable: false,
-                retry_after: None,
-                in_flight: false,
-                timeout: false,
-            });
+            if accepted {
+                return Ok(Raw { status, body, meta });
+            }
+            Err(self.response_failure(call, attempt, status, body, meta))
         }
-
-        if accepted {
-            return Ok(Raw { status, body, meta });
-        }
-        Err(self.response_failure(call, attempt, status, body, meta))
     }
 
     fn transport_failure(&self, call: &Call, e: reqwest::Error) -> Failure {
