@@ -1,6 +1,6 @@
 //! When and how long the client waits before trying a call again.
 
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use rand::Rng;
@@ -233,11 +233,12 @@ impl RetryBudget {
     }
 }
 
-/// The live bucket of one client.
+/// The live bucket of one client. An atomic rather than a lock: every
+/// successful call touches it, from any number of tasks at once.
 #[derive(Debug)]
 pub(crate) struct BudgetState {
     config: Option<RetryBudget>,
-    tokens: Mutex<u32>,
+    tokens: AtomicU32,
 }
 
 impl BudgetState {
@@ -245,12 +246,8 @@ impl BudgetState {
         let tokens = config.as_ref().map_or(0, |c| c.capacity);
         Self {
             config,
-            tokens: Mutex::new(tokens),
+            tokens: AtomicU32::new(tokens),
         }
-    }
-
-    fn tokens(&self) -> std::sync::MutexGuard<'_, u32> {
-        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes the cost of one retry; false when the bucket cannot pay.
@@ -263,26 +260,35 @@ impl BudgetState {
         } else {
             config.retry_cost
         };
-        let mut tokens = self.tokens();
-        if *tokens < cost {
-            return false;
-        }
-        *tokens -= cost;
-        true
+        // Relaxed: the count guards nothing else.
+        self.tokens
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tokens| {
+                tokens.checked_sub(cost)
+            })
+            .is_ok()
     }
 
     pub(crate) fn on_success(&self) {
         if let Some(config) = &self.config {
-            let mut tokens = self.tokens();
-            *tokens = tokens
-                .saturating_add(config.success_refill)
-                .min(config.capacity);
+            // A full bucket (the steady state) is one load and no write, so
+            // concurrent calls do not fight over the cache line.
+            let _ = self
+                .tokens
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |tokens| {
+                    (tokens < config.capacity).then(|| {
+                        tokens
+                            .saturating_add(config.success_refill)
+                            .min(config.capacity)
+                    })
+                });
         }
     }
 
     /// Tokens left (for diagnostics).
     pub(crate) fn available(&self) -> Option<u32> {
-        self.config.as_ref().map(|_| *self.tokens())
+        self.config
+            .as_ref()
+            .map(|_| self.tokens.load(Ordering::Relaxed))
     }
 }
 
@@ -321,5 +327,41 @@ mod tests {
         assert!(b.try_acquire(false));
         assert!(!b.try_acquire(true));
         assert!(BudgetState::new(None).try_acquire(true));
+    }
+
+    /// Many tasks spending and refilling at once never overdraw the bucket
+    /// nor lift it above capacity.
+    #[test]
+    fn budget_holds_under_concurrent_use() {
+        let b = std::sync::Arc::new(BudgetState::new(Some(
+            RetryBudget::new(100)
+                .with_retry_cost(1)
+                .with_success_refill(0),
+        )));
+        let granted: usize = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let b = b.clone();
+                    scope.spawn(move || (0..50).filter(|_| b.try_acquire(false)).count())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap_or(0)).sum()
+        });
+        assert_eq!(granted, 100, "exactly the capacity is handed out");
+        assert_eq!(b.available(), Some(0));
+
+        let refill = BudgetState::new(Some(
+            RetryBudget::new(10)
+                .with_retry_cost(10)
+                .with_success_refill(3),
+        ));
+        assert!(refill.try_acquire(false));
+        assert_eq!(refill.available(), Some(0));
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| (0..100).for_each(|_| refill.on_success()));
+            }
+        });
+        assert_eq!(refill.available(), Some(10), "refills stop at capacity");
     }
 }
