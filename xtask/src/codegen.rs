@@ -22,17 +22,28 @@ pub(crate) struct Target {
     pub(crate) output: &'static str,
 }
 
-/// Every document we generate from. The Sending API (own host) will get its
-/// own document and module here.
-pub(crate) const TARGETS: &[Target] = &[Target {
-    spec: "openapi.yaml",
-    output: "crates/sendmux-api/src/generated.rs",
-}];
+/// Every document we generate from: the Management and Mailbox APIs share a
+/// host and a document; the Sending API has its own.
+pub(crate) const TARGETS: &[Target] = &[
+    Target {
+        spec: "openapi.yaml",
+        output: "crates/sendmux-api/src/generated.rs",
+    },
+    Target {
+        spec: "openapi-sending.yaml",
+        output: "crates/sendmux-api/src/generated_sending.rs",
+    },
+];
 
 /// Verbatim copies of a document that a publishable crate ships, because a
 /// published crate cannot reach the workspace root: (source, copy).
-pub(crate) const COPIES: &[(&str, &str)] =
-    &[("openapi.yaml", "crates/sendmux-conformance/openapi.yaml")];
+pub(crate) const COPIES: &[(&str, &str)] = &[
+    ("openapi.yaml", "crates/sendmux-conformance/openapi.yaml"),
+    (
+        "openapi-sending.yaml",
+        "crates/sendmux-conformance/openapi-sending.yaml",
+    ),
+];
 
 const REGENERATE: &str = "cargo xtask codegen";
 
@@ -45,6 +56,10 @@ pub(crate) fn write_all(root: &Path) -> Result<Vec<String>, String> {
         std::fs::write(&out, code).map_err(|e| format!("writing {}: {e}", target.output))?;
         written.push(target.output.to_string());
     }
+    let table = crate::operations::generate(root)?;
+    std::fs::write(root.join(crate::operations::OUTPUT), table)
+        .map_err(|e| format!("writing {}: {e}", crate::operations::OUTPUT))?;
+    written.push(crate::operations::OUTPUT.to_string());
     for (source, copy) in COPIES {
         std::fs::copy(root.join(source), root.join(copy))
             .map_err(|e| format!("copying {source} to {copy}: {e}"))?;
@@ -69,6 +84,16 @@ pub(crate) fn check_all(root: &Path) -> Result<(), String> {
                 short_diff(&current, &fresh, target.output)
             );
         }
+    }
+    let table = crate::operations::generate(root)?;
+    let current = std::fs::read_to_string(root.join(crate::operations::OUTPUT)).unwrap_or_default();
+    if current != table {
+        let _ = writeln!(
+            problems,
+            "{} is stale: it differs from what {REGENERATE} generates.\n{}",
+            crate::operations::OUTPUT,
+            short_diff(&current, &table, crate::operations::OUTPUT)
+        );
     }
     for (source, copy) in COPIES {
         let original = std::fs::read_to_string(root.join(source))
@@ -142,12 +167,20 @@ pub(crate) fn spec_hash(text: &str) -> String {
 ///   `deny_unknown_fields` and one new server field would break decoding;
 /// - every string enum a response can carry becomes an untagged
 ///   `Known(..)` / `Unknown(String)` pair, so a new server value decodes;
-/// - single-value boolean enums (`ok: true`) become plain booleans.
+/// - single-value boolean enums (`ok: true`) become plain booleans;
+/// - string `format`s other than `binary`, and `pattern`s, are dropped, so timestamps, ids
+///   and addresses stay `String` (a malformed value from the server never
+///   fails a whole response);
+/// - of two parameters that would get one Rust name (the `Last-Event-ID`
+///   header beside the `last_event_id` query on the event stream), the
+///   header is left out: the builder keeps the query form, and the
+///   ergonomic client sets the header itself.
 ///
 /// Returns the names of the opened enums.
 pub(crate) fn prepare_for_codegen(document: &mut Value) -> Result<BTreeSet<String>, String> {
     let open = response_enum_components(document)?;
     strip_for_decoding(document);
+    drop_clashing_parameters(document);
     if let Some(schemas) = document
         .get_mut("components")
         .and_then(|c| c.get_mut("schemas"))
@@ -379,9 +412,73 @@ fn find_inline_string_enum(value: &Value, pointer: &str) -> Option<String> {
     }
 }
 
+/// The Rust name progenitor gives a parameter.
+fn rust_parameter_name(name: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            let previous_lower = name[..i].chars().last().is_some_and(|p| p.is_ascii_lowercase());
+            if previous_lower {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else {
+            out.push('_');
+        }
+    }
+    out
+}
+
+fn drop_clashing_parameters(document: &mut Value) {
+    let Some(paths) = document.get_mut("paths").and_then(Value::as_mapping_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for operation in item.as_mapping_mut().into_iter().flat_map(|m| m.values_mut()) {
+            let Some(parameters) = operation
+                .get_mut("parameters")
+                .and_then(Value::as_sequence_mut)
+            else {
+                continue;
+            };
+            let names: Vec<(String, bool)> = parameters
+                .iter()
+                .map(|p| {
+                    (
+                        p.get("name")
+                            .and_then(Value::as_str)
+                            .map(rust_parameter_name)
+                            .unwrap_or_default(),
+                        p.get("in").and_then(Value::as_str) == Some("header"),
+                    )
+                })
+                .collect();
+            let mut index = 0;
+            parameters.retain(|_| {
+                let (name, header) = &names[index];
+                index += 1;
+                let clashes = names.iter().filter(|(other, _)| other == name).count() > 1;
+                !(clashes && *header)
+            });
+        }
+    }
+}
+
 fn strip_for_decoding(value: &mut Value) {
     match value {
         Value::Mapping(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("string")
+                && map.get("format").and_then(Value::as_str) != Some("binary")
+            {
+                map.remove("format");
+            }
+            // A pattern would make typify emit a regex-checked newtype.
+            // (A property named `pattern` holds a schema, not a string.)
+            if map.get("pattern").is_some_and(Value::is_string) {
+                map.remove("pattern");
+            }
             if map.get("additionalProperties") == Some(&Value::Bool(false)) {
                 map.remove("additionalProperties");
             }
@@ -396,7 +493,7 @@ fn strip_for_decoding(value: &mut Value) {
 }
 
 /// A unified diff, cut to a readable length.
-fn short_diff(old: &str, new: &str, name: &str) -> String {
+pub(crate) fn short_diff(old: &str, new: &str, name: &str) -> String {
     const MAX_LINES: usize = 80;
     let diff = similar::TextDiff::from_lines(old, new);
     let text = diff
@@ -437,7 +534,11 @@ mod tests {
                 std::fs::copy(workspace_root().join(file), to).unwrap();
             }
         }
-        for (_, copy) in COPIES {
+        for copy in COPIES
+            .iter()
+            .map(|(_, copy)| *copy)
+            .chain([crate::operations::OUTPUT])
+        {
             let to = dir.path().join(copy);
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
             std::fs::copy(workspace_root().join(copy), to).unwrap();

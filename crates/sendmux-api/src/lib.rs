@@ -55,3 +55,22 @@
 mod generated;
 
 pub use generated::*;
+
+#[rustfmt::skip]
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::restriction,
+    missing_docs,
+    unreachable_patterns,
+    unreachable_pub,
+    rust_2018_idioms
+)]
+mod generated_sending;
+
+/// The Sending API (`https://smtp.sendmux.ai/api/v1`), generated from
+/// `openapi-sending.yaml`: its own [`Client`](sending::Client) and
+/// [`types`](sending::types), because it lives on another host.
+pub mod sending {
+    pub use crate::generated_sending::*;
+}
