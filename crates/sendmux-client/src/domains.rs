@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use http::header;
 use sendmux_api::types as wire;
 use tracing::Instrument;
@@ -20,6 +20,8 @@ use crate::idempotency::IdempotencyKey;
 use crate::models::{DomainMode, ErrorCode, FilterState, VerificationStatus, VerifyResultExt};
 use crate::paginate;
 use crate::response::{Conditional, Page, Response};
+use sendmux_operations::ops;
+
 use crate::transport::{self, Call, Raw, is_unreserved, push_segment};
 use crate::validate;
 
@@ -262,7 +264,7 @@ impl CreateDomain {
             domain: self.domain,
             mode: self.mode.as_ref().map(wire::DomainMode::from),
         };
-        let mut call = Call::new(&transport::CREATE_DOMAIN, "/domains".into()).json_body(&body)?;
+        let mut call = Call::new(ops::MANAGEMENT_CREATE_DOMAIN, "/domains".into()).json_body(&body)?;
         call.idempotency_key = key;
         let raw = self.client.execute(call).await?;
         let envelope: Data<Domain> = raw.json()?;
@@ -300,30 +302,19 @@ impl ListDomains {
 
     /// Every page from the starting cursor on, fetched lazily: the next page
     /// is requested only when the stream is polled past the current one.
-    /// Ends after the first error.
+    /// Ends after the first error, or with [`Error::PaginationLoop`] when
+    /// the server hands back a cursor this stream already followed.
     pub fn pages(self) -> BoxStream<'static, Result<Response<Page<Domain>>, Error>> {
         let Self {
             client,
             limit,
             cursor,
         } = self;
-        // State: `Some(cursor)` while there is a page to fetch.
-        stream::try_unfold(Some(cursor), move |state| {
+        let fetch: paginate::FetchDecoded<Domain> = Arc::new(move |cursor| {
             let client = client.clone();
-            async move {
-                let Some(cursor) = state else {
-                    return Ok(None);
-                };
-                let page = fetch_page(&client, limit, cursor.clone()).await?;
-                let next = match (&page.has_more, &page.next_cursor) {
-                    // A repeated cursor would loop forever: stop instead.
-                    (true, Some(next)) if Some(next) != cursor.as_ref() => Some(Some(next.clone())),
-                    _ => None,
-                };
-                Ok(Some((page, next)))
-            }
-        })
-        .boxed()
+            Box::pin(async move { fetch_page(&client, limit, cursor).await })
+        });
+        paginate::pages(fetch, cursor)
     }
 
     /// Every domain across pages. One page is held at a time, as the JSON
@@ -347,7 +338,7 @@ into_future!(ListDomains => Response<Page<Domain>>);
 
 /// The list call for one page; checks the arguments first.
 fn list_call(limit: Option<u32>, cursor: Option<String>) -> Result<Call, Error> {
-    let mut call = Call::new(&transport::LIST_DOMAINS, "/domains".into());
+    let mut call = Call::new(ops::MANAGEMENT_LIST_DOMAINS, "/domains".into());
     if let Some(limit) = limit {
         validate::limit(limit)?;
         call.query.push(("limit", limit.to_string()));
@@ -392,7 +383,7 @@ pub struct GetDomain {
 impl GetDomain {
     /// Sends the request.
     pub async fn send(self) -> Result<Response<Domain>, Error> {
-        let call = Call::new(&transport::GET_DOMAIN, id_path("id", &self.id, "")?);
+        let call = Call::new(ops::MANAGEMENT_GET_DOMAIN, id_path("id", &self.id, "")?);
         let raw = self.client.execute(call).await?;
         let envelope: Data<Domain> = raw.json()?;
         Ok(item(raw, envelope.data))
@@ -413,7 +404,7 @@ impl GetDomainIfChanged {
     /// Sends the request.
     pub async fn send(self) -> Result<Conditional<Domain>, Error> {
         validate::etag("etag", &self.etag)?;
-        let call = Call::new(&transport::GET_DOMAIN, id_path("id", &self.id, "")?)
+        let call = Call::new(ops::MANAGEMENT_GET_DOMAIN, id_path("id", &self.id, "")?)
             .header(header::IF_NONE_MATCH, &self.etag)?;
         let raw = self.client.execute(call).await?;
         if raw.status == 304 {
@@ -444,7 +435,7 @@ impl UpgradeDomain {
 
     /// Sends the request.
     pub async fn send(self) -> Result<Response<Domain>, Error> {
-        let mut call = Call::new(&transport::UPDATE_DOMAIN, id_path("id", &self.id, "")?);
+        let mut call = Call::new(ops::MANAGEMENT_UPDATE_DOMAIN, id_path("id", &self.id, "")?);
         if let Some(etag) = &self.if_match {
             validate::etag("if_match", etag)?;
             call = call.header(header::IF_MATCH, etag)?;
@@ -470,7 +461,7 @@ pub struct DeleteDomain {
 impl DeleteDomain {
     /// Sends the request.
     pub async fn send(self) -> Result<Response<DomainDeleted>, Error> {
-        let call = Call::new(&transport::DELETE_DOMAIN, id_path("id", &self.id, "")?);
+        let call = Call::new(ops::MANAGEMENT_DELETE_DOMAIN, id_path("id", &self.id, "")?);
         let raw = self.client.execute(call).await?;
         let envelope: Data<DomainDeleted> = raw.json()?;
         Ok(item(raw, envelope.data))
@@ -490,7 +481,7 @@ impl VerifyDomain {
     /// Sends the request.
     pub async fn send(self) -> Result<Response<VerifyResult>, Error> {
         let call = Call::new(
-            &transport::VERIFY_DOMAIN,
+            ops::MANAGEMENT_VERIFY_DOMAIN,
             id_path("id", &self.id, "/verify")?,
         );
         let raw = self.client.execute(call).await?;
@@ -520,7 +511,7 @@ impl GetZoneFile {
     /// Sends the request; the zone file comes back as text.
     pub async fn send(self) -> Result<Response<String>, Error> {
         let mut call = Call::new(
-            &transport::GET_ZONE_FILE,
+            ops::MANAGEMENT_GET_DOMAIN_ZONE_FILE,
             id_path("id", &self.id, "/zone-file")?,
         );
         call.max_body = Some(self.max_bytes);
@@ -550,7 +541,7 @@ impl GetFilters {
     /// Sends the request.
     pub async fn send(self) -> Result<Response<FilterState>, Error> {
         let call = Call::new(
-            &transport::GET_FILTERS,
+            ops::MANAGEMENT_GET_DOMAIN_FILTERS,
             id_path("id", &self.id, "/filters")?,
         );
         let raw = self.client.execute(call).await?;
@@ -574,7 +565,7 @@ impl GetFiltersIfChanged {
     pub async fn send(self) -> Result<Conditional<FilterState>, Error> {
         validate::etag("etag", &self.etag)?;
         let call = Call::new(
-            &transport::GET_FILTERS,
+            ops::MANAGEMENT_GET_DOMAIN_FILTERS,
             id_path("id", &self.id, "/filters")?,
         )
         .header(header::IF_NONE_MATCH, &self.etag)?;
@@ -612,7 +603,7 @@ impl SetFilters {
     /// Sends the request; the response carries the new `ETag`.
     pub async fn send(self) -> Result<Response<FilterState>, Error> {
         let mut call = Call::new(
-            &transport::SET_FILTERS,
+            ops::MANAGEMENT_SET_DOMAIN_FILTERS,
             id_path("id", &self.id, "/filters")?,
         );
         validate::filter_rules(&self.state.rules)?;

@@ -97,6 +97,22 @@ pub enum Error {
         source: Option<BoxError>,
     },
 
+    /// A list handed back a cursor this stream had already followed;
+    /// following it would repeat pages forever, so the stream ended. The
+    /// pages before it were delivered.
+    #[error(
+        "the list repeats itself: cursor {cursor:?} came back after {pages} page(s){}",
+        request_id.as_deref().map(|id| format!(" (request {id})")).unwrap_or_default()
+    )]
+    PaginationLoop {
+        /// The cursor that came back.
+        cursor: String,
+        /// Pages fetched, the last included.
+        pages: u32,
+        /// `X-Request-Id` of the page that repeated the cursor.
+        request_id: Option<String>,
+    },
+
     /// [`wait_until_verified`](crate::domains::Domains::wait_until_verified)
     /// gave up before the domain verified.
     #[error(
@@ -146,7 +162,9 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api(api) => api.request_id.as_deref(),
-            Error::Undecodable { request_id, .. } => request_id.as_deref(),
+            Error::Undecodable { request_id, .. } | Error::PaginationLoop { request_id, .. } => {
+                request_id.as_deref()
+            }
             #[cfg(feature = "conformance")]
             Error::Conformance { request_id, .. } => request_id.as_deref(),
             _ => None,
@@ -160,7 +178,7 @@ impl Error {
     /// may have been sent but the call is idempotent.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::InvalidInput(_) | Error::Setup { .. } => false,
+            Error::InvalidInput(_) | Error::Setup { .. } | Error::PaginationLoop { .. } => false,
             Error::NotSent { .. } | Error::WaitTimeout { .. } => true,
             Error::MaybeSent { idempotent, .. } => *idempotent,
             Error::Api(api) => api.retryable,

@@ -7,6 +7,7 @@
 //! stream's memory near one page of JSON instead of one page of models plus
 //! its JSON.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
@@ -20,7 +21,101 @@ use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
 use crate::error::Error;
+use crate::response::{Page, Response};
 use crate::transport::{Raw, snippet};
+
+/// Remembers every cursor a stream has followed. A server that hands back
+/// any of them (not only the last) would make the stream loop forever, so
+/// the stream ends with [`Error::PaginationLoop`] instead.
+#[derive(Debug, Default)]
+pub(crate) struct CursorGuard {
+    seen: HashSet<String>,
+    pages: u32,
+}
+
+impl CursorGuard {
+    /// Records a fetched page and returns the cursor to follow next:
+    /// `Ok(None)` at the end of the list, an error when `next` was seen
+    /// before in this stream (or is the cursor that fetched this page).
+    pub(crate) fn advance(
+        &mut self,
+        current: Option<&str>,
+        has_more: bool,
+        next: Option<&str>,
+        request_id: Option<&str>,
+    ) -> Result<Option<String>, Error> {
+        self.pages += 1;
+        if let Some(current) = current {
+            self.seen.insert(current.to_owned());
+        }
+        let Some(next) = next.filter(|_| has_more) else {
+            return Ok(None);
+        };
+        if self.seen.contains(next) {
+            return Err(Error::PaginationLoop {
+                cursor: next.to_owned(),
+                pages: self.pages,
+                request_id: request_id.map(str::to_owned),
+            });
+        }
+        Ok(Some(next.to_owned()))
+    }
+}
+
+/// Fetches one decoded page at a cursor (`None`: the first page).
+pub(crate) type FetchDecoded<T> = Arc<
+    dyn Fn(Option<String>) -> Pin<Box<dyn Future<Output = Result<Response<Page<T>>, Error>> + Send>>
+        + Send
+        + Sync,
+>;
+
+/// Every page from `first` on, fetched when the stream is polled past the
+/// previous one; ends after the first error, or with
+/// [`Error::PaginationLoop`] when a cursor comes back.
+pub(crate) fn pages<T>(
+    fetch: FetchDecoded<T>,
+    first: Option<String>,
+) -> BoxStream<'static, Result<Response<Page<T>>, Error>>
+where
+    T: Send + 'static,
+{
+    // The page that repeats a cursor is still delivered; the loop error
+    // follows it and ends the stream.
+    enum Next {
+        Fetch(Option<String>),
+        Fail(Error),
+        Done,
+    }
+    stream::unfold(
+        (Next::Fetch(first), CursorGuard::default()),
+        move |(next, mut guard)| {
+            let fetch = Arc::clone(&fetch);
+            async move {
+                let cursor = match next {
+                    Next::Fetch(cursor) => cursor,
+                    Next::Fail(error) => return Some((Err(error), (Next::Done, guard))),
+                    Next::Done => return None,
+                };
+                let page = match fetch(cursor.clone()).await {
+                    Ok(page) => page,
+                    Err(error) => return Some((Err(error), (Next::Done, guard))),
+                };
+                let next = match guard.advance(
+                    cursor.as_deref(),
+                    page.has_more,
+                    page.next_cursor.as_deref(),
+                    page.request_id(),
+                ) {
+                    Ok(Some(cursor)) => Next::Fetch(Some(cursor)),
+                    Ok(None) => Next::Done,
+                    Err(error) => Next::Fail(error),
+                };
+                Some((Ok(page), (next, guard)))
+            }
+        },
+    )
+    .boxed()
+}
 
 /// Fetches the raw page at a cursor (`None`: the first page).
 pub(crate) type FetchPage = Arc<
@@ -123,15 +218,6 @@ impl RawPage {
             }),
         )
     }
-
-    /// The cursor to fetch after this page, if any. A cursor equal to the
-    /// one just used would loop forever, so it ends the list instead.
-    fn next_cursor(&self, current: Option<&String>) -> Option<String> {
-        match (&self.has_more, &self.next_cursor) {
-            (true, Some(next)) if Some(next) != current => Some(next.clone()),
-            _ => None,
-        }
-    }
 }
 
 struct State {
@@ -139,6 +225,9 @@ struct State {
     page: Option<RawPage>,
     /// `Some(cursor)` while a page remains to be fetched.
     pending: Option<Option<String>>,
+    guard: CursorGuard,
+    /// A loop found after the current page: reported once its items are out.
+    looped: Option<Error>,
 }
 
 /// Every item from `first` on, one page held at a time, ending after the
@@ -154,6 +243,8 @@ where
         fetch,
         page: None,
         pending: Some(first),
+        guard: CursorGuard::default(),
+        looped: None,
     };
     stream::unfold(state, |mut state| async move {
         loop {
@@ -169,10 +260,21 @@ where
                     None => state.page = None,
                 }
             }
+            if let Some(error) = state.looped.take() {
+                return Some((Err(error), state));
+            }
             let cursor = state.pending.take()?;
             match (state.fetch)(cursor.clone()).await.and_then(RawPage::split) {
                 Ok(page) => {
-                    state.pending = page.next_cursor(cursor.as_ref()).map(Some);
+                    match state.guard.advance(
+                        cursor.as_deref(),
+                        page.has_more,
+                        page.next_cursor.as_deref(),
+                        page.request_id.as_deref(),
+                    ) {
+                        Ok(next) => state.pending = next.map(Some),
+                        Err(error) => state.looped = Some(error),
+                    }
                     state.page = Some(page);
                 }
                 Err(error) => return Some((Err(error), state)),

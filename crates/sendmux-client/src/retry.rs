@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use rand::Rng;
 
 /// How the client retries failed attempts.
 ///
@@ -141,20 +140,89 @@ impl RetryPolicy {
             .min(self.max_backoff)
     }
 
-    /// Full jitter: uniform in `[0, ceiling]`.
-    pub(crate) fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self.backoff_ceiling(retry);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rand::rng().random_range(0..=nanos))
+    /// Full jitter: `jitter` (0 to 1) of the window `[0, ceiling]`.
+    fn backoff_at(&self, retry: u32, jitter: f64) -> Duration {
+        self.backoff_ceiling(retry).mul_f64(jitter.clamp(0.0, 1.0))
     }
 
-    /// Equal jitter, `[ceiling / 2, ceiling]`: used while our own key is still
-    /// in flight, where retrying at once would only meet the same conflict.
-    pub(crate) fn in_flight_backoff(&self, retry: u32) -> Duration {
+    /// Equal jitter, `jitter` (0 to 1) of the window `[ceiling / 2,
+    /// ceiling]`: used while our own key is still in flight, where retrying
+    /// at once would only meet the same conflict.
+    fn in_flight_backoff_at(&self, retry: u32, jitter: f64) -> Duration {
         let ceiling = self.backoff_ceiling(retry).max(self.initial_backoff);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        Duration::from_nanos(rand::rng().random_range(nanos / 2..=nanos))
+        ceiling / 2 + (ceiling / 2).mul_f64(jitter.clamp(0.0, 1.0))
     }
+}
+
+/// What a failed attempt tells the retry decision.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FailedAttempt {
+    /// Which attempt failed (1 for the first).
+    pub(crate) number: u32,
+    /// The failure may succeed if repeated (status default, the body's
+    /// `retryable`, or a transport failure on an idempotent call).
+    pub(crate) retryable: bool,
+    /// The wait the server asked for, if any.
+    pub(crate) retry_after: Option<Duration>,
+    /// Our own idempotency key is still being processed by an earlier attempt.
+    pub(crate) in_flight: bool,
+    /// The attempt ran out of time.
+    pub(crate) timeout: bool,
+}
+
+/// The retry decision's view of the shared budget at the moment of deciding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct BudgetView {
+    /// Tokens in the bucket; `None` when retries are not budgeted.
+    pub(crate) tokens: Option<u32>,
+    /// What this retry would cost.
+    pub(crate) cost: u32,
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Decision {
+    /// Wait this long, then try again.
+    Retry(Duration),
+    /// End the call with the attempt's error, for this reason.
+    GiveUp(&'static str),
+}
+
+/// The retry decision, as a pure function: the same failed attempt, policy,
+/// budget, time left and jitter (0 to 1, where the wait falls inside its
+/// backoff window) always give the same answer. The caller draws the jitter
+/// and pays the budget.
+pub(crate) fn decide(
+    policy: &RetryPolicy,
+    attempt: &FailedAttempt,
+    budget: BudgetView,
+    time_left: Option<Duration>,
+    jitter: f64,
+) -> Decision {
+    if !attempt.retryable {
+        return Decision::GiveUp("not retryable");
+    }
+    if attempt
+        .retry_after
+        .is_some_and(|wait| wait > policy.max_retry_after())
+    {
+        return Decision::GiveUp("server-requested wait exceeds the ceiling");
+    }
+    if attempt.number >= policy.max_attempts() {
+        return Decision::GiveUp("attempts exhausted");
+    }
+    let delay = match attempt.retry_after {
+        Some(wait) => wait,
+        None if attempt.in_flight => policy.in_flight_backoff_at(attempt.number, jitter),
+        None => policy.backoff_at(attempt.number, jitter),
+    };
+    if time_left.is_some_and(|left| delay >= left) {
+        return Decision::GiveUp("the wait would pass the call's deadline");
+    }
+    if budget.tokens.is_some_and(|tokens| tokens < budget.cost) {
+        return Decision::GiveUp("retry budget exhausted");
+    }
+    Decision::Retry(delay)
 }
 
 /// A token bucket that limits retries across all calls of a client, so a
@@ -284,6 +352,21 @@ impl BudgetState {
         }
     }
 
+    /// The bucket as the retry decision sees it, for a retry after a
+    /// timeout or not.
+    pub(crate) fn view(&self, after_timeout: bool) -> BudgetView {
+        BudgetView {
+            tokens: self.available(),
+            cost: self.config.as_ref().map_or(0, |c| {
+                if after_timeout {
+                    c.timeout_retry_cost
+                } else {
+                    c.retry_cost
+                }
+            }),
+        }
+    }
+
     /// Tokens left (for diagnostics).
     pub(crate) fn available(&self) -> Option<u32> {
         self.config
@@ -296,19 +379,82 @@ impl BudgetState {
 mod tests {
     use super::*;
 
+    /// The retry decision, row by row: (what failed, budget, time left,
+    /// jitter) to the decision.
+    #[test]
+    fn retry_decision_table() {
+        let policy = RetryPolicy::default()
+            .with_max_attempts(3)
+            .with_backoff(Duration::from_millis(100), Duration::from_secs(1))
+            .with_max_retry_after(Duration::from_secs(10));
+        let failed = |number, retryable, retry_after: Option<u64>, in_flight, timeout| {
+            FailedAttempt {
+                number,
+                retryable,
+                retry_after: retry_after.map(Duration::from_secs),
+                in_flight,
+                timeout,
+            }
+        };
+        let ms = Duration::from_millis;
+        let plenty = BudgetView {
+            tokens: Some(100),
+            cost: 5,
+        };
+        let broke = BudgetView {
+            tokens: Some(4),
+            cost: 5,
+        };
+        let unbudgeted = BudgetView {
+            tokens: None,
+            cost: 5,
+        };
+        use Decision::{GiveUp, Retry};
+        #[rustfmt::skip]
+        let rows: &[(FailedAttempt, BudgetView, Option<Duration>, f64, Decision)] = &[
+            // Not retryable: never, whatever else holds.
+            (failed(1, false, None, false, false), plenty, None, 0.5, GiveUp("not retryable")),
+            (failed(1, false, Some(1), false, false), plenty, None, 0.5, GiveUp("not retryable")),
+            // Full jitter inside [0, 100 ms · 2^(n-1)], capped at 1 s.
+            (failed(1, true, None, false, false), plenty, None, 0.0, Retry(ms(0))),
+            (failed(1, true, None, false, false), plenty, None, 1.0, Retry(ms(100))),
+            (failed(2, true, None, false, false), plenty, None, 0.5, Retry(ms(100))),
+            (failed(2, true, None, false, true), plenty, None, 1.0, Retry(ms(200))),
+            // Our key still in flight: equal jitter, never an instant retry.
+            (failed(1, true, None, true, false), plenty, None, 0.0, Retry(ms(50))),
+            (failed(1, true, None, true, false), plenty, None, 1.0, Retry(ms(100))),
+            // The server's wait wins over backoff, up to the ceiling.
+            (failed(1, true, Some(3), false, false), plenty, None, 0.0, Retry(ms(3_000))),
+            (failed(1, true, Some(11), false, false), plenty, None, 0.0, GiveUp("server-requested wait exceeds the ceiling")),
+            // Attempts, deadline and budget.
+            (failed(3, true, None, false, false), plenty, None, 0.5, GiveUp("attempts exhausted")),
+            (failed(1, true, Some(3), false, false), plenty, Some(ms(2_000)), 0.0, GiveUp("the wait would pass the call's deadline")),
+            (failed(1, true, Some(1), false, false), plenty, Some(ms(2_000)), 0.0, Retry(ms(1_000))),
+            (failed(1, true, None, false, false), broke, None, 0.5, GiveUp("retry budget exhausted")),
+            (failed(1, true, None, false, false), unbudgeted, None, 0.5, Retry(ms(50))),
+        ];
+        for (index, (attempt, budget, left, jitter, expected)) in rows.iter().enumerate() {
+            assert_eq!(
+                decide(&policy, attempt, *budget, *left, *jitter),
+                *expected,
+                "row {index}: {attempt:?} {budget:?} {left:?} {jitter}"
+            );
+        }
+    }
+
     #[test]
     fn backoff_is_capped_full_jitter() {
         let p =
             RetryPolicy::default().with_backoff(Duration::from_millis(100), Duration::from_secs(1));
         for retry in 1..40 {
-            let d = p.backoff(retry);
+            let d = p.backoff_at(retry, rand::random());
             assert!(d <= p.backoff_ceiling(retry));
             assert!(p.backoff_ceiling(retry) <= Duration::from_secs(1));
         }
         assert_eq!(p.backoff_ceiling(1), Duration::from_millis(100));
         assert_eq!(p.backoff_ceiling(3), Duration::from_millis(400));
         assert_eq!(p.backoff_ceiling(30), Duration::from_secs(1));
-        let d = p.in_flight_backoff(2);
+        let d = p.in_flight_backoff_at(2, rand::random());
         assert!(d >= Duration::from_millis(100) && d <= Duration::from_millis(200));
     }
 

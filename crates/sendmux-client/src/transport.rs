@@ -11,61 +11,13 @@ use tracing::{Instrument, field::Empty};
 use crate::Client;
 use crate::error::{ApiError, Error};
 use crate::idempotency::{IdempotencyKey, IdempotencyPolicy};
+use crate::retry;
 use crate::models::{ErrorCode, FieldError};
 use crate::response::ResponseMeta;
 
-/// One operation of the API description, as this crate calls it.
-#[derive(Debug)]
-pub(crate) struct Operation {
-    /// `operationId` in `openapi.yaml`.
-    pub(crate) id: &'static str,
-    pub(crate) method: Method,
-    /// Path template, relative to the base URL.
-    pub(crate) path: &'static str,
-    /// The description declares an `Idempotency-Key` header.
-    pub(crate) idempotency_key: bool,
-    /// The description declares `304` (conditional GET with `If-None-Match`).
-    pub(crate) not_modified: bool,
-    /// Media type of the success body.
-    pub(crate) accept: &'static str,
-}
-
-macro_rules! op {
-    ($name:ident, $id:literal, $method:ident, $path:literal, key: $key:literal, not_modified: $nm:literal, accept: $accept:literal) => {
-        pub(crate) static $name: Operation = Operation {
-            id: $id,
-            method: Method::$method,
-            path: $path,
-            idempotency_key: $key,
-            not_modified: $nm,
-            accept: $accept,
-        };
-    };
-}
-
-op!(LIST_DOMAINS, "managementListDomains", GET, "/domains", key: false, not_modified: false, accept: "application/json");
-op!(CREATE_DOMAIN, "managementCreateDomain", POST, "/domains", key: true, not_modified: false, accept: "application/json");
-op!(GET_DOMAIN, "managementGetDomain", GET, "/domains/{public_id}", key: false, not_modified: true, accept: "application/json");
-op!(UPDATE_DOMAIN, "managementUpdateDomain", PATCH, "/domains/{public_id}", key: false, not_modified: false, accept: "application/json");
-op!(DELETE_DOMAIN, "managementDeleteDomain", DELETE, "/domains/{public_id}", key: false, not_modified: false, accept: "application/json");
-op!(VERIFY_DOMAIN, "managementVerifyDomain", POST, "/domains/{public_id}/verify", key: false, not_modified: false, accept: "application/json");
-op!(GET_ZONE_FILE, "managementGetDomainZoneFile", GET, "/domains/{public_id}/zone-file", key: false, not_modified: false, accept: "text/plain");
-op!(GET_FILTERS, "managementGetDomainFilters", GET, "/domains/{public_id}/filters", key: false, not_modified: true, accept: "application/json");
-op!(SET_FILTERS, "managementSetDomainFilters", PUT, "/domains/{public_id}/filters", key: false, not_modified: false, accept: "application/json");
-
-/// Every operation this crate calls (checked against `openapi.yaml` in tests).
-#[cfg(test)]
-pub(crate) static OPERATIONS: &[&Operation] = &[
-    &LIST_DOMAINS,
-    &CREATE_DOMAIN,
-    &GET_DOMAIN,
-    &UPDATE_DOMAIN,
-    &DELETE_DOMAIN,
-    &VERIFY_DOMAIN,
-    &GET_ZONE_FILE,
-    &GET_FILTERS,
-    &SET_FILTERS,
-];
+/// An operation of the generated table: method, path, idempotency, paging
+/// and media types all come from the OpenAPI documents.
+pub(crate) use sendmux_operations::Operation;
 
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 // Response headers read on every call; named once so lookups skip parsing.
@@ -344,7 +296,8 @@ impl Client {
         }
     }
 
-    /// The wait before the next attempt, or why there is none.
+    /// The wait before the next attempt, or why there is none: the pure
+    /// decision of [`retry::decide`], then the budget paid.
     fn plan_retry(
         &self,
         call: &Call,
@@ -352,36 +305,34 @@ impl Client {
         failure: &Failure,
         deadline: Option<Instant>,
     ) -> Result<Duration, &'static str> {
-        let policy = &self.inner.retry;
-        if !failure.retryable {
-            return Err("not retryable");
-        }
-        if let Some(wait) = failure.retry_after
-            && wait > policy.max_retry_after()
-        {
-            return Err("server-requested wait exceeds the ceiling");
-        }
-        if attempt >= policy.max_attempts() {
-            return Err("attempts exhausted");
-        }
-        let delay = match failure.retry_after {
-            Some(wait) => wait,
-            None if failure.in_flight => policy.in_flight_backoff(attempt),
-            None => policy.backoff(attempt),
+        let inner = &self.inner;
+        let failed = retry::FailedAttempt {
+            number: attempt,
+            retryable: failure.retryable,
+            retry_after: failure.retry_after,
+            in_flight: failure.in_flight,
+            timeout: failure.timeout,
         };
-        if let Some(deadline) = deadline
-            && self.inner.clock.now() + delay >= deadline
-        {
-            return Err("the wait would pass the call's deadline");
+        let now = inner.clock.now();
+        let time_left = deadline.map(|d| d.saturating_duration_since(now));
+        let jitter = rand::random::<f64>();
+        match retry::decide(
+            &inner.retry,
+            &failed,
+            inner.budget.view(failure.timeout),
+            time_left,
+            jitter,
+        ) {
+            retry::Decision::Retry(delay) if inner.budget.try_acquire(failure.timeout) => Ok(delay),
+            retry::Decision::Retry(_) | retry::Decision::GiveUp("retry budget exhausted") => {
+                tracing::warn!(
+                    operation = call.op.id,
+                    "retry budget exhausted; not retrying"
+                );
+                Err("retry budget exhausted")
+            }
+            retry::Decision::GiveUp(reason) => Err(reason),
         }
-        if !self.inner.budget.try_acquire(failure.timeout) {
-            tracing::warn!(
-                operation = call.op.id,
-                "retry budget exhausted; not retrying"
-            );
-            return Err("retry budget exhausted");
-        }
-        Ok(delay)
     }
 
     fn url(&self, call: &Call) -> reqwest::Url {
@@ -416,7 +367,7 @@ impl Client {
                 .http
                 .request(call.op.method.clone(), url)
                 .timeout(timeout)
-                .header(header::ACCEPT, HeaderValue::from_static(call.op.accept));
+                .header(header::ACCEPT, HeaderValue::from_static(call.op.accept().as_str()));
             if inner.identity_per_request {
                 request = request
                     .header(header::AUTHORIZATION, inner.auth.clone())
@@ -442,7 +393,7 @@ impl Client {
             let status = response.status().as_u16();
             // Moved, not copied: reading the body does not need the headers.
             let meta = ResponseMeta::new(status, std::mem::take(response.headers_mut()));
-            let accepted = (200..300).contains(&status) || (status == 304 && call.op.not_modified);
+            let accepted = (200..300).contains(&status) || (status == 304 && call.op.if_none_match);
             let cap = call.max_body.unwrap_or(inner.max_response_bytes);
             let body = match read_capped(response, cap).await {
                 Ok(body) => body,
@@ -698,64 +649,6 @@ async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Byte
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
-
-    /// Our operation table agrees with `openapi.yaml`: ids, methods, paths,
-    /// and which operations declare `Idempotency-Key` and `304`.
-    #[test]
-    fn operations_match_the_spec() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../openapi.yaml"))
-                .unwrap();
-        let spec: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-        let params = &spec["components"]["parameters"];
-        let mut seen = 0;
-        for (path, item) in spec["paths"].as_mapping().unwrap() {
-            for (method, op) in item.as_mapping().unwrap() {
-                let id = op["operationId"].as_str().unwrap();
-                let ours = OPERATIONS
-                    .iter()
-                    .find(|o| o.id == id)
-                    .unwrap_or_else(|| panic!("{id} not covered"));
-                seen += 1;
-                assert_eq!(ours.path, path.as_str().unwrap(), "{id}");
-                assert_eq!(
-                    ours.method.as_str(),
-                    method.as_str().unwrap().to_uppercase(),
-                    "{id}"
-                );
-                let header_names: Vec<String> = op["parameters"]
-                    .as_sequence()
-                    .map(|ps| {
-                        ps.iter()
-                            .map(|p| {
-                                let p = match p["$ref"].as_str() {
-                                    Some(r) => &params[r.rsplit('/').next().unwrap()],
-                                    None => p,
-                                };
-                                p["name"].as_str().unwrap().to_ascii_lowercase()
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                assert_eq!(
-                    ours.idempotency_key,
-                    header_names.contains(&"idempotency-key".into()),
-                    "{id}"
-                );
-                assert_eq!(
-                    ours.not_modified,
-                    op["responses"]["304"].is_mapping(),
-                    "{id}"
-                );
-                assert_eq!(
-                    ours.not_modified,
-                    header_names.contains(&"if-none-match".into()),
-                    "{id}"
-                );
-            }
-        }
-        assert_eq!(seen, OPERATIONS.len());
-    }
 
     #[test]
     fn server_requested_waits() {

@@ -253,9 +253,9 @@ async fn a_broken_envelope_fails_the_page_and_uses_the_envelope_request_id() {
 }
 
 /// A server that hands back the cursor it was given would page forever;
-/// the stream stops after that page instead.
+/// the stream delivers that page, then ends with a typed error.
 #[tokio::test]
-async fn a_repeated_cursor_ends_the_stream() {
+async fn a_repeated_cursor_ends_the_stream_with_a_loop_error() {
     let server = MockServer::start_async().await;
     let looping = server
         .mock_async(|when, then| {
@@ -267,15 +267,82 @@ async fn a_repeated_cursor_ends_the_stream() {
         })
         .await;
     let (client, _clock) = client(&server);
-    let ids: Vec<String> = client
+    let items: Vec<_> = client
         .domains()
         .list()
         .cursor("same")
         .stream()
-        .map_ok(|d| d.id)
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(ids, ["mdom_x"]);
+        .collect()
+        .await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    assert_eq!(items[0].as_ref().unwrap().id, "mdom_x");
+    let error = items[1].as_ref().unwrap_err();
+    assert!(
+        matches!(error, sendmux_client::Error::PaginationLoop { cursor, pages: 1, .. } if cursor == "same"),
+        "{error:?}"
+    );
+    assert_eq!(error.request_id(), Some("req_loop"));
     looping.assert_calls_async(1).await;
+}
+
+/// A server rotating between two cursors forever (a → b → a → ...) is
+/// caught at the first repeat, by the item stream and the page stream alike:
+/// each cursor is fetched at most once.
+#[tokio::test]
+async fn cursors_rotating_forever_end_with_a_typed_error_after_one_repeat() {
+    let server = MockServer::start_async().await;
+    let first = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains").query_param_missing("cursor");
+            then.status(200)
+                .json_body(page(&["mdom_0"], Some("a"), "req_0"));
+        })
+        .await;
+    let at_a = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains").query_param("cursor", "a");
+            then.status(200)
+                .json_body(page(&["mdom_a"], Some("b"), "req_a"));
+        })
+        .await;
+    let at_b = server
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains").query_param("cursor", "b");
+            then.status(200)
+                .json_body(page(&["mdom_b"], Some("a"), "req_b"));
+        })
+        .await;
+    let (client, _clock) = client(&server);
+
+    let items: Vec<_> = client.domains().list().stream().collect().await;
+    let ids: Vec<&str> = items
+        .iter()
+        .filter_map(|item| item.as_ref().ok().map(|d| d.id.as_str()))
+        .collect();
+    assert_eq!(ids, ["mdom_0", "mdom_a", "mdom_b"]);
+    assert_eq!(items.len(), 4, "three items, then the error, then the end");
+    match items.last().unwrap() {
+        Err(sendmux_client::Error::PaginationLoop {
+            cursor,
+            pages,
+            request_id,
+        }) => {
+            assert_eq!(cursor, "a");
+            assert_eq!(*pages, 3);
+            assert_eq!(request_id.as_deref(), Some("req_b"));
+        }
+        other => panic!("expected a loop error, got {other:?}"),
+    }
+
+    let pages: Vec<_> = client.domains().list().pages().collect().await;
+    assert_eq!(pages.len(), 4);
+    assert!(pages[..3].iter().all(Result::is_ok));
+    assert!(matches!(
+        pages[3],
+        Err(sendmux_client::Error::PaginationLoop { .. })
+    ));
+
+    first.assert_calls_async(2).await;
+    at_a.assert_calls_async(2).await;
+    at_b.assert_calls_async(2).await;
 }
