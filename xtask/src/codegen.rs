@@ -577,11 +577,13 @@ mod tests {
     fn check_fails_after_a_spec_change_without_regeneration() {
         let scratch = scratch_copy();
         let spec = scratch.path().join(TARGETS[0].spec);
-        let changed = std::fs::read_to_string(&spec).unwrap().replacen(
-            "summary: Add a mailbox domain",
-            "summary: Add a domain",
-            1,
-        );
+        let original = std::fs::read_to_string(&spec).unwrap();
+        let summary = original
+            .lines()
+            .find(|l| l.trim_start().starts_with("summary: "))
+            .unwrap()
+            .to_owned();
+        let changed = original.replacen(&summary, "      summary: Add a domain", 1);
         std::fs::write(&spec, changed).unwrap();
 
         let message = check_all(scratch.path()).unwrap_err();

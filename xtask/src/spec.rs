@@ -191,13 +191,6 @@ impl Inputs {
         })
     }
 
-    /// The documents this import writes: (output path, published file name).
-    pub(crate) fn documents(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.overlay
-            .documents
-            .iter()
-            .map(|d| (d.output.as_str(), d.published.as_str()))
-    }
 }
 
 /// Reads the published documents from `reference` and returns each of our
@@ -1305,5 +1298,234 @@ fn insert_after_type(map: &mut Mapping, description: &str) {
     }
     if !placed {
         map.insert(key("description"), key(description));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    fn root() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// The published documents, or `None` (with a message) where the
+    /// reference folder is absent, as in a fresh clone.
+    fn reference() -> Option<PathBuf> {
+        let dir = root().join(DEFAULT_REFERENCE);
+        if dir.join("openapi-app.json").is_file() {
+            Some(dir)
+        } else {
+            eprintln!("skipped: {DEFAULT_REFERENCE} is absent");
+            None
+        }
+    }
+
+    #[test]
+    fn checked_in_documents_are_what_the_import_writes() {
+        let Some(reference) = reference() else { return };
+        check(&root(), &reference).unwrap();
+        let documents = import(&root(), &reference).unwrap();
+        let operations: usize = documents
+            .iter()
+            .map(|(_, text)| text.matches("operationId: ").count())
+            .sum();
+        assert_eq!(operations, 101);
+    }
+
+    #[test]
+    fn deleting_one_line_fails_the_check_with_the_command_to_run() {
+        let Some(reference) = reference() else { return };
+        let scratch = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(scratch.path().join("spec")).unwrap();
+        for file in [OVERLAY, OPERATION_WORDS, SCHEMA_WORDS, "openapi.yaml", "openapi-sending.yaml"] {
+            std::fs::copy(root().join(file), scratch.path().join(file)).unwrap();
+        }
+        let spec = scratch.path().join("openapi.yaml");
+        let text = std::fs::read_to_string(&spec).unwrap();
+        let victim = text.lines().find(|l| l.contains("maxLength: 255")).unwrap();
+        std::fs::write(&spec, text.replacen(&format!("{victim}\n"), "", 1)).unwrap();
+
+        let message = check(scratch.path(), &reference).unwrap_err();
+        assert!(message.contains("openapi.yaml differs"), "{message}");
+        assert!(message.contains(&format!("+{victim}")), "{message}");
+        assert!(message.contains("cargo xtask spec import"), "{message}");
+
+        write(scratch.path(), &reference).unwrap();
+        check(scratch.path(), &reference).unwrap();
+    }
+
+    /// A minimal import: one document, one operation, the given schemas.
+    fn import_one(schemas: &str, names: &str) -> Result<Value, String> {
+        let overlay = format!(
+            r#"
+documents:
+  - {{published: p.json, output: o.yaml, title: T, description: D, server_description: S, error_schema: Err, tags: {{Things: Things.}}}}
+security_scheme: Bearer.
+statuses: {{'200': Fine., '401': No key., '403': Wrong key., '429': Slow down., 4XX: Client., 5XX: Server.}}
+parameters: {{}}
+headers:
+  XRequestId: {{header: X-Request-Id, description: Id., common: true, required: true, schema: {{type: string}}}}
+  RetryAfter: {{header: Retry-After, description: Wait., on_ranges: true, schema: {{type: integer}}}}
+parameter_words: {{}}
+names: {names}
+corrections:
+  - {{kind: add_statuses, statuses: ['401'], why: Every route checks the key.}}
+"#
+        );
+        let inputs = Inputs {
+            overlay: serde_yaml::from_str(&overlay).unwrap(),
+            operations: serde_yaml::from_str(
+                "getThing: {summary: Get a thing, description: One thing.}",
+            )
+            .unwrap(),
+            schemas: BTreeMap::new(),
+        };
+        let published: Value = serde_yaml::from_str(&format!(
+            r#"
+openapi: 3.1.0
+info: {{version: '1'}}
+servers: [{{url: 'https://x.test/v1', description: published words}}]
+paths:
+  /things/{{id}}:
+    get:
+      operationId: getThing
+      summary: published summary
+      tags: [Things]
+      parameters:
+        - {{in: path, name: id, required: true, description: published, schema: {{type: string}}}}
+      responses:
+        '200':
+          description: published
+          content: {{application/json: {{schema: {{$ref: '#/components/schemas/Thing'}}}}}}
+components:
+  schemas:
+    Err: {{type: object, properties: {{ok: {{const: false}}}}}}
+{schemas}
+"#
+        ))
+        .unwrap();
+        let mut seen = BTreeSet::new();
+        Importer::new(&inputs, &inputs.overlay.documents[0], &published).run(&mut seen)
+    }
+
+    #[test]
+    fn translates_3_1_spellings_and_drops_published_prose() {
+        let doc = import_one(
+            r#"
+    Thing:
+      type: object
+      description: published prose
+      additionalProperties: false
+      required: [id]
+      properties:
+        id: {type: string, example: x_1}
+        note: {type: [string, "null"]}
+        count: {type: integer, exclusiveMinimum: 0}
+        kind: {const: thing}
+        parent: {anyOf: [{$ref: '#/components/schemas/Ref'}, {type: 'null'}]}
+    Ref: {type: object, properties: {a: {type: string}}}
+"#,
+            "{}",
+        )
+        .unwrap();
+        let thing = &doc["components"]["schemas"]["Thing"];
+        assert!(thing.get("description").is_none());
+        let props = &thing["properties"];
+        assert!(props["id"].get("example").is_none());
+        assert_eq!(props["note"]["type"].as_str(), Some("string"));
+        assert_eq!(props["note"]["nullable"].as_bool(), Some(true));
+        assert_eq!(props["count"]["minimum"].as_u64(), Some(0));
+        assert_eq!(props["count"]["exclusiveMinimum"].as_bool(), Some(true));
+        assert_eq!(props["kind"]["enum"][0].as_str(), Some("thing"));
+        assert_eq!(
+            props["parent"]["allOf"][0]["$ref"].as_str(),
+            Some("#/components/schemas/Ref")
+        );
+        assert_eq!(props["parent"]["nullable"].as_bool(), Some(true));
+
+        let op = &doc["paths"]["/things/{id}"]["get"];
+        assert_eq!(op["summary"].as_str(), Some("Get a thing"));
+        assert!(op["parameters"][0].get("description").is_none());
+        let responses = op["responses"].as_mapping().unwrap();
+        let statuses: Vec<&str> = responses.keys().filter_map(Value::as_str).collect();
+        assert_eq!(statuses, ["200", "401", "4XX", "5XX"]);
+        assert_eq!(op["responses"]["200"]["description"].as_str(), Some("Fine."));
+        assert!(op["responses"]["200"]["headers"].get("X-Request-Id").is_some());
+        assert_eq!(
+            doc["servers"][0]["description"].as_str(),
+            Some("S"),
+            "server words are ours"
+        );
+    }
+
+    #[test]
+    fn flattens_all_of_and_hoists_inline_enums_under_overlay_names() {
+        let doc = import_one(
+            r#"
+    Base: {type: object, required: [id], properties: {id: {type: string}}}
+    Thing:
+      allOf:
+        - {$ref: '#/components/schemas/Base'}
+        - type: object
+          required: [mode]
+          properties:
+            mode: {type: string, enum: [a, b]}
+            inner: {type: object, properties: {x: {type: integer}}}
+      unevaluatedProperties: false
+"#,
+            "{ThingMode: Mode}",
+        )
+        .unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let thing = &schemas["Thing"];
+        assert!(thing.get("allOf").is_none());
+        assert_eq!(thing["required"].as_sequence().unwrap().len(), 2);
+        assert_eq!(thing["additionalProperties"].as_bool(), Some(false));
+        assert_eq!(
+            thing["properties"]["mode"]["$ref"].as_str(),
+            Some("#/components/schemas/Mode")
+        );
+        assert_eq!(schemas["Mode"]["enum"].as_sequence().unwrap().len(), 2);
+        assert_eq!(
+            thing["properties"]["inner"]["$ref"].as_str(),
+            Some("#/components/schemas/ThingInner")
+        );
+    }
+
+    #[test]
+    fn two_different_schemas_under_one_name_are_refused() {
+        let message = import_one(
+            r#"
+    Thing:
+      type: object
+      properties:
+        one: {type: string, enum: [a, b]}
+        two: {type: string, enum: [c]}
+"#,
+            "{ThingOne: Mode, ThingTwo: Mode}",
+        )
+        .unwrap_err();
+        assert!(message.contains("both named Mode"), "{message}");
+    }
+
+    #[test]
+    fn the_same_enum_in_another_order_shares_a_name() {
+        let doc = import_one(
+            r#"
+    Thing:
+      type: object
+      properties:
+        one: {type: string, enum: [a, b]}
+        two: {type: string, enum: [b, a]}
+"#,
+            "{ThingOne: Mode, ThingTwo: Mode}",
+        )
+        .unwrap();
+        assert!(doc["components"]["schemas"].get("Mode").is_some());
     }
 }
