@@ -31,6 +31,15 @@ pub(crate) fn run(root: &Path, summary_only: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// Only the callgrind instruction counts (minutes, not the whole suite),
+/// then the summary of whatever results exist.
+pub(crate) fn run_instructions(root: &Path) -> Result<(), String> {
+    instruction_counts(root)?;
+    let summary = summary(&target_dir(root))?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
 /// Instruction counts under callgrind, repeatable where wall-clock ratios
 /// on a shared machine are not: per GET-domain call of (a), (b) and (c),
 /// and per decoded 100-domain page of each model. Two runs per variant with

@@ -8,7 +8,8 @@
 //! - `spec check [--reference DIR]`: fail when a fresh import would change
 //!   them (skipped with a message when the reference folder is absent).
 //! - `bench [--summary]`: run every benchmark and print one summary table
-//!   (`--summary` only re-reads the last results).
+//!   (`--summary` only re-reads the last results; `--instructions` runs
+//!   only the callgrind instruction counts, which repeat exactly).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ mod codegen;
 mod operations;
 mod spec;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask spec import|check [--reference DIR] | cargo xtask bench [--summary]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask spec import|check [--reference DIR] | cargo xtask bench [--summary | --instructions]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         ["spec", task, rest @ ..] => spec_task(&root, task, rest),
         ["bench"] => bench::run(&root, false),
         ["bench", "--summary"] => bench::run(&root, true),
+        ["bench", "--instructions"] => bench::run_instructions(&root),
         ["help" | "--help" | "-h"] => {
             eprintln!("{USAGE}");
             Ok(())

@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::app::{App, lock};
 use crate::config::{FaultConfig, Propagation, RateLimit};
-use crate::domains;
+use crate::resources::{self, domains};
 
 /// Reserved prefix of the admin endpoints.
 pub(crate) const PREFIX: &str = "/__mock";
@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
             get(get_rate_limit).put(put_rate_limit),
         )
         .route("/__mock/clock/advance", post(advance_clock))
+        .route("/__mock/operations", get(get_operations))
 }
 
 fn json_response(status: StatusCode, value: serde_json::Value) -> Response {
@@ -110,6 +111,23 @@ async fn get_domains(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
         StatusCode::OK,
         json!({ "count": domains.len(), "domains": domains }),
     )
+}
+
+/// Every operation of the table and whether the mock implements it.
+async fn get_operations() -> Response {
+    let operations: Vec<serde_json::Value> = sendmux_operations::OPERATIONS
+        .iter()
+        .map(|op| {
+            json!({
+                "id": op.id,
+                "method": op.method.as_str(),
+                "path": op.path,
+                "surface": op.surface.as_str(),
+                "implemented": resources::handler(op).is_some(),
+            })
+        })
+        .collect();
+    json_response(StatusCode::OK, json!({ "operations": operations }))
 }
 
 #[derive(Deserialize)]

@@ -11,11 +11,16 @@ use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use serde::Serialize;
 
+use sendmux_operations::{Operation, Surface};
+
 use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse};
 use crate::config::FaultKind;
-use crate::domains;
+use crate::resources::{self, Ctx};
 use crate::serve::AbortConnection;
 use crate::validate;
+
+/// Path of the API under the server root, as in the documents' server URL.
+pub(crate) const BASE_PATH: &str = "/api/v1";
 
 pub(crate) const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const X_RATELIMIT_LIMIT: HeaderName = HeaderName::from_static("x-ratelimit-limit");
@@ -24,55 +29,6 @@ const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset
 const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
 const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 pub(crate) const APPLICATION_JSON: HeaderValue = HeaderValue::from_static("application/json");
-
-/// The nine Domains operations.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Op {
-    ListDomains,
-    CreateDomain,
-    GetDomain,
-    UpdateDomain,
-    DeleteDomain,
-    VerifyDomain,
-    GetZoneFile,
-    GetFilters,
-    SetFilters,
-}
-
-impl Op {
-    pub(crate) fn id(self) -> &'static str {
-        match self {
-            Self::ListDomains => "managementListDomains",
-            Self::CreateDomain => "managementCreateDomain",
-            Self::GetDomain => "managementGetDomain",
-            Self::UpdateDomain => "managementUpdateDomain",
-            Self::DeleteDomain => "managementDeleteDomain",
-            Self::VerifyDomain => "managementVerifyDomain",
-            Self::GetZoneFile => "managementGetDomainZoneFile",
-            Self::GetFilters => "managementGetDomainFilters",
-            Self::SetFilters => "managementSetDomainFilters",
-        }
-    }
-
-    /// Operations with a JSON request body.
-    pub(crate) fn has_body(self) -> bool {
-        matches!(
-            self,
-            Self::CreateDomain | Self::UpdateDomain | Self::SetFilters
-        )
-    }
-
-    /// Operations that take an `Idempotency-Key`.
-    fn idempotent(self) -> bool {
-        self == Self::CreateDomain
-    }
-
-    /// Whether the published operation answers schema problems with 422
-    /// (`validation_error`); the others document 400 (`invalid_parameter`).
-    pub(crate) fn uses_422(self) -> bool {
-        matches!(self, Self::UpdateDomain | Self::SetFilters)
-    }
-}
 
 /// One problem with one request field (`errors[]` in the envelope).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -188,6 +144,17 @@ impl ApiError {
             "service temporarily unavailable (injected by sendmux-mock)",
         )
         .with_retry_after(retry_after)
+    }
+
+    /// A published operation the mock has no handler for. `not_implemented`
+    /// is the mock's own code (the API never sends it), so a client can tell
+    /// a gap in the mock from an answer of the API.
+    fn not_implemented(op: &Operation) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "not_implemented",
+            format!("{} is not implemented by the mock yet", op.id),
+        )
     }
 
     /// Renders the error envelope.
@@ -306,6 +273,8 @@ struct Trace {
     handler_ran: bool,
     replayed: bool,
     team: Option<String>,
+    /// The operation has no handler: answered 501.
+    not_implemented: bool,
 }
 
 /// Counts API requests in progress.
@@ -332,18 +301,68 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// Entry point of every API route.
-pub(crate) async fn dispatch(app: Arc<App>, op: Op, req: Request<Body>) -> Response<Body> {
+/// Entry point of every request under [`BASE_PATH`]: the operation table
+/// resolves method and path (literal segments win over parameters), then
+/// the pipeline runs.
+pub(crate) async fn route(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let path = req.uri().path().strip_prefix(BASE_PATH).unwrap_or_default();
+    match sendmux_operations::match_route(req.method(), path) {
+        // The Sending API has its own host; this listener stands for the
+        // Management and Mailbox host, which does not serve it, so a client
+        // given the wrong base URL fails here as it would in production.
+        Some((op, _)) if op.surface == Surface::Sending => {
+            let message = format!(
+                "{} belongs to the Sending API ({}), which this server does not serve",
+                op.id,
+                op.surface.default_base_url()
+            );
+            not_found(&app, message)
+        }
+        Some((op, _)) => dispatch(app, op, req).await,
+        None => {
+            // A known path with another method is a 404 too, as for any
+            // route outside the API; the message says which methods exist.
+            let mut allowed: Vec<&str> = sendmux_operations::route_candidates(path)
+                .filter(|(op, _)| op.surface != Surface::Sending)
+                .map(|(op, _)| op.method.as_str())
+                .collect();
+            allowed.sort_unstable();
+            allowed.dedup();
+            let message = if allowed.is_empty() {
+                format!("no route for {} {}", req.method(), req.uri().path())
+            } else {
+                format!(
+                    "{} is not allowed on {} (it takes {})",
+                    req.method(),
+                    req.uri().path(),
+                    allowed.join(", ")
+                )
+            };
+            not_found(&app, message)
+        }
+    }
+}
+
+/// Runs the pipeline for one request of `op`.
+async fn dispatch(app: Arc<App>, op: &'static Operation, req: Request<Body>) -> Response<Body> {
     app.api_in_flight.fetch_add(1, Ordering::Relaxed);
     let _in_flight = InFlight(&app);
     let request_id = app.next_request_id();
     let (parts, body) = req.into_parts();
     let mut trace = Trace::default();
 
-    let auth = authenticate(&app, &parts.headers);
+    let auth = authenticate(&app, &parts.headers, op.surface);
     trace.team = auth.as_ref().ok().cloned();
     let rate = app.rate_check(trace.team.as_deref());
-    let out = match process(&app, op, &parts, body, auth, rate, &request_id, &mut trace).await {
+    let request = Incoming {
+        op,
+        parts: &parts,
+        body,
+    };
+    let out = match process(&app, request, auth, rate, &request_id, &mut trace).await {
         Ok(out) => out,
         Err(e) => e.into_out(&request_id),
     };
@@ -353,9 +372,12 @@ pub(crate) async fn dispatch(app: Arc<App>, op: Op, req: Request<Body>) -> Respo
 
     if app.settings.log_capacity > 0 {
         // The spec check of our own output is opt-in: it costs more than
-        // the rest of the request.
+        // the rest of the request. A 501 is skipped: its `not_implemented`
+        // code is the mock's own, outside the spec's `ApiErrorCode` enum,
+        // and would be reported on every request of an unimplemented
+        // operation.
         let violations = match body_copy {
-            Some(body) if !trace.abort || trace.handler_ran => {
+            Some(body) if (!trace.abort || trace.handler_ran) && !trace.not_implemented => {
                 let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
                 sendmux_conformance::Spec::embedded()
                     .validate_response(&parts.method, path, status.as_u16(), resp.headers(), &body)
@@ -373,7 +395,7 @@ pub(crate) async fn dispatch(app: Arc<App>, op: Op, req: Request<Body>) -> Respo
                 .uri
                 .path_and_query()
                 .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
-            operation: op.id(),
+            operation: op.id,
             team: trace.team.clone(),
             headers: LogEntry::pack_headers(&parts.headers),
             status: (!trace.abort || trace.handler_ran).then_some(status.as_u16()),
@@ -390,15 +412,20 @@ pub(crate) async fn dispatch(app: Arc<App>, op: Op, req: Request<Body>) -> Respo
     resp
 }
 
-/// Answer for paths and methods outside the nine operations: a 404 in the
-/// usual envelope, with the usual headers.
+/// Answer for paths outside the API's base path (the router's fallback).
 pub(crate) async fn route_not_found(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
     req: Request<Body>,
 ) -> Response<Body> {
+    let message = format!("no route for {} {}", req.method(), req.uri().path());
+    not_found(&app, message)
+}
+
+/// A 404 in the usual envelope, with the usual headers. No operation, so no
+/// auth and no log entry.
+fn not_found(app: &App, message: String) -> Response<Body> {
     let request_id = app.next_request_id();
     let rate = app.rate_check(None);
-    let message = format!("no route for {} {}", req.method(), req.uri().path());
     let out = ApiError::new(StatusCode::NOT_FOUND, "not_found", message).into_out(&request_id);
     finish(out, rate)
 }
@@ -418,23 +445,34 @@ fn finish(out: Out, rate: RateOutcome) -> Response<Body> {
     resp
 }
 
-#[allow(clippy::too_many_arguments)]
+/// The request as the pipeline sees it.
+struct Incoming<'a> {
+    op: &'static Operation,
+    parts: &'a Parts,
+    body: Body,
+}
+
 async fn process(
     app: &App,
-    op: Op,
-    parts: &Parts,
-    body: Body,
+    request: Incoming<'_>,
     auth: Result<String, ApiError>,
     rate: RateOutcome,
     request_id: &str,
     trace: &mut Trace,
 ) -> Result<Out, ApiError> {
+    let Incoming { op, parts, body } = request;
     let team = auth?;
     if let Some(retry) = rate.retry_after {
         return Err(ApiError::rate_limited(retry));
     }
+    // After auth and rate limit, so an unimplemented operation still
+    // answers a wrong key like the API would.
+    let Some(handler) = resources::handler(op) else {
+        trace.not_implemented = true;
+        return Err(ApiError::not_implemented(op));
+    };
 
-    let draw = app.draw_faults(op.id());
+    let draw = app.draw_faults(op.id);
     trace.faults = draw.names;
     let mut close_after_commit = false;
     match draw.terminal {
@@ -455,22 +493,23 @@ async fn process(
         Some(FaultKind::Latency { .. }) => {}
     }
 
-    let json = if op.has_body() {
-        let bytes = read_body(app, &parts.headers, body).await?;
-        Some(validate::request_body(op, parts, &bytes)?)
-    } else {
-        None
+    let (json, raw_body) = match op.request {
+        Some(request) => {
+            let bytes = read_body(app, &parts.headers, body).await?;
+            (validate::request_body(op, request, parts, &bytes)?, bytes)
+        }
+        None => (None, Bytes::new()),
     };
 
     let mut reservation = Reservation { app, key: None };
-    if op.idempotent()
+    if op.idempotency_key
         && let Some(raw) = parts.headers.get(IDEMPOTENCY_KEY)
     {
         let key = idempotency_key(raw)?;
         let fingerprint = json.as_ref().map(canonical_json).unwrap_or_default();
         let key = IdemKey {
             team: team.clone(),
-            operation: op.id(),
+            operation: op.id,
             key,
         };
         match app.idem_begin(&key, &fingerprint) {
@@ -505,15 +544,20 @@ async fn process(
         tokio::time::sleep(draw.latency).await;
     }
 
-    let ctx = domains::Ctx {
+    // The route matched this operation's template, so this finds the
+    // parameters again (on the path `parts` owns, which `Ctx` borrows).
+    let path = parts.uri.path().strip_prefix(BASE_PATH).unwrap_or_default();
+    let ctx = Ctx {
         app,
         team: &team,
         request_id,
         op,
         parts,
+        params: op.match_path(path).unwrap_or_default(),
         body: json,
+        raw_body,
     };
-    let out = match domains::handle(ctx) {
+    let out = match handler(ctx) {
         Ok(out) => out,
         Err(e) => e.into_out(request_id),
     };
@@ -535,13 +579,29 @@ async fn process(
     Ok(out)
 }
 
-/// Bearer auth: management routes need a well-formed `smx_root_` key.
-fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
+/// Every key prefix the API issues; a key without one is not a key.
+const KEY_PREFIXES: [&str; 3] = ["smx_root_", "smx_mbx_", "smx_agent_"];
+
+/// Bearer auth: a well-formed key (one of the accepted ones, when the
+/// server was given a list) whose prefix fits the operation's surface;
+/// returns the key's team.
+fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<String, ApiError> {
+    let wanted = || {
+        surface
+            .key_prefixes()
+            .iter()
+            .map(|p| format!("{p}..."))
+            .collect::<Vec<_>>()
+            .join(" or ")
+    };
     let unauthenticated = || {
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication_required",
-            "a valid API key is required: send `Authorization: Bearer smx_root_...`",
+            format!(
+                "a valid API key is required: send `Authorization: Bearer` with a {} key",
+                wanted()
+            ),
         )
     };
     let raw = headers
@@ -553,7 +613,7 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(unauthenticated());
     }
-    let prefix = ["smx_root_", "smx_mbx_", "smx_agent_"]
+    let prefix = KEY_PREFIXES
         .into_iter()
         .find(|p| key.starts_with(p))
         .ok_or_else(unauthenticated)?;
@@ -569,11 +629,17 @@ fn authenticate(app: &App, headers: &HeaderMap) -> Result<String, ApiError> {
     if !app.settings.accept_keys.is_empty() && !app.settings.accept_keys.iter().any(|k| k == key) {
         return Err(unauthenticated());
     }
-    if prefix != "smx_root_" {
+    // A valid key of the wrong kind is a permission problem, not an
+    // authentication one (the API answers 403, e.g. a root key on /mailbox/).
+    if !surface.key_prefixes().contains(&prefix) {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
             "insufficient_permissions",
-            "management routes need a root key (smx_root_...); mailbox keys and agent tokens are not allowed",
+            format!(
+                "{} routes need a {} key; {prefix}... keys are not allowed",
+                surface.as_str(),
+                wanted()
+            ),
         ));
     }
     Ok(app.team_of(key))
@@ -670,6 +736,31 @@ fn canonical_json(v: &serde_json::Value) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `route` answers a Sending match with 404 after the table resolved
+    /// it; that is only right if no Sending path could also be a Management
+    /// or Mailbox one.
+    #[test]
+    fn no_sending_route_overlaps_the_main_hosts_routes() {
+        fn overlap(a: &str, b: &str) -> bool {
+            let (a, b): (Vec<_>, Vec<_>) = (a.split('/').collect(), b.split('/').collect());
+            a.len() == b.len()
+                && a.iter()
+                    .zip(&b)
+                    .all(|(x, y)| x == y || x.starts_with('{') || y.starts_with('{'))
+        }
+        let all = &sendmux_operations::OPERATIONS;
+        for sending in all.iter().filter(|op| op.surface == Surface::Sending) {
+            for other in all.iter().filter(|op| op.surface != Surface::Sending) {
+                assert!(
+                    sending.method != other.method || !overlap(sending.path, other.path),
+                    "{} and {} share a route",
+                    sending.id,
+                    other.id
+                );
+            }
+        }
+    }
 
     #[test]
     fn canonical_json_ignores_key_order() {

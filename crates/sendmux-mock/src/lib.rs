@@ -1,7 +1,13 @@
-//! A stateful, spec-faithful mock of the Sendmux Domains API.
+//! A stateful, spec-faithful mock of the Sendmux API.
+//!
+//! Routes come from the operation table (`sendmux_operations`): every
+//! published Management and Mailbox operation resolves under `/api/v1`
+//! (literal path segments win over parameters), and the registry in
+//! `resources` says which ones have a handler. Today that is the nine
+//! Domains operations; the others answer `501 not_implemented` after auth.
 //!
 //! The server keeps domains in memory and behaves like the real API for the
-//! nine Domains operations: bearer auth with key prefixes, the `ok`/`data`/
+//! Domains operations: bearer auth with key prefixes, the `ok`/`data`/
 //! `error`/`meta` envelopes, request validation (through
 //! `sendmux-conformance`), cursor pagination, weak ETags with
 //! `If-None-Match`/`If-Match`, idempotency keys, per-key rate limits, and a
@@ -30,17 +36,28 @@
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
 //! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] as JSON |
 //! | `POST /__mock/clock/advance` | `{"seconds": N}` moves the server clock forward |
+//! | `GET /__mock/operations` | every operation of the table: `{"operations": [{"id", "method", "path", "surface", "implemented"}, ...]}` |
 //!
 //! # Behaviour worth knowing
 //!
 //! - Every response carries `X-Request-Id` (equal to `meta.request_id`),
 //!   `Cache-Control: no-store` and `X-RateLimit-Limit/Remaining/Reset`.
+//! - Keys must fit the operation's surface: `smx_root_` for Management
+//!   routes, `smx_mbx_` or `smx_agent_` for `/mailbox/` routes; a
+//!   well-formed key of the other kind gets `403 insufficient_permissions`.
+//! - A published operation without a handler answers `501` with the error
+//!   envelope and the mock's own code `not_implemented` (not one the API
+//!   sends), after auth and the rate limit.
+//! - Unknown paths, and known paths with another method, get
+//!   `404 not_found`. So do Sending API paths (`/emails/send`, ...): that
+//!   API has its own host, which this server does not stand for.
 //! - Bodies: a wrong `Content-Type`, broken JSON or an empty body is
 //!   `400 invalid_parameter`; a missing required field is
 //!   `400 missing_parameter`; other schema violations are
 //!   `400 invalid_parameter` on `POST /domains` (which documents only 400)
 //!   and `422 validation_error` on `PATCH /domains/{id}` and
-//!   `PUT /domains/{id}/filters` (which document 422). `param` names the
+//!   `PUT /domains/{id}/filters` (which document 422; read from the spec
+//!   per operation, not listed here). `param` names the
 //!   first offending field (`rules.3.type`) and `errors[]` lists all.
 //!   Bodies over the limit (1 MiB by default) get `413 payload_too_large`.
 //! - Domain names are unique per team (each key is a team), so tests using
@@ -77,9 +94,9 @@ mod api;
 mod app;
 mod clock;
 mod config;
-mod domains;
 mod ids;
 mod model;
+mod resources;
 mod serve;
 mod validate;
 
@@ -88,8 +105,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::routing::{get, post};
+use axum::routing::any;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -97,9 +113,8 @@ use tokio::task::JoinHandle;
 pub use app::RequestRecord;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{FaultConfig, FaultKind, FaultRule, Propagation, RateLimit};
-pub use domains::DomainSummary;
+pub use resources::domains::DomainSummary;
 
-use api::Op;
 use app::{App, Settings, lock};
 use clock::ServerClock;
 
@@ -179,7 +194,7 @@ impl MockServer {
     /// newest first.
     pub fn domains(&self, api_key: Option<&str>) -> Vec<DomainSummary> {
         let team = api_key.map(|k| self.app.team_of(k));
-        domains::summaries(&self.app, team.as_deref())
+        resources::domains::summaries(&self.app, team.as_deref())
     }
 
     /// The team id the server assigns to `api_key` (as in
@@ -191,7 +206,7 @@ impl MockServer {
     /// Sets how many mailboxes use a domain (deletion is refused while it
     /// is above zero). Returns `false` if no such domain exists.
     pub fn set_mailbox_count(&self, domain_id: &str, count: u64) -> bool {
-        domains::set_mailbox_count(&self.app, domain_id, count)
+        resources::domains::set_mailbox_count(&self.app, domain_id, count)
     }
 
     /// The request log, oldest first (bounded; see
@@ -415,43 +430,12 @@ impl MockServerBuilder {
     }
 }
 
-/// The API routes, the admin routes, and envelope-shaped 404s for the rest.
+/// One catch-all route for the API (resolved through the operation table
+/// in [`api::route`]), the admin routes, and envelope-shaped 404s for the
+/// rest.
 fn router(app: Arc<App>) -> Router {
-    fn op(
-        op: Op,
-    ) -> impl Fn(
-        State<Arc<App>>,
-        Request,
-    ) -> std::pin::Pin<Box<dyn Future<Output = axum::response::Response> + Send>>
-    + Clone
-    + Send
-    + Sync
-    + 'static {
-        move |State(app): State<Arc<App>>, req: Request| Box::pin(api::dispatch(app, op, req))
-    }
     Router::new()
-        .route(
-            "/api/v1/domains",
-            get(op(Op::ListDomains)).post(op(Op::CreateDomain)),
-        )
-        .route(
-            "/api/v1/domains/{public_id}",
-            get(op(Op::GetDomain))
-                .patch(op(Op::UpdateDomain))
-                .delete(op(Op::DeleteDomain)),
-        )
-        .route(
-            "/api/v1/domains/{public_id}/verify",
-            post(op(Op::VerifyDomain)),
-        )
-        .route(
-            "/api/v1/domains/{public_id}/zone-file",
-            get(op(Op::GetZoneFile)),
-        )
-        .route(
-            "/api/v1/domains/{public_id}/filters",
-            get(op(Op::GetFilters)).put(op(Op::SetFilters)),
-        )
+        .route(&format!("{}/{{*path}}", api::BASE_PATH), any(api::route))
         .merge(admin::routes())
         .fallback(api::route_not_found)
         .method_not_allowed_fallback(api::route_not_found)

@@ -1,4 +1,4 @@
-//! `sendmux-mock`: runs the mock Sendmux Domains API on loopback.
+//! `sendmux-mock`: runs the mock Sendmux API on loopback.
 //!
 //! Prints its base URL on stdout once it listens, then serves until
 //! Ctrl-C (graceful shutdown).
@@ -9,8 +9,9 @@ use std::process::ExitCode;
 use clap::Parser;
 use sendmux_mock::{FaultRule, MockServer, Propagation};
 
-/// Stateful mock of the Sendmux Domains API (under /api/v1), with admin
-/// endpoints under /__mock/.
+/// Stateful mock of the Sendmux Management and Mailbox APIs (under /api/v1;
+/// Domains implemented, other operations answer 501), with admin endpoints
+/// under /__mock/.
 #[derive(Debug, Parser)]
 #[command(name = "sendmux-mock", version)]
 struct Args {
@@ -113,7 +114,7 @@ async fn main() -> ExitCode {
         println!("{}", server.base_url());
     }
     eprintln!(
-        "sendmux-mock: serving the Domains API at {} (admin: {}); Ctrl-C stops",
+        "sendmux-mock: serving the API at {} (admin: {}); Ctrl-C stops",
         server.base_url(),
         server.admin_url()
     );

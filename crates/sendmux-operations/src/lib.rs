@@ -260,9 +260,9 @@ pub fn match_route<'p>(
 
 /// Every operation whose path template fits `path`, whatever its method:
 /// tells "no such route" from "method not allowed".
-pub fn route_candidates<'p>(
-    path: &'p str,
-) -> impl Iterator<Item = (&'static Operation, Vec<(&'static str, &'p str)>)> {
+pub fn route_candidates(
+    path: &str,
+) -> impl Iterator<Item = (&'static Operation, Vec<(&'static str, &str)>)> {
     OPERATIONS
         .iter()
         .filter_map(move |op| op.match_path(path).map(|params| (op, params)))

@@ -12,5 +12,6 @@ mod binary;
 mod domains;
 mod faults;
 mod idempotency;
+mod operations;
 mod pagination;
 mod rate_limit;

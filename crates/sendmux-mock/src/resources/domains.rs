@@ -2,11 +2,12 @@
 //! and never await, so a change and the response describing it are atomic.
 
 use http::header::{CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, IF_MATCH, IF_NONE_MATCH, LOCATION};
-use http::request::Parts;
 use http::{HeaderValue, StatusCode};
+use sendmux_operations::{Operation, ops};
 use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, FieldError, Op, Out, header_value, ok_envelope, to_json};
+use super::{Ctx, Handler};
+use crate::api::{ApiError, FieldError, Out, header_value, ok_envelope, to_json};
 use crate::app::{App, lock};
 use crate::clock::rfc3339;
 use crate::config::Propagation;
@@ -17,66 +18,25 @@ use crate::model::{
 };
 use crate::validate::schema_error;
 
+/// The operations this module implements.
+pub(crate) const HANDLERS: &[(&Operation, Handler)] = &[
+    (ops::MANAGEMENT_LIST_DOMAINS, list),
+    (ops::MANAGEMENT_CREATE_DOMAIN, create),
+    (ops::MANAGEMENT_GET_DOMAIN, get),
+    (ops::MANAGEMENT_UPDATE_DOMAIN, update),
+    (ops::MANAGEMENT_DELETE_DOMAIN, delete),
+    (ops::MANAGEMENT_VERIFY_DOMAIN, verify),
+    (ops::MANAGEMENT_GET_DOMAIN_ZONE_FILE, zone_file),
+    (ops::MANAGEMENT_GET_DOMAIN_FILTERS, get_filters),
+    (ops::MANAGEMENT_SET_DOMAIN_FILTERS, set_filters),
+];
+
 /// Largest page.
 const MAX_LIMIT: usize = 100;
 /// Page size when `limit` is omitted.
 const DEFAULT_LIMIT: usize = 50;
 /// Most filter rules a domain may hold.
 const MAX_RULES: usize = 1000;
-
-/// Everything a handler needs about the request.
-pub(crate) struct Ctx<'a> {
-    pub(crate) app: &'a App,
-    pub(crate) team: &'a str,
-    pub(crate) request_id: &'a str,
-    pub(crate) op: Op,
-    pub(crate) parts: &'a Parts,
-    /// Parsed and schema-checked body, for operations that have one.
-    pub(crate) body: Option<serde_json::Value>,
-}
-
-impl Ctx<'_> {
-    /// `{public_id}` of `/api/v1/domains/{public_id}[/...]`.
-    fn public_id(&self) -> &str {
-        self.parts.uri.path().split('/').nth(4).unwrap_or("")
-    }
-
-    fn header(&self, name: http::HeaderName) -> Option<&str> {
-        self.parts.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The body as the operation's type. The schema check already ran, so
-    /// a failure here means the schema and the type disagree; report it the
-    /// same way as a schema violation rather than failing.
-    fn typed_body<T: for<'de> Deserialize<'de>>(&mut self) -> Result<T, ApiError> {
-        let value = self.body.take().unwrap_or(serde_json::Value::Null);
-        serde_json::from_value(value).map_err(|e| {
-            schema_error(
-                self.op,
-                vec![FieldError {
-                    field: String::new(),
-                    code: "schema".to_owned(),
-                    message: e.to_string(),
-                }],
-            )
-        })
-    }
-}
-
-/// Runs the handler of `ctx.op`.
-pub(crate) fn handle(ctx: Ctx<'_>) -> Result<Out, ApiError> {
-    match ctx.op {
-        Op::ListDomains => list(ctx),
-        Op::CreateDomain => create(ctx),
-        Op::GetDomain => get(ctx),
-        Op::UpdateDomain => update(ctx),
-        Op::DeleteDomain => delete(ctx),
-        Op::VerifyDomain => verify(ctx),
-        Op::GetZoneFile => zone_file(ctx),
-        Op::GetFilters => get_filters(ctx),
-        Op::SetFilters => set_filters(ctx),
-    }
-}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -265,7 +225,7 @@ fn decode_cursor(seed: u64, s: &str) -> Option<u64> {
 fn get(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let mut store = lock(&ctx.app.store);
     let d = store
-        .team_domain_mut(ctx.team, ctx.public_id())
+        .team_domain_mut(ctx.team, ctx.param("public_id"))
         .ok_or_else(|| ApiError::not_found("domain"))?;
     let (_, etag) = d.rendered(ctx.app.settings.seed);
     if ctx
@@ -286,7 +246,7 @@ fn update(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let seed = ctx.app.settings.seed;
     let now = ctx.app.clock.unix_millis();
     let mut store = lock(&ctx.app.store);
-    let id = ctx.public_id().to_owned();
+    let id = ctx.param("public_id").to_owned();
     let d = store
         .team_domain_mut(ctx.team, &id)
         .ok_or_else(|| ApiError::not_found("domain"))?;
@@ -318,7 +278,7 @@ fn update(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
 
 fn delete(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let mut store = lock(&ctx.app.store);
-    let id = ctx.public_id().to_owned();
+    let id = ctx.param("public_id").to_owned();
     let d = store
         .team_domain(ctx.team, &id)
         .ok_or_else(|| ApiError::not_found("domain"))?;
@@ -348,7 +308,7 @@ fn verify(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let propagation = *lock(&ctx.app.propagation);
     let now = ctx.app.clock.unix_millis();
     let mut store = lock(&ctx.app.store);
-    let id = ctx.public_id().to_owned();
+    let id = ctx.param("public_id").to_owned();
     let d = store
         .team_domain_mut(ctx.team, &id)
         .ok_or_else(|| ApiError::not_found("domain"))?;
@@ -429,7 +389,7 @@ fn verify(ctx: Ctx<'_>) -> Result<Out, ApiError> {
 fn zone_file(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let store = lock(&ctx.app.store);
     let d = store
-        .team_domain(ctx.team, ctx.public_id())
+        .team_domain(ctx.team, ctx.param("public_id"))
         .ok_or_else(|| ApiError::not_found("domain"))?;
     let text = d.dns.zone_file(&d.name);
     Ok(Out {
@@ -465,7 +425,7 @@ fn filters_out(ctx: &Ctx<'_>, d: &Domain) -> Out {
 fn get_filters(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let store = lock(&ctx.app.store);
     let d = store
-        .team_domain(ctx.team, ctx.public_id())
+        .team_domain(ctx.team, ctx.param("public_id"))
         .ok_or_else(|| ApiError::not_found("domain"))?;
     if d.mode == Mode::SendOnly {
         return Err(send_only_conflict());
@@ -511,11 +471,11 @@ fn set_filters(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
         }
     }
     if !errors.is_empty() {
-        return Err(schema_error(Op::SetFilters, errors));
+        return Err(schema_error(ctx.op, errors));
     }
     let seed = ctx.app.settings.seed;
     let mut store = lock(&ctx.app.store);
-    let id = ctx.public_id().to_owned();
+    let id = ctx.param("public_id").to_owned();
     let d = store
         .team_domain_mut(ctx.team, &id)
         .ok_or_else(|| ApiError::not_found("domain"))?;
