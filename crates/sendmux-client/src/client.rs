@@ -61,6 +61,29 @@ pub(crate) struct Inner {
     pub(crate) conformance: Option<crate::conformance::Checker>,
 }
 
+impl Inner {
+    /// Fails before any I/O when this client's key may not call `surface`.
+    pub(crate) fn key_kind_check(&self, surface: crate::key::Surface) -> Result<(), Error> {
+        if surface.accepts(self.key_kind) {
+            return Ok(());
+        }
+        let wanted: Vec<&str> = surface
+            .accepted_kinds()
+            .iter()
+            .map(|k| k.prefix())
+            .collect();
+        Err(crate::error::InvalidInput::new(
+            "api_key",
+            format!(
+                "is a {} key, which the {surface:?} API refuses",
+                self.key_kind.prefix()
+            ),
+            format!("use a key starting with {}", wanted.join(" or ")),
+        )
+        .into())
+    }
+}
+
 impl Client {
     /// A builder with the defaults: base URL [`DEFAULT_BASE_URL`], 30 s per
     /// attempt, 10 s to connect, [`RetryPolicy::default`] and automatic

@@ -96,6 +96,7 @@ mod key;
 mod lowlevel;
 pub mod models;
 mod paginate;
+mod raw;
 mod response;
 pub mod retry;
 mod transport;
@@ -109,6 +110,8 @@ pub use domains::{Domain, DomainDeleted, Domains, VerifyResult};
 pub use error::{ApiError, BoxError, Error, InvalidInput};
 pub use idempotency::{IdempotencyKey, IdempotencyPolicy};
 pub use key::{ApiKey, KeyKind, Surface};
+pub use raw::OperationCall;
+pub use sendmux_operations as operations;
 pub use models::{
     DomainExt, DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType,
     FilterState, VerificationStatus, VerifyResultExt,
