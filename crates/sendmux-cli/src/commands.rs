@@ -58,6 +58,7 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
     let client = builder.build()?;
     let result = match cli.command {
         Command::Domains(command) => domains(&client, command, format).await,
+        Command::Api(args) => crate::api::run(&client, args).await,
     };
     if let Some(server) = mock {
         server.shutdown().await;

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod api;
 mod args;
 mod commands;
 mod failure;

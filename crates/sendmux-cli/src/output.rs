@@ -34,10 +34,19 @@ pub(crate) fn write_stdout(text: &str) -> Result<(), Failure> {
         .map_err(|e| Failure::Io(format!("cannot write output: {e}")))
 }
 
-fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
+pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Internal(format!("cannot encode JSON: {e}")))?;
     write_stdout(&text)
+}
+
+/// Writes bytes to stdout as they are (text and binary bodies of `api`).
+pub(crate) fn write_bytes(bytes: &[u8]) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    stdout
+        .write_all(bytes)
+        .and_then(|()| stdout.flush())
+        .map_err(|e| Failure::Io(format!("cannot write output: {e}")))
 }
 
 fn table() -> Table {
