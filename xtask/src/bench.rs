@@ -35,8 +35,26 @@ pub(crate) fn run(root: &Path, summary_only: bool) -> Result<(), String> {
 /// then the summary of whatever results exist.
 pub(crate) fn run_instructions(root: &Path) -> Result<(), String> {
     instruction_counts(root)?;
-    let summary = summary(&target_dir(root))?;
-    eprintln!("{summary}");
+    let path = target_dir(root).join("bench-results/instructions.json");
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let counts: Value = serde_json::from_str(&text).map_err(|e| format!("{e}"))?;
+    let count = |name: &str| counts[name].as_f64().unwrap_or(f64::NAN);
+    eprintln!(
+        "instructions per GET call: (a) reqwest+serde {:.0}, (b) sendmux-api {:.0}, (c) sendmux-client {:.0}; a/c {:.3}, a/b {:.3}",
+        count("a"),
+        count("b"),
+        count("c"),
+        count("a") / count("c"),
+        count("a") / count("b")
+    );
+    eprintln!(
+        "instructions per decoded page: typed {:.0}, Value {:.0}, hand-written {:.0}; Value/typed {:.2}x",
+        count("typed"),
+        count("value"),
+        count("hand"),
+        count("value") / count("typed")
+    );
     Ok(())
 }
 
