@@ -334,6 +334,11 @@ struct Importer<'a> {
     parameters: BTreeMap<String, Value>,
     /// Response header components by name: (component name, schema).
     headers: BTreeMap<String, Value>,
+    /// Published components that are themselves nullable. 3.0 cannot turn
+    /// nullability off where such a component is used, so it moves to the
+    /// references instead: the component is written non-null, and each use
+    /// that admits null says so.
+    nullable_components: BTreeSet<String>,
 }
 
 impl<'a> Importer<'a> {
@@ -346,7 +351,15 @@ impl<'a> Importer<'a> {
             hoisted: BTreeMap::new(),
             parameters: BTreeMap::new(),
             headers: BTreeMap::new(),
+            nullable_components: nullable_components(published),
         }
+    }
+
+    fn refers_to_nullable(&self, reference: &Value) -> bool {
+        reference
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .is_some_and(|name| self.nullable_components.contains(name))
     }
 
     fn published_schema(&self, name: &str) -> Option<&'a Value> {
@@ -365,7 +378,10 @@ impl<'a> Importer<'a> {
         {
             for (name, schema) in schemas {
                 let name = name.as_str().ok_or("a schema name is not a string")?;
-                let converted = self.convert(schema, name)?;
+                let mut converted = self.convert(schema, name)?;
+                if let Some(map) = converted.as_mapping_mut() {
+                    map.remove("nullable");
+                }
                 self.components.insert(name.to_owned(), converted);
             }
         }
@@ -565,7 +581,8 @@ impl<'a> Importer<'a> {
             return Ok(schema.clone());
         };
         if let Some(reference) = map.get("$ref") {
-            return Ok(rename_ref(reference));
+            let nullable = self.refers_to_nullable(reference);
+            return Ok(make_nullable(rename_ref(reference), nullable));
         }
         let mut nullable = false;
         let mut out = Mapping::new();
@@ -709,6 +726,18 @@ impl<'a> Importer<'a> {
         if let [only] = substantive.as_slice()
             && siblings.iter().all(|k| *k == "type")
         {
+            // `allOf [X, {type: object}]` is how the published document says
+            // "X, never null" of a nullable X; `{type: [object, null]}` says
+            // "X or null". With no type annotation, X's own nullability holds.
+            let annotated = members.iter().any(|m| m.get("type").is_some());
+            if let Some(reference) = only.get("$ref") {
+                let nullable = if annotated {
+                    nullable
+                } else {
+                    self.refers_to_nullable(reference)
+                };
+                return Ok(make_nullable(rename_ref(reference), nullable));
+            }
             let converted = self.convert(only, context)?;
             return Ok(make_nullable(converted, nullable));
         }
@@ -750,7 +779,8 @@ impl<'a> Importer<'a> {
                             closed = true;
                         }
                     }
-                    Some("type") => {}
+                    // Nullability comes from the annotations, not the bases.
+                    Some("type" | "nullable") => {}
                     _ => {
                         extra.insert(k.clone(), v.clone());
                     }
@@ -1142,6 +1172,28 @@ impl<'a> Importer<'a> {
         out.insert(key("content"), Value::Mapping(content));
         Value::Mapping(out)
     }
+}
+
+/// Names of the published components whose own type admits `null`.
+fn nullable_components(published: &Value) -> BTreeSet<String> {
+    published
+        .get("components")
+        .and_then(|c| c.get("schemas"))
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter(|(_, schema)| {
+            schema
+                .get("type")
+                .and_then(Value::as_sequence)
+                .is_some_and(|t| t.iter().any(|t| t.as_str() == Some("null")))
+                || schema
+                    .get("anyOf")
+                    .and_then(Value::as_sequence)
+                    .is_some_and(|m| m.iter().any(is_null_type))
+        })
+        .filter_map(|(name, _)| name.as_str().map(str::to_owned))
+        .collect()
 }
 
 fn bearer_security() -> Value {

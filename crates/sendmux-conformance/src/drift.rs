@@ -1,5 +1,12 @@
-//! Compares our OpenAPI 3.0 description with the published OpenAPI 3.1
+//! Compares our OpenAPI 3.0 descriptions with the published OpenAPI 3.1
 //! documents by meaning.
+//!
+//! We have one document per base URL (`openapi.yaml` for the Management and
+//! Mailbox APIs, `openapi-sending.yaml` for the Sending API) and so does the
+//! publisher; [`compare`] takes all of ours and all of theirs, pairs
+//! operations by `operationId` (else by method and path), and compares each
+//! pair within its own two documents, so references resolve against the
+//! right components on each side.
 //!
 //! Both sides are reduced to the same normal form before comparing: every
 //! `$ref` is resolved (component names do not matter), `allOf` members are
@@ -25,6 +32,17 @@ pub enum Allowance {
     CommonResponseHeaders,
     /// Our range responses declare `Retry-After`.
     RetryAfterOnRangeResponses,
+    /// Our `429` and `503` responses declare `Retry-After`.
+    RetryAfterOnThrottleResponses,
+    /// Our operations declare `401`, `403` and `429` (in the error envelope)
+    /// where the published document leaves them out.
+    AuthAndRateLimitStatuses,
+    /// Our attachment download declares an `application/octet-stream`
+    /// binary body on a success response that publishes no content.
+    BinaryDownloadBody,
+    /// We read a published `allOf` whose inline member's `type` admits
+    /// `null` as a nullable schema.
+    NullableAllOfMember,
     /// Our request bodies say `required: true`.
     RequestBodyRequired,
     /// Our response headers say `required: true` where the API always sends them.
@@ -42,6 +60,16 @@ impl Allowance {
                 "response headers X-Request-Id, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
             }
             Self::RetryAfterOnRangeResponses => "`Retry-After` on the range responses",
+            Self::RetryAfterOnThrottleResponses => "`Retry-After` on 429 and 503 responses",
+            Self::AuthAndRateLimitStatuses => {
+                "401, 403 and 429 responses with the error envelope as body, where not published"
+            }
+            Self::BinaryDownloadBody => {
+                "an `application/octet-stream` binary body on a 2xx response that publishes no content"
+            }
+            Self::NullableAllOfMember => {
+                "nullable where the published schema is `allOf [X, {type: [..., null], ...}]`"
+            }
             Self::RequestBodyRequired => "`requestBody.required: true`",
             Self::ResponseHeaderRequired => "`required: true` on response headers",
             Self::Prose => "descriptions, summaries, examples, titles",
@@ -62,6 +90,22 @@ impl Allowance {
             Self::RetryAfterOnRangeResponses => {
                 "429 and 503 carry `Retry-After`; the range responses are where those statuses land"
             }
+            Self::RetryAfterOnThrottleResponses => {
+                "throttled and unavailable answers tell the client when to come back; declaring the header \
+                 lets the retry logic and conformance rely on it"
+            }
+            Self::AuthAndRateLimitStatuses => {
+                "any call can be refused for a bad key, a missing permission or the rate limit; listing \
+                 those statuses gives each a typed error in the generated client"
+            }
+            Self::BinaryDownloadBody => {
+                "the download returns the file's bytes, but the published operation declares no body; \
+                 without one the generated client could not hand the bytes back"
+            }
+            Self::NullableAllOfMember => {
+                "the publisher's generator writes a nullable use of a shared object that way; read \
+                 strictly the intersection admits no null, but the member only exists to add null"
+            }
             Self::RequestBodyRequired => {
                 "every operation with a body rejects a request without one; saying so gives the generated \
                  client a non-optional body argument"
@@ -80,6 +124,10 @@ pub const ALLOWED_DIFFERENCES: &[Allowance] = &[
     Allowance::RangeResponses,
     Allowance::CommonResponseHeaders,
     Allowance::RetryAfterOnRangeResponses,
+    Allowance::RetryAfterOnThrottleResponses,
+    Allowance::AuthAndRateLimitStatuses,
+    Allowance::BinaryDownloadBody,
+    Allowance::NullableAllOfMember,
     Allowance::RequestBodyRequired,
     Allowance::ResponseHeaderRequired,
     Allowance::Prose,
@@ -92,6 +140,15 @@ const COMMON_RESPONSE_HEADERS: &[&str] = &[
     "X-RateLimit-Remaining",
     "X-RateLimit-Reset",
 ];
+
+/// Statuses [`Allowance::AuthAndRateLimitStatuses`] covers.
+const AUTH_AND_RATE_LIMIT_STATUSES: &[&str] = &["401", "403", "429"];
+
+/// Statuses [`Allowance::RetryAfterOnThrottleResponses`] covers.
+const THROTTLE_STATUSES: &[&str] = &["429", "503"];
+
+/// The media type [`Allowance::BinaryDownloadBody`] covers.
+const BINARY_MEDIA_TYPE: &str = "application/octet-stream";
 
 /// Why a drift comparison could not run.
 #[derive(Debug, thiserror::Error)]
@@ -129,20 +186,36 @@ impl Published {
     /// Reads a published document (JSON or YAML) from a file.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, DriftError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|source| DriftError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
-        let document: Value = serde_yaml::from_str(&text).map_err(|err| DriftError::Parse {
-            path: path.to_owned(),
-            message: err.to_string(),
-        })?;
+        let document = read_document(path)?;
         let name = path.file_name().map_or_else(
             || path.display().to_string(),
             |n| n.to_string_lossy().into_owned(),
         );
         Ok(Self { name, document })
     }
+}
+
+/// Reads a JSON or YAML document (ours or published) from a file.
+pub fn read_document(path: impl AsRef<Path>) -> Result<Value, DriftError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| DriftError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    serde_yaml::from_str(&text).map_err(|err| DriftError::Parse {
+        path: path.to_owned(),
+        message: err.to_string(),
+    })
+}
+
+/// Our embedded documents, in the order drift compares them by default:
+/// `openapi.yaml` (Management and Mailbox) and `openapi-sending.yaml`
+/// (Sending).
+pub fn embedded_documents() -> [&'static Value; 2] {
+    [
+        crate::Spec::embedded().document(),
+        crate::Spec::embedded_sending().document(),
+    ]
 }
 
 /// An operation identified by method and path.
@@ -231,10 +304,11 @@ impl fmt::Display for DriftReport {
     }
 }
 
-/// Reads the published documents and compares `ours` (an OpenAPI 3.0
-/// document as JSON, e.g. [`Spec::document`](crate::Spec::document)) with them.
+/// Reads the published documents and compares `ours` (OpenAPI 3.0
+/// documents as JSON, e.g. [`embedded_documents`] or
+/// [`Spec::document`](crate::Spec::document)) with them.
 pub fn compare_files(
-    ours: &Value,
+    ours: &[&Value],
     published: &[impl AsRef<Path>],
 ) -> Result<DriftReport, DriftError> {
     let documents = published
@@ -250,6 +324,8 @@ const METHODS: &[&str] = &[
 
 /// An operation found in a document, with enough context to resolve refs.
 struct FoundOperation<'a> {
+    /// The document the operation is in; its references resolve there.
+    document: &'a Value,
     reference: OperationRef,
     /// Path with parameter names blanked (`/domains/{}`), for matching.
     shape: String,
@@ -266,6 +342,7 @@ fn operations_of(document: &Value) -> Vec<FoundOperation<'_>> {
         for method in METHODS {
             if let Some(operation) = item.get(*method) {
                 out.push(FoundOperation {
+                    document,
                     reference: OperationRef {
                         method: method.to_ascii_uppercase(),
                         path: path.clone(),
@@ -301,12 +378,21 @@ fn path_shape(path: &str) -> String {
     out
 }
 
-/// Compares `ours` (OpenAPI 3.0 as JSON) with already-loaded published documents.
-pub fn compare(ours: &Value, published: &[Published]) -> DriftReport {
-    let our_operations = operations_of(ours);
+/// Compares `ours` (OpenAPI 3.0 documents as JSON) with already-loaded
+/// published documents.
+///
+/// Every operation of every document on one side is looked up among the
+/// operations of all documents on the other side; each matched pair is
+/// compared with references resolved in its own documents.
+pub fn compare(ours: &[&Value], published: &[Published]) -> DriftReport {
+    let our_operations: Vec<FoundOperation<'_>> = ours
+        .iter()
+        .flat_map(|document| operations_of(document))
+        .collect();
     let mut report = DriftReport::default();
     let mut matched_ours = BTreeSet::new();
     for document in published {
+        let envelope = error_envelope(&document.document);
         for theirs in operations_of(&document.document) {
             report.published_total += 1;
             // Same operationId first; else same method and path shape.
@@ -327,8 +413,9 @@ pub fn compare(ours: &Value, published: &[Published]) -> DriftReport {
                     report.covered += 1;
                     matched_ours.insert(index);
                     let mut cx = Comparison {
-                        ours,
+                        ours: ourop.document,
                         theirs: &document.document,
+                        envelope: envelope.as_ref(),
                         operation: &ourop.reference,
                         differences: &mut report.differences,
                     };
@@ -353,8 +440,12 @@ pub fn compare(ours: &Value, published: &[Published]) -> DriftReport {
 }
 
 struct Comparison<'a> {
+    /// The document of our operation.
     ours: &'a Value,
+    /// The published document of their operation.
     theirs: &'a Value,
+    /// The published document's error envelope, when it has exactly one.
+    envelope: Option<&'a Norm>,
     operation: &'a OperationRef,
     differences: &'a mut Vec<Difference>,
 }
@@ -439,7 +530,9 @@ impl Comparison<'_> {
             (None, None) => {}
             (Some(_), None) => self.differ("request body", "only in ours"),
             (None, Some(_)) => self.differ("request body", "only in published"),
-            (Some(o), Some(t)) => self.content("request body", o.get("content"), t.get("content")),
+            (Some(o), Some(t)) => {
+                self.content("request body", o.get("content"), t.get("content"), false);
+            }
         }
     }
 
@@ -460,14 +553,22 @@ impl Comparison<'_> {
                 continue;
             }
             let location = format!("response {status}");
+            let o = deref(self.ours, our_response);
             let Some(their_response) = their_responses.get(status) else {
-                self.differ(location, "status only in ours");
+                self.status_only_in_ours(&location, status, o);
                 continue;
             };
-            let o = deref(self.ours, our_response);
             let t = deref(self.theirs, their_response);
-            self.response_headers(&location, o, t);
-            self.content(&location, o.get("content"), t.get("content"));
+            self.response_headers(&location, status, o, t);
+            // Allowance::BinaryDownloadBody applies only where the publisher
+            // gives a success response no content at all.
+            let binary_allowed = status.starts_with('2') && is_empty_content(t.get("content"));
+            self.content(
+                &location,
+                o.get("content"),
+                t.get("content"),
+                binary_allowed,
+            );
         }
         for status in their_responses.keys() {
             if !our_responses.contains_key(status) {
@@ -476,16 +577,53 @@ impl Comparison<'_> {
         }
     }
 
-    fn response_headers(&mut self, location: &str, ours: &Value, theirs: &Value) {
+    /// A status we declare and the publisher does not: allowed only for
+    /// [`AUTH_AND_RATE_LIMIT_STATUSES`] whose only body is the published
+    /// error envelope and whose headers are ones we add everywhere.
+    fn status_only_in_ours(&mut self, location: &str, status: &str, ours: &Value) {
+        if !AUTH_AND_RATE_LIMIT_STATUSES.contains(&status) {
+            self.differ(location, "status only in ours");
+            return;
+        }
+        let is_envelope = match (
+            self.envelope,
+            ours.get("content").and_then(Value::as_object),
+        ) {
+            (Some(envelope), Some(content)) if content.len() == 1 => content
+                .get("application/json")
+                .and_then(|media| media.get("schema"))
+                .is_some_and(|schema| {
+                    let mut found = Vec::new();
+                    diff(&normalize(self.ours, schema, 0), envelope, "", &mut found);
+                    found.is_empty()
+                }),
+            _ => false,
+        };
+        if !is_envelope {
+            self.differ(
+                location,
+                "status only in ours, and its body is not the published error envelope",
+            );
+            return;
+        }
+        // Allowance::AuthAndRateLimitStatuses; its headers must still be
+        // ones an allowance covers.
+        for (name, (spelling, _)) in header_map(ours) {
+            if !is_common_header(&name) && !is_throttle_retry_after(status, &name) {
+                self.differ(format!("{location} header {spelling}"), "only in ours");
+            }
+        }
+    }
+
+    fn response_headers(&mut self, location: &str, status: &str, ours: &Value, theirs: &Value) {
         let our_headers = header_map(ours);
         let their_headers = header_map(theirs);
         for (name, (spelling, our_header)) in &our_headers {
             let Some((_, their_header)) = their_headers.get(name) else {
-                if COMMON_RESPONSE_HEADERS
-                    .iter()
-                    .any(|h| h.eq_ignore_ascii_case(name))
-                {
-                    continue; // Allowance::CommonResponseHeaders.
+                // Allowance::CommonResponseHeaders and
+                // Allowance::RetryAfterOnThrottleResponses.
+                if is_common_header(name) || is_throttle_retry_after(status, name) {
+                    continue;
                 }
                 self.differ(format!("{location} header {spelling}"), "only in ours");
                 continue;
@@ -506,13 +644,27 @@ impl Comparison<'_> {
         }
     }
 
-    fn content(&mut self, location: &str, ours: Option<&Value>, theirs: Option<&Value>) {
+    /// Compares two `content` maps. `binary_allowed`: the publisher gives
+    /// this success response no content, so a binary body of ours is
+    /// [`Allowance::BinaryDownloadBody`].
+    fn content(
+        &mut self,
+        location: &str,
+        ours: Option<&Value>,
+        theirs: Option<&Value>,
+        binary_allowed: bool,
+    ) {
         let empty = serde_json::Map::new();
         let ours = ours.and_then(Value::as_object).unwrap_or(&empty);
         let theirs = theirs.and_then(Value::as_object).unwrap_or(&empty);
         for (media_type, our_media) in ours {
             let here = format!("{location} {media_type}");
             match theirs.get(media_type) {
+                None if binary_allowed
+                    && media_type.eq_ignore_ascii_case(BINARY_MEDIA_TYPE)
+                    && our_media
+                        .get("schema")
+                        .is_some_and(|schema| is_binary(&normalize(self.ours, schema, 0))) => {}
                 None => self.differ(here, "media type only in ours"),
                 Some(their_media) => {
                     self.schemas(&here, our_media.get("schema"), their_media.get("schema"));
@@ -554,6 +706,72 @@ impl Comparison<'_> {
 
 fn is_range(status: &str) -> bool {
     status.len() == 3 && status.ends_with("XX")
+}
+
+/// Whether `name` (lower-cased) is one of [`COMMON_RESPONSE_HEADERS`].
+fn is_common_header(name: &str) -> bool {
+    COMMON_RESPONSE_HEADERS
+        .iter()
+        .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Whether `name` is `Retry-After` on a [`THROTTLE_STATUSES`] response.
+fn is_throttle_retry_after(status: &str, name: &str) -> bool {
+    THROTTLE_STATUSES.contains(&status) && name.eq_ignore_ascii_case("retry-after")
+}
+
+fn is_empty_content(content: Option<&Value>) -> bool {
+    content
+        .and_then(Value::as_object)
+        .is_none_or(serde_json::Map::is_empty)
+}
+
+/// `{type: string, format: binary}` and nothing else: raw bytes.
+fn is_binary(norm: &Norm) -> bool {
+    let expected = Norm {
+        types: BTreeSet::from(["string".to_owned()]),
+        facets: BTreeMap::from([("format", "\"binary\"".to_owned())]),
+        ..Norm::default()
+    };
+    *norm == expected
+}
+
+/// The schema every JSON error body (status `4xx`/`5xx`) of a published
+/// document has, when they all have the same one.
+fn error_envelope(document: &Value) -> Option<Norm> {
+    let mut envelope: Option<Norm> = None;
+    for operation in operations_of(document) {
+        let responses = operation
+            .operation
+            .get("responses")
+            .and_then(Value::as_object);
+        for (status, response) in responses.into_iter().flatten() {
+            if !(status.starts_with('4') || status.starts_with('5')) {
+                continue;
+            }
+            let response = deref(document, response);
+            let Some(content) = response.get("content").and_then(Value::as_object) else {
+                continue;
+            };
+            for (media_type, media) in content {
+                if !media_type.eq_ignore_ascii_case("application/json") {
+                    continue;
+                }
+                let norm = normalize(document, media.get("schema")?, 0);
+                match &envelope {
+                    None => envelope = Some(norm),
+                    Some(known) => {
+                        let mut found = Vec::new();
+                        diff(&norm, known, "", &mut found);
+                        if !found.is_empty() {
+                            return None;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    envelope
 }
 
 /// Parameters keyed by `(in, name)` (header names lower-cased), operation
@@ -648,6 +866,9 @@ struct Norm {
     alternatives: Vec<Norm>,
     /// A reference that could not be resolved or recursion cut short.
     opaque: Option<String>,
+    /// An inline `allOf` member admitted null that the intersection does
+    /// not ([`Allowance::NullableAllOfMember`]).
+    null_in_all_of_member: bool,
 }
 
 impl Default for Norm {
@@ -663,6 +884,7 @@ impl Default for Norm {
             items: None,
             alternatives: Vec::new(),
             opaque: None,
+            null_in_all_of_member: false,
         }
     }
 }
@@ -800,10 +1022,18 @@ fn normalize(document: &Value, schema: &Value, depth: usize) -> Norm {
     for key in ["anyOf", "oneOf"] {
         if let Some(Value::Array(branches)) = object.get(key) {
             for branch in branches {
-                let branch = normalize(document, branch, depth + 1);
+                let mut branch = normalize(document, branch, depth + 1);
                 if is_null_only(&branch) {
                     norm.nullable = true;
                 } else {
+                    // `anyOf` admits null when any branch does; where the null
+                    // sits (a `{type: null}` branch or a nullable one) is
+                    // spelling. (`oneOf` is left alone: two branches admitting
+                    // null would reject it.)
+                    if key == "anyOf" && branch.nullable {
+                        norm.nullable = true;
+                        branch.nullable = false;
+                    }
                     norm.alternatives.push(branch);
                 }
             }
@@ -823,12 +1053,23 @@ fn normalize(document: &Value, schema: &Value, depth: usize) -> Norm {
             norm = merge(norm, normalize(document, member, depth + 1));
         }
         norm.nullable |= explicit_nullable;
+        norm.null_in_all_of_member = !norm.nullable
+            && (norm.null_in_all_of_member || members.iter().any(inline_type_admits_null));
     }
     // `unevaluatedProperties: false` over an `allOf` closes the merged object.
     if object.get("unevaluatedProperties") == Some(&Value::Bool(false)) {
         norm.additional = Additional::Closed;
     }
     norm
+}
+
+/// An inline (not `$ref`) schema whose `type` list includes `null`.
+fn inline_type_admits_null(schema: &Value) -> bool {
+    schema.get("$ref").is_none()
+        && schema
+            .get("type")
+            .and_then(Value::as_array)
+            .is_some_and(|types| types.iter().any(|t| t.as_str() == Some("null")))
 }
 
 fn is_prose(keyword: &str) -> bool {
@@ -868,6 +1109,9 @@ fn merge(mut a: Norm, b: Norm) -> Norm {
         (_, true) => a.nullable,
         _ => a.nullable && b.nullable,
     };
+    // The flag describes one schema; it survives only prose-like wrappers.
+    let null_in_all_of_member = (a.null_in_all_of_member && is_unconstrained(&b))
+        || (b.null_in_all_of_member && is_unconstrained(&a));
     a.types = match (a.types.is_empty(), b.types.is_empty()) {
         (true, _) => b.types,
         (_, true) => a.types,
@@ -902,6 +1146,7 @@ fn merge(mut a: Norm, b: Norm) -> Norm {
     };
     a.alternatives.extend(b.alternatives);
     a.opaque = a.opaque.or(b.opaque);
+    a.null_in_all_of_member = null_in_all_of_member;
     a
 }
 
@@ -942,7 +1187,10 @@ fn diff(ours: &Norm, theirs: &Norm, at: &str, out: &mut Vec<(String, String)>) {
             ),
         ));
     }
-    if ours.nullable != theirs.nullable {
+    // Allowance::NullableAllOfMember: ours nullable where the published
+    // `allOf` drops the null its inline member adds.
+    let allowed_nullable = ours.nullable && !theirs.nullable && theirs.null_in_all_of_member;
+    if ours.nullable != theirs.nullable && !allowed_nullable {
         out.push((
             at.to_owned(),
             format!(
@@ -1127,5 +1375,399 @@ mod tests {
             path_shape("/domains/{public_id}/verify"),
             "/domains/{}/verify"
         );
+    }
+
+    // ---- fabricated documents for the allowances ----
+
+    /// A minimal document with these paths and schemas.
+    fn document(paths: Value, schemas: Value) -> Value {
+        json!({"openapi": "3.0.3", "paths": paths, "components": {"schemas": schemas}})
+    }
+
+    fn published(document: Value) -> Published {
+        Published {
+            name: "published.json".to_owned(),
+            document,
+        }
+    }
+
+    /// `location: message` of every difference.
+    fn found(ours: &[&Value], theirs: Value) -> Vec<String> {
+        compare(ours, &[published(theirs)])
+            .differences
+            .iter()
+            .map(|d| format!("{}: {}", d.location, d.message))
+            .collect()
+    }
+
+    fn error_schemas() -> Value {
+        json!({"Err": {"type": "object", "required": ["error"], "additionalProperties": false,
+            "properties": {"error": {"type": "string"}}}})
+    }
+
+    fn json_body(schema: Value) -> Value {
+        json!({"description": "d", "content": {"application/json": {"schema": schema}}})
+    }
+
+    fn err_ref() -> Value {
+        json!({"$ref": "#/components/schemas/Err"})
+    }
+
+    /// The published side: one operation with a 200 and a 404 in the envelope.
+    fn published_with_errors() -> Value {
+        document(
+            json!({"/things": {"get": {"operationId": "listThings", "responses": {
+                "200": json_body(json!({"type": "string"})),
+                "404": json_body(err_ref()),
+            }}}}),
+            error_schemas(),
+        )
+    }
+
+    fn ours_with_responses(extra: &[(&str, Value)]) -> Value {
+        let mut responses = serde_json::Map::new();
+        responses.insert("200".into(), json_body(json!({"type": "string"})));
+        responses.insert("404".into(), json_body(err_ref()));
+        for (status, response) in extra {
+            responses.insert((*status).to_owned(), response.clone());
+        }
+        document(
+            json!({"/things": {"get": {"operationId": "listThings", "responses": responses}}}),
+            error_schemas(),
+        )
+    }
+
+    fn with_headers(mut response: Value, names: &[&str]) -> Value {
+        let headers: serde_json::Map<String, Value> = names
+            .iter()
+            .map(|name| ((*name).to_owned(), json!({"schema": {"type": "string"}})))
+            .collect();
+        response["headers"] = Value::Object(headers);
+        response
+    }
+
+    #[test]
+    fn added_auth_and_rate_limit_statuses_in_the_envelope_are_allowed() {
+        let ours = ours_with_responses(&[
+            ("401", with_headers(json_body(err_ref()), &["X-Request-Id"])),
+            ("403", json_body(err_ref())),
+            (
+                "429",
+                with_headers(json_body(err_ref()), &["Retry-After", "X-RateLimit-Reset"]),
+            ),
+        ]);
+        assert_eq!(
+            found(&[&ours], published_with_errors()),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn other_added_statuses_bodies_and_headers_are_reported() {
+        let not_envelope = json_body(json!({"type": "object"}));
+        let ours = ours_with_responses(&[
+            // Not one of 401/403/429.
+            ("409", json_body(err_ref())),
+            // The right status, the wrong body.
+            ("401", not_envelope),
+            // `Retry-After` belongs on 429/503 only.
+            ("403", with_headers(json_body(err_ref()), &["Retry-After"])),
+            // A second media type besides the envelope.
+            (
+                "429",
+                json!({"description": "d", "content": {
+                    "application/json": {"schema": err_ref()},
+                    "text/plain": {"schema": {"type": "string"}}}}),
+            ),
+        ]);
+        assert_eq!(
+            found(&[&ours], published_with_errors()),
+            vec![
+                "response 401: status only in ours, and its body is not the published error envelope",
+                "response 403 header Retry-After: only in ours",
+                "response 409: status only in ours",
+                "response 429: status only in ours, and its body is not the published error envelope",
+            ]
+        );
+    }
+
+    #[test]
+    fn added_statuses_are_reported_when_published_errors_disagree() {
+        let mut theirs = published_with_errors();
+        theirs["paths"]["/things"]["get"]["responses"]["400"] =
+            json_body(json!({"type": "object"}));
+        let mut ours = ours_with_responses(&[("401", json_body(err_ref()))]);
+        ours["paths"]["/things"]["get"]["responses"]["400"] = json_body(json!({"type": "object"}));
+        assert_eq!(
+            found(&[&ours], theirs),
+            vec![
+                "response 401: status only in ours, and its body is not the published error envelope"
+            ]
+        );
+    }
+
+    #[test]
+    fn retry_after_is_allowed_on_429_and_503_only() {
+        let theirs = document(
+            json!({"/things": {"get": {"operationId": "listThings", "responses": {
+                "200": json_body(json!({"type": "string"})),
+                "429": json_body(err_ref()),
+                "503": json_body(err_ref()),
+            }}}}),
+            error_schemas(),
+        );
+        let ours = document(
+            json!({"/things": {"get": {"operationId": "listThings", "responses": {
+                "200": with_headers(json_body(json!({"type": "string"})), &["Retry-After"]),
+                "429": with_headers(json_body(err_ref()), &["Retry-After"]),
+                "503": with_headers(json_body(err_ref()), &["retry-after"]),
+            }}}}),
+            error_schemas(),
+        );
+        assert_eq!(
+            found(&[&ours], theirs),
+            vec!["response 200 header Retry-After: only in ours"]
+        );
+    }
+
+    fn download(responses: Value) -> Value {
+        document(
+            json!({"/files/{id}": {"get": {"operationId": "getFile", "responses": responses}}}),
+            json!({}),
+        )
+    }
+
+    fn binary(media_type: &str, schema: Value) -> Value {
+        json!({"description": "d", "content": {media_type: {"schema": schema}}})
+    }
+
+    #[test]
+    fn a_binary_body_on_a_bodiless_success_response_is_allowed() {
+        let theirs = download(json!({"200": {"description": "d"}, "206": {"description": "d"}}));
+        let bytes = json!({"type": "string", "format": "binary"});
+        let ours = download(json!({
+            "200": binary("application/octet-stream", bytes.clone()),
+            "206": binary("application/octet-stream", bytes),
+        }));
+        assert_eq!(found(&[&ours], theirs), Vec::<String>::new());
+    }
+
+    #[test]
+    fn other_bodies_where_none_is_published_are_reported() {
+        let theirs = download(json!({
+            "200": {"description": "d"},
+            "206": {"description": "d"},
+            "400": {"description": "d"},
+            "202": json_body(json!({"type": "string"})),
+            "203": {"description": "d"},
+        }));
+        let bytes = json!({"type": "string", "format": "binary"});
+        let ours = download(json!({
+            // Another media type.
+            "200": binary("application/pdf", bytes.clone()),
+            // Not bytes.
+            "206": binary("application/octet-stream", json!({"type": "string"})),
+            // Not a success.
+            "400": binary("application/octet-stream", bytes.clone()),
+            // The published response has a body already.
+            "202": {"description": "d", "content": {
+                "application/json": {"schema": {"type": "string"}},
+                "application/octet-stream": {"schema": bytes.clone()}}},
+            // A binary body is fine, but not beside a second one.
+            "203": {"description": "d", "content": {
+                "application/octet-stream": {"schema": bytes},
+                "text/plain": {"schema": {"type": "string"}}}},
+        }));
+        assert_eq!(
+            found(&[&ours], theirs),
+            vec![
+                "response 200 application/pdf: media type only in ours",
+                "response 202 application/octet-stream: media type only in ours",
+                "response 203 text/plain: media type only in ours",
+                "response 206 application/octet-stream: media type only in ours",
+                "response 400 application/octet-stream: media type only in ours",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_null_admitting_all_of_member_allows_ours_to_be_nullable() {
+        let theirs = json!({"components": {"schemas": {
+            "Addr": {"type": "object", "properties": {"email": {"type": "string"}}},
+            "Nullable": {"type": ["object", "null"], "properties": {"email": {"type": "string"}}},
+            "Extended": {"allOf": [{"$ref": "#/components/schemas/Addr"},
+                {"type": ["object", "null"], "properties": {"name": {"type": "string"}}}]},
+        }}});
+        let ours = json!({"components": {"schemas": {
+            "Addr": {"type": "object", "properties": {"email": {"type": "string"}}},
+            "Extended": {"type": "object", "nullable": true, "properties": {
+                "email": {"type": "string"}, "name": {"type": "string"}}},
+        }}});
+        let check = |our_schema: Value, their_schema: Value| {
+            let mut out = Vec::new();
+            diff(
+                &normalize(&ours, &our_schema, 0),
+                &normalize(&theirs, &their_schema, 0),
+                "",
+                &mut out,
+            );
+            out
+        };
+        let nullable_addr =
+            json!({"nullable": true, "allOf": [{"$ref": "#/components/schemas/Addr"}]});
+        // Allowed: an annotation member, and an extension member, that add null.
+        assert_eq!(
+            check(
+                nullable_addr.clone(),
+                json!({"allOf": [{"$ref": "#/components/schemas/Addr"}, {"type": ["object", "null"]}]})
+            ),
+            vec![]
+        );
+        assert_eq!(
+            check(
+                json!({"$ref": "#/components/schemas/Extended"}),
+                json!({"description": "d", "allOf": [{"$ref": "#/components/schemas/Extended"}]})
+            ),
+            vec![]
+        );
+        let nullable_difference = vec![(
+            String::new(),
+            "nullable: ours true, published false".to_owned(),
+        )];
+        // Reported: a member that narrows a nullable schema to an object.
+        assert_eq!(
+            check(
+                nullable_addr.clone(),
+                json!({"allOf": [{"$ref": "#/components/schemas/Nullable"}, {"type": "object"}]})
+            ),
+            nullable_difference
+        );
+        // Reported: the null comes from a referenced member, not an inline one.
+        assert_eq!(
+            check(
+                nullable_addr.clone(),
+                json!({"allOf": [{"$ref": "#/components/schemas/Addr"}, {"$ref": "#/components/schemas/Nullable"}]})
+            ),
+            nullable_difference
+        );
+        // Reported: the flagged schema is narrowed again by another member.
+        assert_eq!(
+            check(
+                nullable_addr,
+                json!({"allOf": [{"$ref": "#/components/schemas/Extended"}, {"type": "object"}]})
+            ),
+            vec![
+                (
+                    String::new(),
+                    "nullable: ours true, published false".to_owned()
+                ),
+                ("/name".to_owned(), "property only in published".to_owned()),
+            ]
+        );
+        // Never the other way round: published nullable, ours not.
+        assert_eq!(
+            check(
+                json!({"$ref": "#/components/schemas/Addr"}),
+                json!({"type": ["object", "null"], "properties": {"email": {"type": "string"}}})
+            ),
+            vec![(
+                String::new(),
+                "nullable: ours false, published true".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn any_of_nullability_is_the_same_wherever_the_null_sits() {
+        let branch_null = norm(json!({"anyOf": [
+            {"type": "integer"},
+            {"type": ["object", "null"], "properties": {"min": {"type": "integer"}}}
+        ]}));
+        let separate_null = norm(json!({"anyOf": [
+            {"type": "integer"},
+            {"type": "object", "properties": {"min": {"type": "integer"}}},
+            {"type": "null"}
+        ]}));
+        let outer_null = norm(json!({"nullable": true, "anyOf": [
+            {"type": "integer"},
+            {"type": "object", "nullable": true, "properties": {"min": {"type": "integer"}}}
+        ]}));
+        assert_eq!(branch_null, separate_null);
+        assert_eq!(outer_null, separate_null);
+        assert!(separate_null.nullable);
+        // `oneOf` is not rewritten: there the place of the null matters.
+        let one_of = norm(json!({"oneOf": [
+            {"type": "integer"},
+            {"type": ["object", "null"], "properties": {"min": {"type": "integer"}}}
+        ]}));
+        let mut out = Vec::new();
+        diff(&one_of, &separate_null, "", &mut out);
+        assert_eq!(
+            out,
+            vec![
+                (
+                    String::new(),
+                    "nullable: ours false, published true".to_owned()
+                ),
+                (
+                    "/anyOf/1".to_owned(),
+                    "nullable: ours true, published false".to_owned()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_operation_resolves_in_its_own_documents() {
+        // Both sides have a `Thing` in each document, with different types.
+        let op = |id: &str, path: &str| {
+            json!({path: {"get": {"operationId": id, "responses": {
+                "200": json_body(json!({"$ref": "#/components/schemas/Thing"}))}}}})
+        };
+        let ours_app = document(op("getApp", "/app"), json!({"Thing": {"type": "string"}}));
+        let ours_send = document(
+            op("getSend", "/send"),
+            json!({"Thing": {"type": "integer"}}),
+        );
+        let theirs = [
+            Published {
+                name: "app.json".to_owned(),
+                document: document(op("getApp", "/app"), json!({"Thing": {"type": "string"}})),
+            },
+            Published {
+                name: "send.json".to_owned(),
+                document: document(
+                    op("getSend", "/send"),
+                    json!({"Thing": {"type": "integer"}}),
+                ),
+            },
+        ];
+        let report = compare(&[&ours_app, &ours_send], &theirs);
+        assert!(report.is_clean(), "{report}");
+        assert_eq!((report.covered, report.published_total), (2, 2));
+        assert!(report.to_string().ends_with("covered 2/2"));
+
+        // Only one of ours: the other published operation is uncovered.
+        let report = compare(&[&ours_send], &theirs);
+        assert!(report.is_clean(), "{report}");
+        assert_eq!(report.uncovered.len(), 1);
+        assert_eq!(report.uncovered[0].0, "app.json");
+        assert!(report.to_string().ends_with("covered 1/2"));
+    }
+
+    #[test]
+    fn every_allowance_is_listed_and_explained() {
+        for allowance in ALLOWED_DIFFERENCES {
+            assert!(!allowance.what().is_empty());
+            let reason = allowance.reason();
+            assert!(
+                !reason.is_empty() && !reason.contains('\n'),
+                "{allowance:?}"
+            );
+        }
+        assert!(ALLOWED_DIFFERENCES.contains(&Allowance::AuthAndRateLimitStatuses));
+        assert!(ALLOWED_DIFFERENCES.contains(&Allowance::BinaryDownloadBody));
+        assert!(ALLOWED_DIFFERENCES.contains(&Allowance::RetryAfterOnThrottleResponses));
+        assert!(ALLOWED_DIFFERENCES.contains(&Allowance::NullableAllOfMember));
     }
 }

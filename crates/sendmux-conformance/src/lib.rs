@@ -4,12 +4,14 @@
 //! # Validating messages
 //!
 //! [`Spec`] loads an OpenAPI 3.0 document (with [`openapiv3`]), resolves its
-//! references, rewrites every schema as JSON Schema Draft 4 (OpenAPI 3.0's
-//! `nullable: true` becomes a `null` type, enum value or `anyOf` branch) and
-//! compiles each one once with [`jsonschema`], inside a root document that
-//! carries `components` so `$ref: '#/components/schemas/X'` resolves. Equal
-//! schemas share one compiled validator. Validating a message then costs a
-//! route lookup and one schema evaluation; nothing is parsed again.
+//! references and rewrites every schema as JSON Schema Draft 4 (OpenAPI 3.0's
+//! `nullable: true` becomes a `null` type, enum value or `anyOf` branch).
+//! Each distinct schema is compiled once with [`jsonschema`], the first time
+//! a message needs it, inside a root document that carries `components` so
+//! `$ref: '#/components/schemas/X'` resolves; equal schemas share one
+//! validator. Validating a message then costs a route lookup and one schema
+//! evaluation; nothing is parsed again. [`Spec::compile_all`] compiles
+//! everything up front.
 //!
 //! ```
 //! use http::{HeaderMap, HeaderValue, Method};
@@ -42,32 +44,37 @@
 //! [`ViolationKind`], a [`Location`], a JSON pointer, the broken constraint
 //! and a message; a [`Report`] collects them and prints them for people.
 //!
-//! # The embedded document
+//! # The embedded documents
 //!
-//! [`Spec::embedded`] compiles the SDK's own `openapi.yaml`, chosen at build
-//! time by `build.rs`: inside the workspace it is the root `openapi.yaml`
-//! itself, so validation can never lag behind the spec during development. A
-//! published crate cannot reach outside its directory, so it ships a copy
-//! (`crates/sendmux-conformance/openapi.yaml`) that is embedded when the
-//! workspace file is absent. The test `packaged_spec_matches_workspace_spec`
-//! fails, and the build prints a warning, whenever the copy differs from the
-//! root file; refresh it with
-//! `cp openapi.yaml crates/sendmux-conformance/openapi.yaml`.
+//! The SDK has one document per base URL, both embedded at build time by
+//! `build.rs`: [`Spec::embedded`] is `openapi.yaml` (the Management and
+//! Mailbox APIs on `https://app.sendmux.ai/api/v1`) and
+//! [`Spec::embedded_sending`] is `openapi-sending.yaml` (the Sending API on
+//! `https://smtp.sendmux.ai/api/v1`). Inside the workspace the root files
+//! themselves are embedded, so validation can never lag behind the spec
+//! during development. A published crate cannot reach outside its
+//! directory, so it ships copies (`crates/sendmux-conformance/openapi*.yaml`,
+//! written by `cargo xtask codegen`) that are embedded when the workspace
+//! files are absent. The test `packaged_specs_match_workspace_specs` fails,
+//! and the build prints a warning, whenever a copy differs from its root
+//! file.
 //!
 //! # Drift against the published API
 //!
-//! [`drift::compare`] compares our description with the published OpenAPI
-//! 3.1 documents by meaning (resolved schemas, not component names), skipping
-//! the deliberate differences listed in [`drift::ALLOWED_DIFFERENCES`]:
+//! [`drift::compare`] compares our documents with the published OpenAPI 3.1
+//! documents by meaning (resolved schemas, not component names), each
+//! operation within its own documents, skipping the deliberate differences
+//! listed in [`drift::ALLOWED_DIFFERENCES`]:
 //!
 //! ```text
 //! sendmux-conformance drift --published ../shared/reference/openapi-app.json \
-//!     --published ../shared/reference/openapi-sending.json
+//!     ../shared/reference/openapi-sending.json
 //! ```
 //!
-//! It prints every difference in the operations we cover, then the published
-//! operations we do not cover yet, then `covered N/M`, and exits non-zero
-//! when a covered operation differs.
+//! Ours are both embedded documents unless `--ours FILE...` names others. It
+//! prints every difference in the operations we cover, then the published
+//! operations we do not cover, then `covered N/M`, and exits non-zero when a
+//! covered operation differs.
 //!
 //! # Probing a live server
 //!
@@ -101,4 +108,4 @@ mod spec;
 mod validate;
 
 pub use report::{Location, Report, Violation, ViolationKind};
-pub use spec::{EMBEDDED_SPEC, LoadError, RouteMatch, Spec};
+pub use spec::{EMBEDDED_SENDING_SPEC, EMBEDDED_SPEC, LoadError, RouteMatch, Spec};

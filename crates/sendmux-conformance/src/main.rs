@@ -2,7 +2,7 @@
 //! spec with the published API. See the library docs for details.
 #![allow(clippy::print_stdout)] // A command-line tool prints its results.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,10 +18,11 @@ const CANNOT_RUN: u8 = 2;
 #[command(
     name = "sendmux-conformance",
     version,
-    about = "Checks Sendmux API traffic against openapi.yaml"
+    about = "Checks Sendmux API traffic against openapi.yaml and openapi-sending.yaml"
 )]
 struct Cli {
-    /// Use this OpenAPI 3.0 document instead of the embedded `openapi.yaml`.
+    /// Use this OpenAPI 3.0 document instead of the embedded `openapi.yaml`
+    /// (for `drift`: compare only this document, unless `--ours` is given).
     #[arg(long, global = true, value_name = "PATH")]
     spec: Option<PathBuf>,
     #[command(subcommand)]
@@ -45,18 +46,44 @@ enum Command {
         #[arg(long, default_value_t = 30)]
         timeout: u64,
     },
-    /// Compare the spec with published OpenAPI 3.1 documents by meaning.
+    /// Compare our documents with published OpenAPI 3.1 documents by meaning.
+    ///
+    /// By default ours are both embedded documents, `openapi.yaml` and
+    /// `openapi-sending.yaml`.
     Drift {
         /// A published document (repeat for several).
         #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
         published: Vec<PathBuf>,
+        /// Our OpenAPI 3.0 documents to compare instead of the embedded ones.
+        #[arg(long, num_args = 1.., value_name = "PATH")]
+        ours: Vec<PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    match cli.command {
+        Command::Drift { published, ours } => drift_command(cli.spec.as_deref(), &ours, &published),
+        Command::Check {
+            base_url,
+            api_key,
+            max_items,
+            timeout,
+        } => {
+            let mut options = CheckOptions::new(base_url);
+            options.api_key = api_key.map(check::ApiKey::new);
+            options.max_items = max_items;
+            options.timeout = std::time::Duration::from_secs(timeout.max(1));
+            check_command(cli.spec.as_deref(), &options)
+        }
+    }
+}
+
+/// `check`: probes the server and validates against `--spec` or the
+/// embedded `openapi.yaml`.
+fn check_command(spec: Option<&Path>, options: &CheckOptions) -> ExitCode {
     let loaded;
-    let spec = match &cli.spec {
+    let spec = match spec {
         None => Spec::embedded(),
         Some(path) => match Spec::from_path(path) {
             Ok(spec) => {
@@ -69,55 +96,68 @@ fn main() -> ExitCode {
             }
         },
     };
-    match cli.command {
-        Command::Drift { published } => match drift::compare_files(spec.document(), &published) {
-            Ok(report) => {
-                println!("{report}");
-                if report.is_clean() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(FOUND_PROBLEMS)
-                }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(CANNOT_RUN);
+        }
+    };
+    match runtime.block_on(check::run(spec, options)) {
+        Ok(report) => {
+            println!("{report}");
+            if report.is_ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(FOUND_PROBLEMS)
             }
-            Err(err) => {
-                eprintln!("error: {err}");
-                ExitCode::from(CANNOT_RUN)
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(CANNOT_RUN)
+        }
+    }
+}
+
+/// `drift`: `--ours` files, else the `--spec` file, else both embedded
+/// documents, against the published ones.
+fn drift_command(spec: Option<&Path>, ours: &[PathBuf], published: &[PathBuf]) -> ExitCode {
+    let paths: Vec<&Path> = if ours.is_empty() {
+        spec.into_iter().collect()
+    } else {
+        ours.iter().map(PathBuf::as_path).collect()
+    };
+    let loaded = match paths
+        .iter()
+        .map(drift::read_document)
+        .collect::<Result<Vec<_>, _>>()
+    {
+        Ok(loaded) => loaded,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(CANNOT_RUN);
+        }
+    };
+    let documents: Vec<&serde_json::Value> = if loaded.is_empty() {
+        drift::embedded_documents().to_vec()
+    } else {
+        loaded.iter().collect()
+    };
+    match drift::compare_files(&documents, published) {
+        Ok(report) => {
+            println!("{report}");
+            if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(FOUND_PROBLEMS)
             }
-        },
-        Command::Check {
-            base_url,
-            api_key,
-            max_items,
-            timeout,
-        } => {
-            let mut options = CheckOptions::new(base_url);
-            options.api_key = api_key.map(check::ApiKey::new);
-            options.max_items = max_items;
-            options.timeout = std::time::Duration::from_secs(timeout.max(1));
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(err) => {
-                    eprintln!("error: cannot start the async runtime: {err}");
-                    return ExitCode::from(CANNOT_RUN);
-                }
-            };
-            match runtime.block_on(check::run(spec, &options)) {
-                Ok(report) => {
-                    println!("{report}");
-                    if report.is_ok() {
-                        ExitCode::SUCCESS
-                    } else {
-                        ExitCode::from(FOUND_PROBLEMS)
-                    }
-                }
-                Err(err) => {
-                    eprintln!("error: {err}");
-                    ExitCode::from(CANNOT_RUN)
-                }
-            }
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(CANNOT_RUN)
         }
     }
 }

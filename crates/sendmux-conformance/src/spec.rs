@@ -13,9 +13,14 @@ use serde_json::{Map, Value};
 
 use crate::schema::{scalar_type, to_draft4, translate_components};
 
-/// The text of the embedded `openapi.yaml` (see the crate docs for where it
-/// comes from).
+/// The text of the embedded `openapi.yaml`, the Management and Mailbox APIs
+/// (see the crate docs for where it comes from).
 pub const EMBEDDED_SPEC: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.yaml"));
+
+/// The text of the embedded `openapi-sending.yaml`, the Sending API on its
+/// own host (embedded the same way as [`EMBEDDED_SPEC`]).
+pub const EMBEDDED_SENDING_SPEC: &str =
+    include_str!(concat!(env!("OUT_DIR"), "/openapi-sending.yaml"));
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -63,16 +68,22 @@ pub struct RouteMatch {
     pub path_params: Vec<(String, String)>,
 }
 
-/// A loaded OpenAPI 3.0 document with every schema compiled into a validator.
+/// A loaded OpenAPI 3.0 document, ready to validate messages.
 ///
-/// Loading does all the work once (reference resolution, `nullable`
-/// translation, compilation, de-duplication of equal schemas), so validating
-/// a message never parses the document again. `Spec` is `Send + Sync` and is
-/// meant to be shared (see [`Spec::embedded`]).
+/// Loading resolves references, translates `nullable` and de-duplicates
+/// equal schemas once, so validating a message never parses the document
+/// again. Each distinct schema is compiled into a validator the first time a
+/// message needs it and kept from then on: a document of a hundred
+/// operations loads without compiling the schemas of operations nobody
+/// calls. [`Spec::compile_all`] compiles everything up front (and reports a
+/// schema that does not compile). `Spec` is `Send + Sync` and is meant to be
+/// shared (see [`Spec::embedded`]).
 pub struct Spec {
     pub(crate) base_path: String,
     pub(crate) routes: Vec<Route>,
     pub(crate) operations: Vec<CompiledOperation>,
+    /// Every distinct schema, once, for [`Spec::compile_all`].
+    pub(crate) validators: Vec<Arc<LazyValidator>>,
     /// The raw document as JSON, kept for the drift check and for callers who
     /// want to look things up.
     pub(crate) document: Value,
@@ -83,6 +94,7 @@ impl std::fmt::Debug for Spec {
         f.debug_struct("Spec")
             .field("base_path", &self.base_path)
             .field("operations", &self.operations.len())
+            .field("schemas", &self.validators.len())
             .finish_non_exhaustive()
     }
 }
@@ -127,7 +139,52 @@ pub(crate) struct CompiledParameter {
 /// type the string must be read as first.
 pub(crate) struct CompiledValue {
     pub(crate) scalar: Option<String>,
-    pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+    pub(crate) validator: Option<Arc<LazyValidator>>,
+}
+
+/// One distinct schema (already Draft 4) and, once needed, its validator.
+pub(crate) struct LazyValidator {
+    /// Where the schema was first met (operation and part), for errors.
+    place: String,
+    schema: Value,
+    /// `components.schemas` of the document, translated, shared by all.
+    components: Arc<Value>,
+    compiled: OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl LazyValidator {
+    /// The validator, compiled on the first call; the error says where the
+    /// schema is and what the compiler said.
+    pub(crate) fn get(&self) -> Result<&jsonschema::Validator, LoadError> {
+        self.compiled
+            .get_or_init(|| self.build())
+            .as_ref()
+            .map_err(|message| LoadError::Schema {
+                location: self.place.clone(),
+                message: message.clone(),
+            })
+    }
+
+    /// Compiles the schema inside a root document that carries the
+    /// components, so `#/components/schemas/X` resolves.
+    fn build(&self) -> Result<jsonschema::Validator, String> {
+        let mut root = match &self.schema {
+            Value::Object(map) => map.clone(),
+            // `true`/`false` schemas have no room for `components`.
+            other => {
+                let mut map = Map::new();
+                map.insert("allOf".to_owned(), Value::Array(vec![other.clone()]));
+                map
+            }
+        };
+        let mut components = Map::new();
+        components.insert("schemas".to_owned(), (*self.components).clone());
+        root.insert("components".to_owned(), Value::Object(components));
+        jsonschema::options()
+            .with_draft(jsonschema::Draft::Draft4)
+            .build(&Value::Object(root))
+            .map_err(|err| err.to_string())
+    }
 }
 
 pub(crate) struct CompiledRequestBody {
@@ -138,7 +195,7 @@ pub(crate) struct CompiledRequestBody {
 pub(crate) struct CompiledMedia {
     /// Lower-case media type without parameters (`application/json`).
     pub(crate) media_type: String,
-    pub(crate) validator: Option<Arc<jsonschema::Validator>>,
+    pub(crate) validator: Option<Arc<LazyValidator>>,
 }
 
 impl CompiledMedia {
@@ -171,19 +228,50 @@ pub(crate) enum StatusKey {
 }
 
 impl Spec {
-    /// The SDK's own `openapi.yaml`, embedded at compile time and compiled on
-    /// first use; every later call returns the same instance.
+    /// The SDK's own `openapi.yaml` (Management and Mailbox APIs, base
+    /// `https://app.sendmux.ai/api/v1`), embedded at compile time and loaded
+    /// on first use; every later call returns the same instance.
     ///
     /// # Panics
     ///
     /// Only if the embedded document does not load, which the crate's own
-    /// tests rule out before any release (`embedded_spec_loads`).
+    /// tests rule out before any release (`embedded_specs_load_and_compile`).
     pub fn embedded() -> &'static Spec {
         static EMBEDDED: OnceLock<Spec> = OnceLock::new();
         EMBEDDED.get_or_init(|| match Spec::from_yaml_str(EMBEDDED_SPEC) {
             Ok(spec) => spec,
             Err(err) => panic!("the embedded openapi.yaml does not load: {err}"),
         })
+    }
+
+    /// The SDK's own `openapi-sending.yaml` (the Sending API, base
+    /// `https://smtp.sendmux.ai/api/v1`), embedded and shared like
+    /// [`Spec::embedded`].
+    ///
+    /// # Panics
+    ///
+    /// Only if the embedded document does not load, which the crate's own
+    /// tests rule out before any release (`embedded_specs_load_and_compile`).
+    pub fn embedded_sending() -> &'static Spec {
+        static EMBEDDED: OnceLock<Spec> = OnceLock::new();
+        EMBEDDED.get_or_init(|| match Spec::from_yaml_str(EMBEDDED_SENDING_SPEC) {
+            Ok(spec) => spec,
+            Err(err) => panic!("the embedded openapi-sending.yaml does not load: {err}"),
+        })
+    }
+
+    /// Compiles every schema of the document now instead of on first use,
+    /// and returns the first one that does not compile.
+    ///
+    /// Validation compiles what it needs by itself; call this to pay the
+    /// whole cost up front, or to check a document before relying on it. A
+    /// schema that does not compile is reported by validation as a violation
+    /// whose constraint is `schema compiles`.
+    pub fn compile_all(&self) -> Result<(), LoadError> {
+        for validator in &self.validators {
+            validator.get()?;
+        }
+        Ok(())
     }
 
     /// Loads a document from a YAML or JSON file.
@@ -220,11 +308,14 @@ impl Spec {
             .first()
             .map(|server| server_path(&server.url))
             .unwrap_or_default();
-        let components = translate_components(document.pointer("/components/schemas"));
+        let components = Arc::new(translate_components(
+            document.pointer("/components/schemas"),
+        ));
         let mut compiler = Compiler {
             api: &api,
             components,
             cache: HashMap::new(),
+            validators: Vec::new(),
         };
         let mut routes: Vec<Route> = Vec::new();
         let mut operations = Vec::new();
@@ -250,10 +341,12 @@ impl Spec {
             }
             routes.push(route);
         }
+        let validators = compiler.validators;
         Ok(Spec {
             base_path,
             routes,
             operations,
+            validators,
             document,
         })
     }
@@ -389,12 +482,16 @@ fn parse_template(template: &str) -> Vec<Segment> {
         .collect()
 }
 
-/// Compiles schemas, sharing one validator between equal schemas.
+/// Prepares schemas for compilation, sharing one validator between equal
+/// schemas.
 struct Compiler<'a> {
     api: &'a OpenAPI,
     /// `components.schemas`, already translated to Draft 4.
-    components: Value,
-    cache: HashMap<String, Arc<jsonschema::Validator>>,
+    components: Arc<Value>,
+    /// Translated schema text to its validator.
+    cache: HashMap<String, Arc<LazyValidator>>,
+    /// The cache's values in the order they were first met.
+    validators: Vec<Arc<LazyValidator>>,
 }
 
 impl Compiler<'_> {
@@ -488,7 +585,7 @@ impl Compiler<'_> {
                 let scalar = scalar_type(&to_draft4(&raw), &self.components).map(str::to_owned);
                 Ok(CompiledValue {
                     scalar,
-                    validator: Some(self.compile(place, &raw)?),
+                    validator: Some(self.compile(place, &raw)),
                 })
             }
             // Content-encoded parameters are rare; their presence is still checked.
@@ -511,7 +608,7 @@ impl Compiler<'_> {
             let place = format!("{operation_id} {part} {media_type}");
             let validator = match &media.schema {
                 Some(schema) if is_json_media_type(&media_type) => {
-                    Some(self.compile(&place, &to_json(schema, &place)?)?)
+                    Some(self.compile(&place, &to_json(schema, &place)?))
                 }
                 _ => None,
             };
@@ -549,40 +646,23 @@ impl Compiler<'_> {
         })
     }
 
-    /// Compiles one raw 3.0 schema inside a root document that carries the
-    /// translated components, so `#/components/schemas/X` resolves.
-    fn compile(
-        &mut self,
-        place: &str,
-        raw: &Value,
-    ) -> Result<Arc<jsonschema::Validator>, LoadError> {
+    /// Translates one raw 3.0 schema and returns the (shared, not yet
+    /// compiled) validator of the equal schema met first.
+    fn compile(&mut self, place: &str, raw: &Value) -> Arc<LazyValidator> {
         let translated = to_draft4(raw);
         let key = translated.to_string();
         if let Some(validator) = self.cache.get(&key) {
-            return Ok(Arc::clone(validator));
+            return Arc::clone(validator);
         }
-        let mut root = match translated {
-            Value::Object(map) => map,
-            // `true`/`false` schemas have no room for `components`.
-            other => {
-                let mut map = Map::new();
-                map.insert("allOf".to_owned(), Value::Array(vec![other]));
-                map
-            }
-        };
-        let mut components = Map::new();
-        components.insert("schemas".to_owned(), self.components.clone());
-        root.insert("components".to_owned(), Value::Object(components));
-        let validator = jsonschema::options()
-            .with_draft(jsonschema::Draft::Draft4)
-            .build(&Value::Object(root))
-            .map_err(|err| LoadError::Schema {
-                location: place.to_owned(),
-                message: err.to_string(),
-            })?;
-        let validator = Arc::new(validator);
+        let validator = Arc::new(LazyValidator {
+            place: place.to_owned(),
+            schema: translated,
+            components: Arc::clone(&self.components),
+            compiled: OnceLock::new(),
+        });
         self.cache.insert(key, Arc::clone(&validator));
-        Ok(validator)
+        self.validators.push(Arc::clone(&validator));
+        validator
     }
 }
 

@@ -15,6 +15,11 @@ use crate::spec::{
 /// copy the value into logs.
 const MAX_MESSAGE: usize = 200;
 
+/// The constraint of a violation that could not be checked because the
+/// document's own schema does not compile (a bug in the document, not in
+/// the message).
+const SCHEMA_COMPILES: &str = "schema compiles";
+
 impl Spec {
     /// Checks a request: route and method, path, query and header parameters
     /// (presence and schema), `Content-Type`, and the body against its schema.
@@ -316,6 +321,19 @@ fn check_body<'a>(
     let Some(validator) = &media.validator else {
         return;
     };
+    let validator = match validator.get() {
+        Ok(validator) => validator,
+        Err(err) => {
+            report.push(
+                ViolationKind::SchemaViolation,
+                Location::Body,
+                "",
+                SCHEMA_COMPILES,
+                truncate(&err.to_string()),
+            );
+            return;
+        }
+    };
     for error in validator.iter_errors(&instance) {
         push_schema_error(report, &error);
     }
@@ -346,6 +364,19 @@ fn check_value(
     };
     let Some(validator) = &value.validator else {
         return;
+    };
+    let validator = match validator.get() {
+        Ok(validator) => validator,
+        Err(err) => {
+            report.push(
+                invalid,
+                location,
+                pointer,
+                SCHEMA_COMPILES,
+                truncate(&err.to_string()),
+            );
+            return;
+        }
     };
     if validator.is_valid(&instance) {
         return;

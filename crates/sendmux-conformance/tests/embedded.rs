@@ -1,33 +1,82 @@
-//! The embedded document: it loads, and the crate's packaged copy is the
-//! workspace's `openapi.yaml`.
+//! The embedded documents: they load and compile, and the crate's packaged
+//! copies are the workspace's `openapi.yaml` and `openapi-sending.yaml`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::path::Path;
 
-use sendmux_conformance::{EMBEDDED_SPEC, Spec};
+use sendmux_conformance::{EMBEDDED_SENDING_SPEC, EMBEDDED_SPEC, Spec};
 
 #[test]
-fn embedded_spec_loads() {
+fn embedded_specs_load_and_compile() {
     let spec = Spec::from_yaml_str(EMBEDDED_SPEC).unwrap();
     assert_eq!(spec.base_path(), "/api/v1");
-    assert_eq!(spec.operations().count(), 9);
+    assert_eq!(spec.operations().count(), 94);
+    spec.compile_all().unwrap();
     // The shared instance is the same document.
     assert_eq!(Spec::embedded().document(), spec.document());
+
+    let sending = Spec::from_yaml_str(EMBEDDED_SENDING_SPEC).unwrap();
+    assert_eq!(sending.base_path(), "/api/v1");
+    assert_eq!(sending.operations().count(), 7);
+    sending.compile_all().unwrap();
+    assert_eq!(Spec::embedded_sending().document(), sending.document());
+    assert_eq!(
+        Spec::embedded_sending()
+            .match_route(
+                &http::Method::POST,
+                "https://smtp.sendmux.ai/api/v1/emails/send"
+            )
+            .unwrap()
+            .operation_id,
+        "sendingSendEmail"
+    );
+    // Each document holds its own surface only.
+    assert!(
+        Spec::embedded()
+            .match_route(&http::Method::POST, "/api/v1/emails/send")
+            .is_none()
+    );
+    assert!(
+        Spec::embedded_sending()
+            .match_route(&http::Method::GET, "/api/v1/domains")
+            .is_none()
+    );
 }
 
 #[test]
-fn packaged_spec_matches_workspace_spec() {
+fn packaged_specs_match_workspace_specs() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let packaged = std::fs::read_to_string(crate_dir.join("openapi.yaml")).unwrap();
-    let Ok(workspace) = std::fs::read_to_string(crate_dir.join("../../openapi.yaml")) else {
-        println!("skipped: no workspace openapi.yaml (a packaged crate)");
-        return;
-    };
-    assert!(
-        packaged.replace("\r\n", "\n") == workspace.replace("\r\n", "\n"),
-        "crates/sendmux-conformance/openapi.yaml is stale; run \
-         `cp openapi.yaml crates/sendmux-conformance/openapi.yaml` at the workspace root"
+    for name in ["openapi.yaml", "openapi-sending.yaml"] {
+        let packaged = std::fs::read_to_string(crate_dir.join(name)).unwrap();
+        let Ok(workspace) = std::fs::read_to_string(crate_dir.join("../..").join(name)) else {
+            println!("skipped: no workspace {name} (a packaged crate)");
+            continue;
+        };
+        assert!(
+            packaged.replace("\r\n", "\n") == workspace.replace("\r\n", "\n"),
+            "crates/sendmux-conformance/{name} is stale; run `cargo xtask codegen` at the workspace root"
+        );
+    }
+}
+
+#[test]
+fn a_schema_that_does_not_compile_is_reported_not_panicked_on() {
+    // An invalid regular expression: loading succeeds (schemas compile on
+    // first use), `compile_all` and validation say where the problem is.
+    let spec = Spec::from_yaml_str(
+        "openapi: 3.0.3\ninfo: {title: t, version: '1'}\npaths:\n  /x:\n    post:\n      operationId: x\n      requestBody:\n        required: true\n        content:\n          application/json:\n            schema: {type: string, pattern: '(['}\n      responses: {'204': {description: ok}}\n",
+    )
+    .unwrap();
+    let err = spec.compile_all().unwrap_err().to_string();
+    assert!(err.contains("x request body application/json"), "{err}");
+    let mut headers = http::HeaderMap::new();
+    headers.insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
     );
+    let report = spec.validate_request(&http::Method::POST, "/x", &headers, br#""a""#);
+    assert_eq!(report.violations.len(), 1, "{report}");
+    assert_eq!(report.violations[0].constraint, "schema compiles");
 }
 
 #[test]
