@@ -36,8 +36,8 @@ pub(crate) fn run(root: &Path, summary_only: bool) -> Result<(), String> {
 pub(crate) fn run_instructions(root: &Path) -> Result<(), String> {
     instruction_counts(root)?;
     let path = target_dir(root).join("bench-results/instructions.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
     let counts: Value = serde_json::from_str(&text).map_err(|e| format!("{e}"))?;
     let count = |name: &str| counts[name].as_f64().unwrap_or(f64::NAN);
     eprintln!(

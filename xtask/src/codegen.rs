@@ -417,7 +417,10 @@ fn rust_parameter_name(name: &str) -> String {
     let mut out = String::new();
     for (i, c) in name.chars().enumerate() {
         if c.is_ascii_uppercase() {
-            let previous_lower = name[..i].chars().last().is_some_and(|p| p.is_ascii_lowercase());
+            let previous_lower = name[..i]
+                .chars()
+                .last()
+                .is_some_and(|p| p.is_ascii_lowercase());
             if previous_lower {
                 out.push('_');
             }
@@ -436,7 +439,11 @@ fn drop_clashing_parameters(document: &mut Value) {
         return;
     };
     for item in paths.values_mut() {
-        for operation in item.as_mapping_mut().into_iter().flat_map(|m| m.values_mut()) {
+        for operation in item
+            .as_mapping_mut()
+            .into_iter()
+            .flat_map(|m| m.values_mut())
+        {
             let Some(parameters) = operation
                 .get_mut("parameters")
                 .and_then(Value::as_sequence_mut)

@@ -22,12 +22,20 @@ pub(crate) fn generate(root: &Path) -> Result<String, String> {
     for target in TARGETS {
         let raw = std::fs::read_to_string(root.join(target.spec))
             .map_err(|e| format!("reading {}: {e}", target.spec))?;
-        let _ = writeln!(header, "// spec: {} sha256:{}", target.spec, spec_hash(&raw));
+        let _ = writeln!(
+            header,
+            "// spec: {} sha256:{}",
+            target.spec,
+            spec_hash(&raw)
+        );
         let document: Value =
             serde_yaml::from_str(&raw).map_err(|e| format!("parsing {}: {e}", target.spec))?;
         let sending = target.spec.contains("sending");
         let error = error_schema(&document).ok_or_else(|| {
-            format!("{}: the 4XX range response names no error schema", target.spec)
+            format!(
+                "{}: the 4XX range response names no error schema",
+                target.spec
+            )
         })?;
         let paths = document
             .get("paths")
@@ -43,11 +51,18 @@ pub(crate) fn generate(root: &Path) -> Result<String, String> {
                     .get("operationId")
                     .and_then(Value::as_str)
                     .ok_or_else(|| format!("{method} {path} has no operationId"))?;
-                entries.push_str(&entry(&document, path, method, id, operation, sending, &error)?);
+                entries.push_str(&entry(
+                    &document, path, method, id, operation, sending, &error,
+                )?);
                 let _ = writeln!(
                     constants,
                     "    /// `{id}`: {}\n    pub static {}: &Operation = &OPERATIONS[{index}];",
-                    escape_doc(operation.get("summary").and_then(Value::as_str).unwrap_or("")),
+                    escape_doc(
+                        operation
+                            .get("summary")
+                            .and_then(Value::as_str)
+                            .unwrap_or("")
+                    ),
                     screaming(id)
                 );
                 index += 1;
@@ -115,8 +130,8 @@ fn entry(
     let request = match operation.get("requestBody").map(|b| resolve(document, b)) {
         None => "None".to_owned(),
         Some(body) => {
-            let (media_type, media) = first_media(body)
-                .ok_or_else(|| format!("{id}: a request body without content"))?;
+            let (media_type, media) =
+                first_media(body).ok_or_else(|| format!("{id}: a request body without content"))?;
             format!(
                 "Some(RequestBody {{ media_type: MediaType::{}, schema: {}, required: {} }})",
                 media_kind(id, &media_type)?,
@@ -134,9 +149,10 @@ fn entry(
         .into_iter()
         .flatten()
     {
-        let status = status.as_str().map(str::to_owned).unwrap_or_else(|| {
-            status.as_u64().map(|n| n.to_string()).unwrap_or_default()
-        });
+        let status = status
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| status.as_u64().map(|n| n.to_string()).unwrap_or_default());
         if !(status.starts_with('2') || status == "304") || status.ends_with("XX") {
             continue;
         }
@@ -152,9 +168,7 @@ fn entry(
                 let data = envelope
                     .and_then(|e| e.get("properties"))
                     .and_then(|p| p.get("data"))
-                    .and_then(|d| {
-                        schema_name(Some(d)).or_else(|| schema_name(d.get("items")))
-                    });
+                    .and_then(|d| schema_name(Some(d)).or_else(|| schema_name(d.get("items"))));
                 if envelope
                     .and_then(|e| e.get("properties"))
                     .is_some_and(|p| p.get("pagination").is_some())
@@ -181,7 +195,10 @@ fn entry(
         .and_then(|t| t.first())
         .and_then(Value::as_str)
         .unwrap_or("");
-    let summary = operation.get("summary").and_then(Value::as_str).unwrap_or("");
+    let summary = operation
+        .get("summary")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     Ok(format!(
         "    Operation {{\n        id: {id:?},\n        tag: {tag:?},\n        summary: {summary:?},\n        method: Method::{},\n        path: {path:?},\n        surface: Surface::{surface},\n        parameters: &[{parameters}],\n        idempotency_key: {},\n        if_match: {},\n        if_none_match: {},\n        paginated: {},\n        request: {request},\n        success: &[{success}],\n        error: {error:?},\n    }},\n",
         method.to_ascii_uppercase(),

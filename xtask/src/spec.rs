@@ -109,10 +109,7 @@ struct SharedHeader {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 enum Correction {
     /// Declare these error statuses on every operation that lacks them.
-    AddStatuses {
-        statuses: Vec<String>,
-        why: String,
-    },
+    AddStatuses { statuses: Vec<String>, why: String },
     /// Mark every request body `required: true`.
     BodiesRequired { why: String },
     /// Give success responses that publish no content a binary body.
@@ -190,7 +187,6 @@ impl Inputs {
             schemas,
         })
     }
-
 }
 
 /// Reads the published documents from `reference` and returns each of our
@@ -203,8 +199,8 @@ pub(crate) fn import(root: &Path, reference: &Path) -> Result<Vec<(String, Strin
         let path = reference.join(&document.published);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let published: Value = serde_yaml::from_str(&text)
-            .map_err(|e| format!("parsing {}: {e}", path.display()))?;
+        let published: Value =
+            serde_yaml::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
         let ours = Importer::new(&inputs, document, &published)
             .run(&mut seen_operations)
             .map_err(|e| format!("{}: {e}", document.published))?;
@@ -417,10 +413,11 @@ impl<'a> Importer<'a> {
                 }
                 our_item.insert(key(method), converted);
             }
-            if let Some(extra) = item
-                .as_mapping()
-                .and_then(|m| m.keys().filter_map(Value::as_str).find(|k| !METHODS.contains(k) && !PROSE.contains(k)))
-            {
+            if let Some(extra) = item.as_mapping().and_then(|m| {
+                m.keys()
+                    .filter_map(Value::as_str)
+                    .find(|k| !METHODS.contains(k) && !PROSE.contains(k))
+            }) {
                 return Err(format!("path {path}: path-level `{extra}` is not imported"));
             }
             paths.insert(key(path), Value::Mapping(our_item));
@@ -608,7 +605,9 @@ impl<'a> Importer<'a> {
                 let mut converted = Vec::new();
                 for (index, member) in kept {
                     let child = self.convert(member, &format!("{context}Option{}", index + 1))?;
-                    converted.push(self.hoist_if_named(child, &format!("{context}Option{}", index + 1))?);
+                    converted.push(
+                        self.hoist_if_named(child, &format!("{context}Option{}", index + 1))?,
+                    );
                 }
                 out.insert(key(keyword), Value::Sequence(converted));
             }
@@ -635,7 +634,11 @@ impl<'a> Importer<'a> {
                                 out.insert(key("type"), (*one).clone());
                             }
                             [] => {}
-                            _ => return Err(format!("{context}: a type list with several non-null types")),
+                            _ => {
+                                return Err(format!(
+                                    "{context}: a type list with several non-null types"
+                                ));
+                            }
                         }
                     }
                     other => {
@@ -646,7 +649,11 @@ impl<'a> Importer<'a> {
                     out.insert(key("enum"), Value::Sequence(vec![value.clone()]));
                 }
                 "exclusiveMinimum" | "exclusiveMaximum" if value.is_number() => {
-                    let bound = if name == "exclusiveMinimum" { "minimum" } else { "maximum" };
+                    let bound = if name == "exclusiveMinimum" {
+                        "minimum"
+                    } else {
+                        "maximum"
+                    };
                     out.insert(key(bound), value.clone());
                     out.insert(key(name), Value::Bool(true));
                 }
@@ -658,7 +665,8 @@ impl<'a> Importer<'a> {
                 "properties" => {
                     let mut properties = Mapping::new();
                     for (property, child) in value.as_mapping().ok_or("properties is not a map")? {
-                        let property = property.as_str().ok_or("a property name is not a string")?;
+                        let property =
+                            property.as_str().ok_or("a property name is not a string")?;
                         let here = format!("{context}{}", pascal(property));
                         let converted = self.convert(child, &here)?;
                         properties.insert(key(property), self.hoist_if_named(converted, &here)?);
@@ -1080,7 +1088,9 @@ impl<'a> Importer<'a> {
                 .find(|(_, h)| h.header.eq_ignore_ascii_case(name))
                 .map(|(component, _)| component.clone())
                 .ok_or_else(|| {
-                    format!("{id} {status}: response header {name} has no entry in {OVERLAY} `headers`")
+                    format!(
+                        "{id} {status}: response header {name} has no entry in {OVERLAY} `headers`"
+                    )
                 })?;
             match self.headers.get(&component) {
                 None => {
@@ -1100,7 +1110,10 @@ impl<'a> Importer<'a> {
         }
         out.insert(key("headers"), Value::Mapping(headers));
         if response.get("content").is_some() {
-            let name = format!("{stem}Response{}", if status.starts_with('2') { "" } else { status });
+            let name = format!(
+                "{stem}Response{}",
+                if status.starts_with('2') { "" } else { status }
+            );
             let content = self.content(&name, response.get("content"))?;
             out.insert(key("content"), content);
         }
@@ -1296,8 +1309,18 @@ fn deserves_name(schema: &Value) -> bool {
 /// `description` first, `additionalProperties` last), recursively.
 fn tidy_schema(schema: &mut Value) {
     const FIRST: &[&str] = &[
-        "$ref", "type", "format", "description", "nullable", "enum", "required", "properties",
-        "items", "allOf", "anyOf", "oneOf",
+        "$ref",
+        "type",
+        "format",
+        "description",
+        "nullable",
+        "enum",
+        "required",
+        "properties",
+        "items",
+        "allOf",
+        "anyOf",
+        "oneOf",
     ];
     let Some(map) = schema.as_mapping_mut() else {
         return;
@@ -1394,7 +1417,13 @@ mod tests {
         let Some(reference) = reference() else { return };
         let scratch = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(scratch.path().join("spec")).unwrap();
-        for file in [OVERLAY, OPERATION_WORDS, SCHEMA_WORDS, "openapi.yaml", "openapi-sending.yaml"] {
+        for file in [
+            OVERLAY,
+            OPERATION_WORDS,
+            SCHEMA_WORDS,
+            "openapi.yaml",
+            "openapi-sending.yaml",
+        ] {
             std::fs::copy(root().join(file), scratch.path().join(file)).unwrap();
         }
         let spec = scratch.path().join("openapi.yaml");
@@ -1506,8 +1535,15 @@ components:
         let responses = op["responses"].as_mapping().unwrap();
         let statuses: Vec<&str> = responses.keys().filter_map(Value::as_str).collect();
         assert_eq!(statuses, ["200", "401", "4XX", "5XX"]);
-        assert_eq!(op["responses"]["200"]["description"].as_str(), Some("Fine."));
-        assert!(op["responses"]["200"]["headers"].get("X-Request-Id").is_some());
+        assert_eq!(
+            op["responses"]["200"]["description"].as_str(),
+            Some("Fine.")
+        );
+        assert!(
+            op["responses"]["200"]["headers"]
+                .get("X-Request-Id")
+                .is_some()
+        );
         assert_eq!(
             doc["servers"][0]["description"].as_str(),
             Some("S"),

@@ -264,7 +264,8 @@ impl CreateDomain {
             domain: self.domain,
             mode: self.mode.as_ref().map(wire::DomainMode::from),
         };
-        let mut call = Call::new(ops::MANAGEMENT_CREATE_DOMAIN, "/domains".into()).json_body(&body)?;
+        let mut call =
+            Call::new(ops::MANAGEMENT_CREATE_DOMAIN, "/domains".into()).json_body(&body)?;
         call.idempotency_key = key;
         let raw = self.client.execute(call).await?;
         let envelope: Data<Domain> = raw.json()?;

@@ -110,14 +110,14 @@ pub use domains::{Domain, DomainDeleted, Domains, VerifyResult};
 pub use error::{ApiError, BoxError, Error, InvalidInput};
 pub use idempotency::{IdempotencyKey, IdempotencyPolicy};
 pub use key::{ApiKey, KeyKind, Surface};
-pub use raw::OperationCall;
-pub use sendmux_operations as operations;
 pub use models::{
     DomainExt, DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType,
     FilterState, VerificationStatus, VerifyResultExt,
 };
+pub use raw::OperationCall;
 pub use response::{Conditional, Page, RateLimit, Response};
 pub use retry::{RetryBudget, RetryPolicy};
+pub use sendmux_operations as operations;
 
 /// The generated wire models (from [`sendmux_api::types`]).
 pub use sendmux_api::types;

@@ -64,8 +64,14 @@ impl Client {
     /// URL, with concrete values, e.g. `/domains/mdom_123`); the path's
     /// values become the call's path parameters.
     pub fn operation_at(&self, method: &str, path: &str) -> Result<OperationCall, Error> {
-        let method = http::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|_| InvalidInput::new("method", "is not an HTTP method", "use GET, POST, PUT, PATCH or DELETE"))?;
+        let method =
+            http::Method::from_bytes(method.to_ascii_uppercase().as_bytes()).map_err(|_| {
+                InvalidInput::new(
+                    "method",
+                    "is not an HTTP method",
+                    "use GET, POST, PUT, PATCH or DELETE",
+                )
+            })?;
         let path = path.split('?').next().unwrap_or_default();
         // A template (`/domains/{public_id}`) names the operation too.
         let found = sendmux_operations::OPERATIONS

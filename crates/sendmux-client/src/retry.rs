@@ -3,7 +3,6 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-
 /// How the client retries failed attempts.
 ///
 /// What is retried (the policy only bounds *how much*):
@@ -387,15 +386,14 @@ mod tests {
             .with_max_attempts(3)
             .with_backoff(Duration::from_millis(100), Duration::from_secs(1))
             .with_max_retry_after(Duration::from_secs(10));
-        let failed = |number, retryable, retry_after: Option<u64>, in_flight, timeout| {
-            FailedAttempt {
+        let failed =
+            |number, retryable, retry_after: Option<u64>, in_flight, timeout| FailedAttempt {
                 number,
                 retryable,
                 retry_after: retry_after.map(Duration::from_secs),
                 in_flight,
                 timeout,
-            }
-        };
+            };
         let ms = Duration::from_millis;
         let plenty = BudgetView {
             tokens: Some(100),

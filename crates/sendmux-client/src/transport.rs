@@ -11,9 +11,9 @@ use tracing::{Instrument, field::Empty};
 use crate::Client;
 use crate::error::{ApiError, Error};
 use crate::idempotency::{IdempotencyKey, IdempotencyPolicy};
-use crate::retry;
 use crate::models::{ErrorCode, FieldError};
 use crate::response::ResponseMeta;
+use crate::retry;
 
 /// An operation of the generated table: method, path, idempotency, paging
 /// and media types all come from the OpenAPI documents.
@@ -367,7 +367,10 @@ impl Client {
                 .http
                 .request(call.op.method.clone(), url)
                 .timeout(timeout)
-                .header(header::ACCEPT, HeaderValue::from_static(call.op.accept().as_str()));
+                .header(
+                    header::ACCEPT,
+                    HeaderValue::from_static(call.op.accept().as_str()),
+                );
             if inner.identity_per_request {
                 request = request
                     .header(header::AUTHORIZATION, inner.auth.clone())

@@ -321,7 +321,10 @@ mod tests {
         assert_eq!(list.primary_success().unwrap().data, Some("MailboxDomain"));
         let get = ops::MANAGEMENT_GET_DOMAIN;
         assert!(get.if_none_match && !get.paginated);
-        assert_eq!(ops::MANAGEMENT_GET_DOMAIN_ZONE_FILE.accept(), MediaType::Text);
+        assert_eq!(
+            ops::MANAGEMENT_GET_DOMAIN_ZONE_FILE.accept(),
+            MediaType::Text
+        );
         assert_eq!(ops::MAILBOX_STREAM_EVENTS.accept(), MediaType::EventStream);
         assert_eq!(
             ops::MAILBOX_UPLOAD_ATTACHMENT.request.unwrap().media_type,

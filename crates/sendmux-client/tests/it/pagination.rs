@@ -293,7 +293,9 @@ async fn cursors_rotating_forever_end_with_a_typed_error_after_one_repeat() {
     let server = MockServer::start_async().await;
     let first = server
         .mock_async(|when, then| {
-            when.method(GET).path("/domains").query_param_missing("cursor");
+            when.method(GET)
+                .path("/domains")
+                .query_param_missing("cursor");
             then.status(200)
                 .json_body(page(&["mdom_0"], Some("a"), "req_0"));
         })
