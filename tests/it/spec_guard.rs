@@ -186,7 +186,7 @@ fn our_operations_agree_with_the_published_description_and_cover_it() {
         }
     }
     let coverage = format!("covered {covered}/{total}");
-    println!("{coverage}");
+    eprintln!("{coverage}");
     assert!(
         differences.is_empty(),
         "our documents drifted from the published description ({coverage}):\n{}",

@@ -415,12 +415,11 @@ fn find_inline_string_enum(value: &Value, pointer: &str) -> Option<String> {
 /// The Rust name progenitor gives a parameter.
 fn rust_parameter_name(name: &str) -> String {
     let mut out = String::new();
-    for (i, c) in name.chars().enumerate() {
+    let mut previous: Option<char> = None;
+    for c in name.chars() {
+        let previous_lower = previous.is_some_and(|p| p.is_ascii_lowercase());
+        previous = Some(c);
         if c.is_ascii_uppercase() {
-            let previous_lower = name[..i]
-                .chars()
-                .last()
-                .is_some_and(|p| p.is_ascii_lowercase());
             if previous_lower {
                 out.push('_');
             }
