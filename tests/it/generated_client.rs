@@ -3,8 +3,8 @@
 
 use httpmock::prelude::*;
 use sendmux_api::types::{
-    ApiErrorCode, ApiErrorCodeKnown, CreateDomainBody, DomainMode, DomainModeKnown,
-    DomainVerificationStatus, DomainVerificationStatusKnown,
+    ApiErrorCode, CreateDomainBody, DomainMode,
+    DomainVerificationStatus,
 };
 
 use crate::support::created_domain_body;
@@ -49,7 +49,7 @@ async fn create_domain_sends_the_exact_request_and_decodes_the_201() {
         .body(
             CreateDomainBody::builder()
                 .domain("mail.acme.com")
-                .mode(Some(DomainMode::Known(DomainModeKnown::SendOnly))),
+                .mode(Some(DomainMode::SendOnly)),
         )
         .send()
         .await
@@ -67,7 +67,7 @@ async fn create_domain_sends_the_exact_request_and_decodes_the_201() {
     assert_eq!(body.data.domain, "mail.acme.com");
     assert_eq!(
         body.data.verification_status,
-        DomainVerificationStatus::Known(DomainVerificationStatusKnown::Pending)
+        DomainVerificationStatus::Pending
     );
     assert_eq!(body.data.dns_records.dkim.len(), 3);
     assert_eq!(body.data.dns_records.mx[0].priority, 10);
@@ -178,7 +178,7 @@ async fn errors_decode_into_api_error_even_with_an_unknown_code() {
     assert_eq!(conflict.status().as_u16(), 409);
     assert_eq!(
         conflict.error.code,
-        ApiErrorCode::Known(ApiErrorCodeKnown::Conflict)
+        ApiErrorCode::Conflict
     );
 
     let unknown = api

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_yaml::{Mapping, Value};
+use serde_yaml::Value;
 use sha2::{Digest, Sha256};
 
 /// One OpenAPI document and the module generated from it.
@@ -133,7 +133,7 @@ pub(crate) fn generate(root: &Path, target: &Target) -> Result<String, String> {
         .map_err(|e| format!("progenitor rejected {}: {e}", target.spec))?;
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor produced invalid Rust: {e}"))?;
-    decode_open_enums_from_str(&mut file, &opened)?;
+    open_enums(&mut file, &opened)?;
     let body = prettyplease::unparse(&file);
     Ok(format!("{}{body}", header(target, &raw)))
 }
@@ -165,8 +165,9 @@ pub(crate) fn spec_hash(text: &str) -> String {
 /// the strict contract for conformance checks:
 /// - `additionalProperties: false` is removed, because typify turns it into
 ///   `deny_unknown_fields` and one new server field would break decoding;
-/// - every string enum a response can carry becomes an untagged
-///   `Known(..)` / `Unknown(String)` pair, so a new server value decodes;
+/// - every string enum a response can carry is noted, and after generation
+///   rewritten into its final open form (see [`open_enums`]), so a new
+///   server value decodes;
 /// - single-value boolean enums (`ok: true`) become plain booleans;
 /// - string `format`s other than `binary`, and `pattern`s, are dropped, so timestamps, ids
 ///   and addresses stay `String` (a malformed value from the server never
@@ -181,52 +182,17 @@ pub(crate) fn prepare_for_codegen(document: &mut Value) -> Result<BTreeSet<Strin
     let open = response_enum_components(document)?;
     strip_for_decoding(document);
     drop_clashing_parameters(document);
-    if let Some(schemas) = document
-        .get_mut("components")
-        .and_then(|c| c.get_mut("schemas"))
-        .and_then(Value::as_mapping_mut)
-    {
-        for name in &open {
-            let Some(original) = schemas.remove(name.as_str()) else {
-                continue;
-            };
-            let mut known = original.clone();
-            if let Some(known) = known.as_mapping_mut() {
-                known.remove("example");
-            }
-            let description = original.get("description").cloned();
-            let mut open_schema = Mapping::new();
-            if let Some(description) = description {
-                open_schema.insert("description".into(), description);
-            }
-            let mut unknown = Mapping::new();
-            unknown.insert("title".into(), format!("{name}Unknown").into());
-            unknown.insert("type".into(), "string".into());
-            let mut known_ref = Mapping::new();
-            known_ref.insert(
-                "$ref".into(),
-                format!("#/components/schemas/{name}Known").into(),
-            );
-            open_schema.insert(
-                "oneOf".into(),
-                Value::Sequence(vec![Value::Mapping(known_ref), Value::Mapping(unknown)]),
-            );
-            schemas.insert(name.clone().into(), Value::Mapping(open_schema));
-            schemas.insert(format!("{name}Known").into(), known);
-        }
-    }
     Ok(open)
 }
 
-/// Gives every opened enum a string-visitor `Deserialize` in place of the
-/// derived untagged one. serde's untagged derive buffers each value and
-/// tries the variants in turn; the visitor matches the string where it lies
-/// (borrowed from the input when it can) and allocates only for an unknown
-/// value. Serialization keeps the derive: both variants write a string.
-fn decode_open_enums_from_str(
-    file: &mut syn::File,
-    opened: &BTreeSet<String>,
-) -> Result<(), String> {
+/// Rewrites every enum a response can carry into its final open form: the
+/// known values as unit variants plus `Unknown(String)` for values newer
+/// than this crate, `#[non_exhaustive]`, with `as_str`, `KNOWN`, `Display`,
+/// an infallible `FromStr` and `From<&str>`, and serde impls of our own: the
+/// `Deserialize` is a string visitor that matches the value where it lies
+/// (borrowed when it can) and allocates only for an unknown one. typify's
+/// closed enum and every impl it wrote for it are removed.
+fn open_enums(file: &mut syn::File, opened: &BTreeSet<String>) -> Result<(), String> {
     let types = file
         .items
         .iter_mut()
@@ -235,8 +201,9 @@ fn decode_open_enums_from_str(
             _ => None,
         })
         .ok_or("progenitor output has no `types` module")?;
-    let mut rewritten = BTreeSet::new();
-    for item in types.1.iter_mut() {
+    let mut found: Vec<(String, Vec<syn::Attribute>, Vec<(syn::Ident, Vec<syn::Attribute>, String)>)> =
+        Vec::new();
+    for item in types.1.iter() {
         let syn::Item::Enum(item) = item else {
             continue;
         };
@@ -244,35 +211,115 @@ fn decode_open_enums_from_str(
         if !opened.contains(&name) {
             continue;
         }
-        for attr in &mut item.attrs {
-            if !attr.path().is_ident("derive") {
-                continue;
+        let docs: Vec<syn::Attribute> = item
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("doc"))
+            .cloned()
+            .collect();
+        let mut variants = Vec::new();
+        for variant in &item.variants {
+            if !matches!(variant.fields, syn::Fields::Unit) {
+                return Err(format!("{name}::{} is not a unit variant", variant.ident));
             }
-            let derives = attr
-                .parse_args_with(
-                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-                )
-                .map_err(|e| format!("unreadable derive on {name}: {e}"))?;
-            let kept = derives.into_iter().filter(|path| {
-                path.segments
-                    .last()
-                    .is_none_or(|segment| segment.ident != "Deserialize")
-            });
-            *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+            let mut wire = variant.ident.to_string();
+            for attr in variant.attrs.iter().filter(|a| a.path().is_ident("serde")) {
+                attr.parse_nested_meta(|meta| {
+                    if meta.path.is_ident("rename") {
+                        let value: syn::LitStr = meta.value()?.parse()?;
+                        wire = value.value();
+                    }
+                    Ok(())
+                })
+                .map_err(|e| format!("unreadable serde attribute on {name}: {e}"))?;
+            }
+            let variant_docs = variant
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("doc"))
+                .cloned()
+                .collect();
+            variants.push((variant.ident.clone(), variant_docs, wire));
         }
-        rewritten.insert(name);
+        found.push((name, docs, variants));
     }
-    if let Some(missing) = opened.difference(&rewritten).next() {
-        return Err(format!(
-            "opened enum {missing} not found in progenitor output"
-        ));
+    if let Some(missing) = opened
+        .iter()
+        .find(|name| !found.iter().any(|(n, _, _)| n == *name))
+    {
+        return Err(format!("opened enum {missing} not found in progenitor output"));
     }
-    for name in &rewritten {
+    // Drop typify's closed enum and its impls.
+    types.1.retain(|item| match item {
+        syn::Item::Enum(e) => !opened.contains(&e.ident.to_string()),
+        syn::Item::Impl(i) => !impl_target(i).is_some_and(|t| opened.contains(&t)),
+        _ => true,
+    });
+    for (name, docs, variants) in found {
         let ty = quote::format_ident!("{name}");
-        let known = quote::format_ident!("{name}Known");
         let visitor = quote::format_ident!("{name}Visitor");
+        // A set that knows the value `unknown` keeps that variant; the
+        // fallback is then called `Other`.
+        let fallback = if variants.iter().any(|(i, _, _)| i == "Unknown") {
+            quote::format_ident!("Other")
+        } else {
+            quote::format_ident!("Unknown")
+        };
         let expecting = format!("a {name} string");
-        let impl_item: syn::Item = syn::parse_quote! {
+        let idents: Vec<&syn::Ident> = variants.iter().map(|(i, _, _)| i).collect();
+        let variant_docs: Vec<&Vec<syn::Attribute>> = variants.iter().map(|(_, d, _)| d).collect();
+        let wires: Vec<&String> = variants.iter().map(|(_, _, w)| w).collect();
+        let file_items: syn::File = syn::parse_quote! {
+            #(#docs)*
+            #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+            #[non_exhaustive]
+            pub enum #ty {
+                #( #(#variant_docs)* #idents, )*
+                /// A value newer than this crate, kept verbatim.
+                #fallback(::std::string::String),
+            }
+            impl #ty {
+                /// Every value this crate knows, in wire form.
+                pub const KNOWN: &'static [&'static str] = &[#(#wires),*];
+                /// The value in wire form.
+                pub fn as_str(&self) -> &str {
+                    match self {
+                        #( Self::#idents => #wires, )*
+                        Self::#fallback(other) => other,
+                    }
+                }
+                /// Whether the value is newer than this crate.
+                pub fn is_unknown(&self) -> bool {
+                    matches!(self, Self::#fallback(_))
+                }
+            }
+            impl ::std::convert::From<&str> for #ty {
+                fn from(value: &str) -> Self {
+                    match value {
+                        #( #wires => Self::#idents, )*
+                        other => Self::#fallback(other.to_owned()),
+                    }
+                }
+            }
+            impl ::std::str::FromStr for #ty {
+                type Err = ::std::convert::Infallible;
+                fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+                    Ok(Self::from(value))
+                }
+            }
+            impl ::std::fmt::Display for #ty {
+                fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                    f.write_str(self.as_str())
+                }
+            }
+            impl ::serde::Serialize for #ty {
+                fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+                where
+                    S: ::serde::Serializer,
+                {
+                    serializer.serialize_str(self.as_str())
+                }
+            }
             impl<'de> ::serde::Deserialize<'de> for #ty {
                 fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
                 where
@@ -291,9 +338,9 @@ fn decode_open_enums_from_str(
                         where
                             E: ::serde::de::Error,
                         {
-                            Ok(match value.parse::<#known>() {
-                                Ok(known) => #ty::Known(known),
-                                Err(_) => #ty::Unknown(value.to_owned()),
+                            Ok(match value {
+                                #( #wires => #ty::#idents, )*
+                                other => #ty::#fallback(other.to_owned()),
                             })
                         }
                         fn visit_string<E>(
@@ -303,9 +350,9 @@ fn decode_open_enums_from_str(
                         where
                             E: ::serde::de::Error,
                         {
-                            Ok(match value.parse::<#known>() {
-                                Ok(known) => #ty::Known(known),
-                                Err(_) => #ty::Unknown(value),
+                            Ok(match value.as_str() {
+                                #( #wires => #ty::#idents, )*
+                                _ => #ty::#fallback(value),
                             })
                         }
                     }
@@ -313,9 +360,17 @@ fn decode_open_enums_from_str(
                 }
             }
         };
-        types.1.push(impl_item);
+        types.1.extend(file_items.items);
     }
     Ok(())
+}
+
+/// The type an `impl` block is for, by its last path segment.
+fn impl_target(item: &syn::ItemImpl) -> Option<String> {
+    match &*item.self_ty {
+        syn::Type::Path(path) => path.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
 }
 
 /// Names of the string-enum component schemas reachable from any response.
@@ -654,30 +709,51 @@ components:
 "#;
 
     #[test]
-    fn decoding_is_made_tolerant_but_request_enums_stay_closed() {
-        let document = prepared(SMALL_SPEC).unwrap();
+    fn decoding_is_made_tolerant_and_response_enums_are_noted() {
+        let mut document: Value = serde_yaml::from_str(SMALL_SPEC).unwrap();
+        let opened = prepare_for_codegen(&mut document).unwrap();
         let schemas = &document["components"]["schemas"];
         let thing = &schemas["Thing"];
         assert!(thing.get("additionalProperties").is_none());
         assert!(thing["properties"]["ok"].get("enum").is_none());
+        // Response enums are opened after generation; request-only ones
+        // stay closed, so a typo fails to compile.
+        assert!(opened.contains("Colour"));
+        assert!(!opened.contains("Size"));
+    }
 
-        let colour = &schemas["Colour"];
-        assert_eq!(colour["description"].as_str(), Some("A colour."));
-        let variants = colour["oneOf"].as_sequence().unwrap();
-        assert_eq!(
-            variants[0]["$ref"].as_str(),
-            Some("#/components/schemas/ColourKnown")
-        );
-        assert_eq!(variants[1]["type"].as_str(), Some("string"));
-        assert_eq!(variants[1]["title"].as_str(), Some("ColourUnknown"));
-        assert_eq!(
-            schemas["ColourKnown"]["enum"].as_sequence().unwrap().len(),
-            2
-        );
+    #[test]
+    fn open_enums_get_their_final_form() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                /// A colour.
+                #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Copy, Debug)]
+                pub enum Colour {
+                    #[serde(rename = "red")]
+                    Red,
+                    #[serde(rename = "light_blue")]
+                    LightBlue,
+                }
+                impl ::std::fmt::Display for Colour {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        f.write_str("x")
+                    }
+                }
+                pub struct Other;
+            }
+        };
+        open_enums(&mut file, &BTreeSet::from(["Colour".to_owned()])).unwrap();
+        let text = prettyplease::unparse(&file);
+        assert!(text.contains("Unknown(::std::string::String)"), "{text}");
+        assert!(text.contains("#[non_exhaustive]"), "{text}");
+        assert!(text.contains(r#""light_blue" => Self::LightBlue"#), "{text}");
+        assert!(text.contains("/// A colour."), "{text}");
+        assert!(!text.contains("Copy"), "typify's derives are gone: {text}");
+        assert_eq!(text.matches("impl ::std::fmt::Display for Colour").count(), 1, "{text}");
+        assert!(text.contains("pub struct Other"), "{text}");
 
-        // Only sent by clients: a closed enum catches typos at compile time.
-        assert_eq!(schemas["Size"]["enum"].as_sequence().unwrap().len(), 2);
-        assert!(schemas.get("SizeKnown").is_none());
+        let missing = open_enums(&mut file, &BTreeSet::from(["Nope".to_owned()])).unwrap_err();
+        assert!(missing.contains("Nope"), "{missing}");
     }
 
     #[test]

@@ -43,125 +43,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///Machine-readable error category.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ApiErrorCode {
-        Known(ApiErrorCodeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for ApiErrorCode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ApiErrorCodeKnown> for ApiErrorCode {
-        fn from(value: ApiErrorCodeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///Machine-readable error category.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ApiErrorCodeKnown {
-        #[serde(rename = "invalid_parameter")]
-        InvalidParameter,
-        #[serde(rename = "missing_parameter")]
-        MissingParameter,
-        #[serde(rename = "authentication_required")]
-        AuthenticationRequired,
-        #[serde(rename = "insufficient_permissions")]
-        InsufficientPermissions,
-        #[serde(rename = "not_found")]
-        NotFound,
-        #[serde(rename = "conflict")]
-        Conflict,
-        #[serde(rename = "limit_exceeded")]
-        LimitExceeded,
-        #[serde(rename = "idempotency_conflict")]
-        IdempotencyConflict,
-        #[serde(rename = "payload_too_large")]
-        PayloadTooLarge,
-        #[serde(rename = "validation_error")]
-        ValidationError,
-        #[serde(rename = "rate_limit_exceeded")]
-        RateLimitExceeded,
-        #[serde(rename = "service_unavailable")]
-        ServiceUnavailable,
-        #[serde(rename = "internal_error")]
-        InternalError,
-    }
-    impl ::std::fmt::Display for ApiErrorCodeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::InvalidParameter => f.write_str("invalid_parameter"),
-                Self::MissingParameter => f.write_str("missing_parameter"),
-                Self::AuthenticationRequired => f.write_str("authentication_required"),
-                Self::InsufficientPermissions => f.write_str("insufficient_permissions"),
-                Self::NotFound => f.write_str("not_found"),
-                Self::Conflict => f.write_str("conflict"),
-                Self::LimitExceeded => f.write_str("limit_exceeded"),
-                Self::IdempotencyConflict => f.write_str("idempotency_conflict"),
-                Self::PayloadTooLarge => f.write_str("payload_too_large"),
-                Self::ValidationError => f.write_str("validation_error"),
-                Self::RateLimitExceeded => f.write_str("rate_limit_exceeded"),
-                Self::ServiceUnavailable => f.write_str("service_unavailable"),
-                Self::InternalError => f.write_str("internal_error"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ApiErrorCodeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "invalid_parameter" => Ok(Self::InvalidParameter),
-                "missing_parameter" => Ok(Self::MissingParameter),
-                "authentication_required" => Ok(Self::AuthenticationRequired),
-                "insufficient_permissions" => Ok(Self::InsufficientPermissions),
-                "not_found" => Ok(Self::NotFound),
-                "conflict" => Ok(Self::Conflict),
-                "limit_exceeded" => Ok(Self::LimitExceeded),
-                "idempotency_conflict" => Ok(Self::IdempotencyConflict),
-                "payload_too_large" => Ok(Self::PayloadTooLarge),
-                "validation_error" => Ok(Self::ValidationError),
-                "rate_limit_exceeded" => Ok(Self::RateLimitExceeded),
-                "service_unavailable" => Ok(Self::ServiceUnavailable),
-                "internal_error" => Ok(Self::InternalError),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ApiErrorCodeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ApiErrorCodeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///One problem with one field of the request.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ApiErrorDetail {
@@ -619,77 +500,6 @@ pub mod types {
                 })
         }
     }
-    ///`Currency`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum Currency {
-        Known(CurrencyKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for Currency {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<CurrencyKnown> for Currency {
-        fn from(value: CurrencyKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`CurrencyKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum CurrencyKnown {
-        #[serde(rename = "USD")]
-        Usd,
-    }
-    impl ::std::fmt::Display for CurrencyKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Usd => f.write_str("USD"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for CurrencyKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "USD" => Ok(Self::Usd),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for CurrencyKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for CurrencyKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Where the next page starts.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct CursorPagination {
@@ -859,170 +669,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`DeliveryLogRecipientType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum DeliveryLogRecipientType {
-        Known(DeliveryLogRecipientTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for DeliveryLogRecipientType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<DeliveryLogRecipientTypeKnown>
-    for DeliveryLogRecipientType {
-        fn from(value: DeliveryLogRecipientTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`DeliveryLogRecipientTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum DeliveryLogRecipientTypeKnown {
-        #[serde(rename = "to")]
-        To,
-        #[serde(rename = "cc")]
-        Cc,
-        #[serde(rename = "bcc")]
-        Bcc,
-    }
-    impl ::std::fmt::Display for DeliveryLogRecipientTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::To => f.write_str("to"),
-                Self::Cc => f.write_str("cc"),
-                Self::Bcc => f.write_str("bcc"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for DeliveryLogRecipientTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "to" => Ok(Self::To),
-                "cc" => Ok(Self::Cc),
-                "bcc" => Ok(Self::Bcc),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for DeliveryLogRecipientTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for DeliveryLogRecipientTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`DeliveryStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum DeliveryStatus {
-        Known(DeliveryStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for DeliveryStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<DeliveryStatusKnown> for DeliveryStatus {
-        fn from(value: DeliveryStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`DeliveryStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum DeliveryStatusKnown {
-        #[serde(rename = "pending")]
-        Pending,
-        #[serde(rename = "sent")]
-        Sent,
-        #[serde(rename = "failed")]
-        Failed,
-        #[serde(rename = "rejected")]
-        Rejected,
-    }
-    impl ::std::fmt::Display for DeliveryStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Pending => f.write_str("pending"),
-                Self::Sent => f.write_str("sent"),
-                Self::Failed => f.write_str("failed"),
-                Self::Rejected => f.write_str("rejected"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for DeliveryStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "pending" => Ok(Self::Pending),
-                "sent" => Ok(Self::Sent),
-                "failed" => Ok(Self::Failed),
-                "rejected" => Ok(Self::Rejected),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for DeliveryStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for DeliveryStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Confirmation of a deletion.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct DomainDeleted {
@@ -1074,81 +720,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`send_only`: outbound mail only, MX untouched. `send_receive`: also hosts mailboxes.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum DomainMode {
-        Known(DomainModeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for DomainMode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<DomainModeKnown> for DomainMode {
-        fn from(value: DomainModeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`send_only`: outbound mail only, MX untouched. `send_receive`: also hosts mailboxes.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum DomainModeKnown {
-        #[serde(rename = "send_only")]
-        SendOnly,
-        #[serde(rename = "send_receive")]
-        SendReceive,
-    }
-    impl ::std::fmt::Display for DomainModeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::SendOnly => f.write_str("send_only"),
-                Self::SendReceive => f.write_str("send_receive"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for DomainModeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "send_only" => Ok(Self::SendOnly),
-                "send_receive" => Ok(Self::SendReceive),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for DomainModeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for DomainModeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///The one mode a domain can be upgraded to.
     #[derive(
         ::serde::Deserialize,
@@ -1193,87 +764,6 @@ pub mod types {
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for DomainUpgradeMode {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///Where a domain stands in DNS verification.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum DomainVerificationStatus {
-        Known(DomainVerificationStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for DomainVerificationStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<DomainVerificationStatusKnown>
-    for DomainVerificationStatus {
-        fn from(value: DomainVerificationStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///Where a domain stands in DNS verification.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum DomainVerificationStatusKnown {
-        #[serde(rename = "pending")]
-        Pending,
-        #[serde(rename = "verified")]
-        Verified,
-        #[serde(rename = "failed")]
-        Failed,
-    }
-    impl ::std::fmt::Display for DomainVerificationStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Pending => f.write_str("pending"),
-                Self::Verified => f.write_str("verified"),
-                Self::Failed => f.write_str("failed"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for DomainVerificationStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "pending" => Ok(Self::Pending),
-                "verified" => Ok(Self::Verified),
-                "failed" => Ok(Self::Failed),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for DomainVerificationStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for DomainVerificationStatusKnown {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -1378,85 +868,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`off` accepts everyone; `allowlist` only matching senders; `denylist` everyone but matching senders.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum FilterMode {
-        Known(FilterModeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for FilterMode {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<FilterModeKnown> for FilterMode {
-        fn from(value: FilterModeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`off` accepts everyone; `allowlist` only matching senders; `denylist` everyone but matching senders.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum FilterModeKnown {
-        #[serde(rename = "off")]
-        Off,
-        #[serde(rename = "allowlist")]
-        Allowlist,
-        #[serde(rename = "denylist")]
-        Denylist,
-    }
-    impl ::std::fmt::Display for FilterModeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Off => f.write_str("off"),
-                Self::Allowlist => f.write_str("allowlist"),
-                Self::Denylist => f.write_str("denylist"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for FilterModeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "off" => Ok(Self::Off),
-                "allowlist" => Ok(Self::Allowlist),
-                "denylist" => Ok(Self::Denylist),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for FilterModeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for FilterModeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///One sender filter rule.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct FilterRule {
@@ -1525,81 +936,6 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
-        }
-    }
-    ///Whether a match lets the sender in or keeps it out.
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum FilterRuleType {
-        Known(FilterRuleTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for FilterRuleType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<FilterRuleTypeKnown> for FilterRuleType {
-        fn from(value: FilterRuleTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///Whether a match lets the sender in or keeps it out.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum FilterRuleTypeKnown {
-        #[serde(rename = "allow")]
-        Allow,
-        #[serde(rename = "deny")]
-        Deny,
-    }
-    impl ::std::fmt::Display for FilterRuleTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Allow => f.write_str("allow"),
-                Self::Deny => f.write_str("deny"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for FilterRuleTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "allow" => Ok(Self::Allow),
-                "deny" => Ok(Self::Deny),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for FilterRuleTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for FilterRuleTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///A filter mode and its rules.
@@ -1934,81 +1270,6 @@ pub mod types {
                 })
         }
     }
-    ///`InboxEventType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum InboxEventType {
-        Known(InboxEventTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for InboxEventType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<InboxEventTypeKnown> for InboxEventType {
-        fn from(value: InboxEventTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`InboxEventTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum InboxEventTypeKnown {
-        #[serde(rename = "message.received")]
-        MessageReceived,
-        #[serde(rename = "message.received.spam")]
-        MessageReceivedSpam,
-    }
-    impl ::std::fmt::Display for InboxEventTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::MessageReceived => f.write_str("message.received"),
-                Self::MessageReceivedSpam => f.write_str("message.received.spam"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for InboxEventTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "message.received" => Ok(Self::MessageReceived),
-                "message.received.spam" => Ok(Self::MessageReceivedSpam),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for InboxEventTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for InboxEventTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///`IncludeAttachments`
     #[derive(
         ::serde::Deserialize,
@@ -2057,85 +1318,6 @@ pub mod types {
         }
     }
     impl ::std::convert::TryFrom<::std::string::String> for IncludeAttachments {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`IncludeHeaders`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum IncludeHeaders {
-        Known(IncludeHeadersKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for IncludeHeaders {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<IncludeHeadersKnown> for IncludeHeaders {
-        fn from(value: IncludeHeadersKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`IncludeHeadersKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum IncludeHeadersKnown {
-        #[serde(rename = "none")]
-        None,
-        #[serde(rename = "selected")]
-        Selected,
-        #[serde(rename = "full")]
-        Full,
-    }
-    impl ::std::fmt::Display for IncludeHeadersKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::None => f.write_str("none"),
-                Self::Selected => f.write_str("selected"),
-                Self::Full => f.write_str("full"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for IncludeHeadersKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "none" => Ok(Self::None),
-                "selected" => Ok(Self::Selected),
-                "full" => Ok(Self::Full),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for IncludeHeadersKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for IncludeHeadersKnown {
         type Error = self::error::ConversionError;
         fn try_from(
             value: ::std::string::String,
@@ -2806,80 +1988,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MailboxAttachmentUploadIntentResultMethod`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxAttachmentUploadIntentResultMethod {
-        Known(MailboxAttachmentUploadIntentResultMethodKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxAttachmentUploadIntentResultMethod {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxAttachmentUploadIntentResultMethodKnown>
-    for MailboxAttachmentUploadIntentResultMethod {
-        fn from(value: MailboxAttachmentUploadIntentResultMethodKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxAttachmentUploadIntentResultMethodKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxAttachmentUploadIntentResultMethodKnown {
-        #[serde(rename = "PUT")]
-        Put,
-    }
-    impl ::std::fmt::Display for MailboxAttachmentUploadIntentResultMethodKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Put => f.write_str("PUT"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxAttachmentUploadIntentResultMethodKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "PUT" => Ok(Self::Put),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for MailboxAttachmentUploadIntentResultMethodKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxAttachmentUploadIntentResultMethodKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Envelope holding a signed upload URL.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MailboxAttachmentUploadIntentResultResponse {
@@ -2917,99 +2025,6 @@ pub mod types {
     impl MailboxAttachmentUploadResultResponse {
         pub fn builder() -> builder::MailboxAttachmentUploadResultResponse {
             Default::default()
-        }
-    }
-    ///Why an address is or is not free: `available`, `invalid_email`, `domain_not_available`, `taken`, `reserved`, or `cleanup_pending` (a deleted mailbox still holds it).
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxAvailabilityReason {
-        Known(MailboxAvailabilityReasonKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxAvailabilityReason {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxAvailabilityReasonKnown>
-    for MailboxAvailabilityReason {
-        fn from(value: MailboxAvailabilityReasonKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///Why an address is or is not free: `available`, `invalid_email`, `domain_not_available`, `taken`, `reserved`, or `cleanup_pending` (a deleted mailbox still holds it).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxAvailabilityReasonKnown {
-        #[serde(rename = "available")]
-        Available,
-        #[serde(rename = "invalid_email")]
-        InvalidEmail,
-        #[serde(rename = "domain_not_available")]
-        DomainNotAvailable,
-        #[serde(rename = "taken")]
-        Taken,
-        #[serde(rename = "reserved")]
-        Reserved,
-        #[serde(rename = "cleanup_pending")]
-        CleanupPending,
-    }
-    impl ::std::fmt::Display for MailboxAvailabilityReasonKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Available => f.write_str("available"),
-                Self::InvalidEmail => f.write_str("invalid_email"),
-                Self::DomainNotAvailable => f.write_str("domain_not_available"),
-                Self::Taken => f.write_str("taken"),
-                Self::Reserved => f.write_str("reserved"),
-                Self::CleanupPending => f.write_str("cleanup_pending"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxAvailabilityReasonKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "available" => Ok(Self::Available),
-                "invalid_email" => Ok(Self::InvalidEmail),
-                "domain_not_available" => Ok(Self::DomainNotAvailable),
-                "taken" => Ok(Self::Taken),
-                "reserved" => Ok(Self::Reserved),
-                "cleanup_pending" => Ok(Self::CleanupPending),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MailboxAvailabilityReasonKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxAvailabilityReasonKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Envelope holding an availability answer.
@@ -3947,83 +2962,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MailboxMessageContentBodyFormat`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxMessageContentBodyFormat {
-        Known(MailboxMessageContentBodyFormatKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxMessageContentBodyFormat {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxMessageContentBodyFormatKnown>
-    for MailboxMessageContentBodyFormat {
-        fn from(value: MailboxMessageContentBodyFormatKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxMessageContentBodyFormatKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxMessageContentBodyFormatKnown {
-        #[serde(rename = "text")]
-        Text,
-        #[serde(rename = "html")]
-        Html,
-    }
-    impl ::std::fmt::Display for MailboxMessageContentBodyFormatKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Text => f.write_str("text"),
-                Self::Html => f.write_str("html"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxMessageContentBodyFormatKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "text" => Ok(Self::Text),
-                "html" => Ok(Self::Html),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MailboxMessageContentBodyFormatKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxMessageContentBodyFormatKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///`MailboxMessageContentDates`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MailboxMessageContentDates {
@@ -4386,87 +3324,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MailboxRealtimeEventEventType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxRealtimeEventEventType {
-        Known(MailboxRealtimeEventEventTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxRealtimeEventEventType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxRealtimeEventEventTypeKnown>
-    for MailboxRealtimeEventEventType {
-        fn from(value: MailboxRealtimeEventEventTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxRealtimeEventEventTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxRealtimeEventEventTypeKnown {
-        #[serde(rename = "message.received")]
-        MessageReceived,
-        #[serde(rename = "message.received.spam")]
-        MessageReceivedSpam,
-        #[serde(rename = "sync_required")]
-        SyncRequired,
-    }
-    impl ::std::fmt::Display for MailboxRealtimeEventEventTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::MessageReceived => f.write_str("message.received"),
-                Self::MessageReceivedSpam => f.write_str("message.received.spam"),
-                Self::SyncRequired => f.write_str("sync_required"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxRealtimeEventEventTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "message.received" => Ok(Self::MessageReceived),
-                "message.received.spam" => Ok(Self::MessageReceivedSpam),
-                "sync_required" => Ok(Self::SyncRequired),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MailboxRealtimeEventEventTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxRealtimeEventEventTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///A message snapshot carried in a live event, with a shortened body; null when absent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MailboxRealtimeMessage {
@@ -4700,90 +3557,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MailboxSessionCapabilitiesMessagesUpdateFieldsItem`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
-        Known(MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown>
-    for MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
-        fn from(value: MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown {
-        #[serde(rename = "seen")]
-        Seen,
-        #[serde(rename = "flagged")]
-        Flagged,
-        #[serde(rename = "keywords")]
-        Keywords,
-    }
-    impl ::std::fmt::Display
-    for MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Seen => f.write_str("seen"),
-                Self::Flagged => f.write_str("flagged"),
-                Self::Keywords => f.write_str("keywords"),
-            }
-        }
-    }
-    impl ::std::str::FromStr
-    for MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "seen" => Ok(Self::Seen),
-                "flagged" => Ok(Self::Flagged),
-                "keywords" => Ok(Self::Keywords),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///`MailboxSessionCapabilitiesQuotas`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MailboxSessionCapabilitiesQuotas {
@@ -4822,177 +3595,6 @@ pub mod types {
     impl MailboxSessionCapabilitiesSync {
         pub fn builder() -> builder::MailboxSessionCapabilitiesSync {
             Default::default()
-        }
-    }
-    ///`MailboxSessionCapabilitiesSyncQueryChangesItem`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxSessionCapabilitiesSyncQueryChangesItem {
-        Known(MailboxSessionCapabilitiesSyncQueryChangesItemKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxSessionCapabilitiesSyncQueryChangesItem {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxSessionCapabilitiesSyncQueryChangesItemKnown>
-    for MailboxSessionCapabilitiesSyncQueryChangesItem {
-        fn from(value: MailboxSessionCapabilitiesSyncQueryChangesItemKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxSessionCapabilitiesSyncQueryChangesItemKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxSessionCapabilitiesSyncQueryChangesItemKnown {
-        #[serde(rename = "messages")]
-        Messages,
-        #[serde(rename = "folders")]
-        Folders,
-    }
-    impl ::std::fmt::Display for MailboxSessionCapabilitiesSyncQueryChangesItemKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Messages => f.write_str("messages"),
-                Self::Folders => f.write_str("folders"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxSessionCapabilitiesSyncQueryChangesItemKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "messages" => Ok(Self::Messages),
-                "folders" => Ok(Self::Folders),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str>
-    for MailboxSessionCapabilitiesSyncQueryChangesItemKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxSessionCapabilitiesSyncQueryChangesItemKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`MailboxSessionCapabilitiesSyncTypesItem`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxSessionCapabilitiesSyncTypesItem {
-        Known(MailboxSessionCapabilitiesSyncTypesItemKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxSessionCapabilitiesSyncTypesItem {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxSessionCapabilitiesSyncTypesItemKnown>
-    for MailboxSessionCapabilitiesSyncTypesItem {
-        fn from(value: MailboxSessionCapabilitiesSyncTypesItemKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxSessionCapabilitiesSyncTypesItemKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxSessionCapabilitiesSyncTypesItemKnown {
-        #[serde(rename = "messages")]
-        Messages,
-        #[serde(rename = "folders")]
-        Folders,
-        #[serde(rename = "threads")]
-        Threads,
-        #[serde(rename = "submissions")]
-        Submissions,
-        #[serde(rename = "identities")]
-        Identities,
-        #[serde(rename = "quotas")]
-        Quotas,
-    }
-    impl ::std::fmt::Display for MailboxSessionCapabilitiesSyncTypesItemKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Messages => f.write_str("messages"),
-                Self::Folders => f.write_str("folders"),
-                Self::Threads => f.write_str("threads"),
-                Self::Submissions => f.write_str("submissions"),
-                Self::Identities => f.write_str("identities"),
-                Self::Quotas => f.write_str("quotas"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxSessionCapabilitiesSyncTypesItemKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "messages" => Ok(Self::Messages),
-                "folders" => Ok(Self::Folders),
-                "threads" => Ok(Self::Threads),
-                "submissions" => Ok(Self::Submissions),
-                "identities" => Ok(Self::Identities),
-                "quotas" => Ok(Self::Quotas),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MailboxSessionCapabilitiesSyncTypesItemKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxSessionCapabilitiesSyncTypesItemKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`MailboxSessionCapabilitiesThreads`
@@ -5447,95 +4049,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`MailboxUsageResourceLimitStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MailboxUsageResourceLimitStatus {
-        Known(MailboxUsageResourceLimitStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MailboxUsageResourceLimitStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MailboxUsageResourceLimitStatusKnown>
-    for MailboxUsageResourceLimitStatus {
-        fn from(value: MailboxUsageResourceLimitStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MailboxUsageResourceLimitStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MailboxUsageResourceLimitStatusKnown {
-        #[serde(rename = "ok")]
-        Ok,
-        #[serde(rename = "warning")]
-        Warning,
-        #[serde(rename = "soft_limit")]
-        SoftLimit,
-        #[serde(rename = "hard_limit")]
-        HardLimit,
-        #[serde(rename = "unknown")]
-        Unknown,
-    }
-    impl ::std::fmt::Display for MailboxUsageResourceLimitStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Ok => f.write_str("ok"),
-                Self::Warning => f.write_str("warning"),
-                Self::SoftLimit => f.write_str("soft_limit"),
-                Self::HardLimit => f.write_str("hard_limit"),
-                Self::Unknown => f.write_str("unknown"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MailboxUsageResourceLimitStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "ok" => Ok(Self::Ok),
-                "warning" => Ok(Self::Warning),
-                "soft_limit" => Ok(Self::SoftLimit),
-                "hard_limit" => Ok(Self::HardLimit),
-                "unknown" => Ok(Self::Unknown),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MailboxUsageResourceLimitStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for MailboxUsageResourceLimitStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Envelope holding mailbox usage.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct MailboxUsageResponse {
@@ -5557,81 +4070,6 @@ pub mod types {
     impl MailboxUsageStates {
         pub fn builder() -> builder::MailboxUsageStates {
             Default::default()
-        }
-    }
-    ///`MessageIdKind`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum MessageIdKind {
-        Known(MessageIdKindKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for MessageIdKind {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<MessageIdKindKnown> for MessageIdKind {
-        fn from(value: MessageIdKindKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`MessageIdKindKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum MessageIdKindKnown {
-        #[serde(rename = "provider")]
-        Provider,
-        #[serde(rename = "rfc5322")]
-        Rfc5322,
-    }
-    impl ::std::fmt::Display for MessageIdKindKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Provider => f.write_str("provider"),
-                Self::Rfc5322 => f.write_str("rfc5322"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for MessageIdKindKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "provider" => Ok(Self::Provider),
-                "rfc5322" => Ok(Self::Rfc5322),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for MessageIdKindKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for MessageIdKindKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`MessageSortBy`
@@ -6559,26 +4997,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ProviderStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ProviderStatus {
-        Known(ProviderStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for ProviderStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ProviderStatusKnown> for ProviderStatus {
-        fn from(value: ProviderStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
     ///Sending accounts counted by status.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProviderStatusCounts {
@@ -6590,69 +5008,6 @@ pub mod types {
     impl ProviderStatusCounts {
         pub fn builder() -> builder::ProviderStatusCounts {
             Default::default()
-        }
-    }
-    ///`ProviderStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ProviderStatusKnown {
-        #[serde(rename = "active")]
-        Active,
-        #[serde(rename = "inactive")]
-        Inactive,
-        #[serde(rename = "error")]
-        Error,
-        #[serde(rename = "pending")]
-        Pending,
-    }
-    impl ::std::fmt::Display for ProviderStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Active => f.write_str("active"),
-                Self::Inactive => f.write_str("inactive"),
-                Self::Error => f.write_str("error"),
-                Self::Pending => f.write_str("pending"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ProviderStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "active" => Ok(Self::Active),
-                "inactive" => Ok(Self::Inactive),
-                "error" => Ok(Self::Error),
-                "pending" => Ok(Self::Pending),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ProviderStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ProviderStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Outcome of a connection test.
@@ -6684,26 +5039,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`ProviderType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum ProviderType {
-        Known(ProviderTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for ProviderType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<ProviderTypeKnown> for ProviderType {
-        fn from(value: ProviderTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
     ///Sending accounts counted by type.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ProviderTypeCounts {
@@ -6719,69 +5054,6 @@ pub mod types {
     impl ProviderTypeCounts {
         pub fn builder() -> builder::ProviderTypeCounts {
             Default::default()
-        }
-    }
-    ///`ProviderTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum ProviderTypeKnown {
-        #[serde(rename = "smtp")]
-        Smtp,
-        #[serde(rename = "gmail_api")]
-        GmailApi,
-        #[serde(rename = "outlook_api")]
-        OutlookApi,
-        #[serde(rename = "amazon_ses")]
-        AmazonSes,
-    }
-    impl ::std::fmt::Display for ProviderTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Smtp => f.write_str("smtp"),
-                Self::GmailApi => f.write_str("gmail_api"),
-                Self::OutlookApi => f.write_str("outlook_api"),
-                Self::AmazonSes => f.write_str("amazon_ses"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for ProviderTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "smtp" => Ok(Self::Smtp),
-                "gmail_api" => Ok(Self::GmailApi),
-                "outlook_api" => Ok(Self::OutlookApi),
-                "amazon_ses" => Ok(Self::AmazonSes),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for ProviderTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for ProviderTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Request body of `managementUpdateProvider`; omitted fields stay unchanged.
@@ -7420,160 +5692,6 @@ pub mod types {
                 .map_err(|e| { <D::Error as ::serde::de::Error>::custom(e.to_string()) })
         }
     }
-    ///`RawBodyPart`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum RawBodyPart {
-        Known(RawBodyPartKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for RawBodyPart {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<RawBodyPartKnown> for RawBodyPart {
-        fn from(value: RawBodyPartKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`RawBodyPartKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum RawBodyPartKnown {
-        #[serde(rename = "text")]
-        Text,
-        #[serde(rename = "html")]
-        Html,
-        #[serde(rename = "both")]
-        Both,
-    }
-    impl ::std::fmt::Display for RawBodyPartKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Text => f.write_str("text"),
-                Self::Html => f.write_str("html"),
-                Self::Both => f.write_str("both"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for RawBodyPartKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "text" => Ok(Self::Text),
-                "html" => Ok(Self::Html),
-                "both" => Ok(Self::Both),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for RawBodyPartKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for RawBodyPartKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    ///`RecipientStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum RecipientStatus {
-        Known(RecipientStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for RecipientStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<RecipientStatusKnown> for RecipientStatus {
-        fn from(value: RecipientStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`RecipientStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum RecipientStatusKnown {
-        #[serde(rename = "accepted")]
-        Accepted,
-        #[serde(rename = "rejected")]
-        Rejected,
-    }
-    impl ::std::fmt::Display for RecipientStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Accepted => f.write_str("accepted"),
-                Self::Rejected => f.write_str("rejected"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for RecipientStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "accepted" => Ok(Self::Accepted),
-                "rejected" => Ok(Self::Rejected),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for RecipientStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for RecipientStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///How much of a countable allowance the team uses.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct ResourceLimitSnapshot {
@@ -7711,79 +5829,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`SendMailboxMessageResultStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SendMailboxMessageResultStatus {
-        Known(SendMailboxMessageResultStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for SendMailboxMessageResultStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<SendMailboxMessageResultStatusKnown>
-    for SendMailboxMessageResultStatus {
-        fn from(value: SendMailboxMessageResultStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`SendMailboxMessageResultStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SendMailboxMessageResultStatusKnown {
-        #[serde(rename = "queued")]
-        Queued,
-    }
-    impl ::std::fmt::Display for SendMailboxMessageResultStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Queued => f.write_str("queued"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SendMailboxMessageResultStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "queued" => Ok(Self::Queued),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SendMailboxMessageResultStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for SendMailboxMessageResultStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///`SendScopeInput`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct SendScopeInput {
@@ -7915,85 +5960,6 @@ pub mod types {
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
                 })
-        }
-    }
-    ///`SendScopeType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SendScopeType {
-        Known(SendScopeTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for SendScopeType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<SendScopeTypeKnown> for SendScopeType {
-        fn from(value: SendScopeTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`SendScopeTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SendScopeTypeKnown {
-        #[serde(rename = "all")]
-        All,
-        #[serde(rename = "providers")]
-        Providers,
-        #[serde(rename = "group")]
-        Group,
-    }
-    impl ::std::fmt::Display for SendScopeTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::All => f.write_str("all"),
-                Self::Providers => f.write_str("providers"),
-                Self::Group => f.write_str("group"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SendScopeTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "all" => Ok(Self::All),
-                "providers" => Ok(Self::Providers),
-                "group" => Ok(Self::Group),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SendScopeTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for SendScopeTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///A filed request for more sending accounts.
@@ -8160,91 +6126,6 @@ pub mod types {
     impl SharedAmazonSesLimitRequestPageResponse {
         pub fn builder() -> builder::SharedAmazonSesLimitRequestPageResponse {
             Default::default()
-        }
-    }
-    ///`SharedAmazonSesLimitRequestStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SharedAmazonSesLimitRequestStatus {
-        Known(SharedAmazonSesLimitRequestStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for SharedAmazonSesLimitRequestStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<SharedAmazonSesLimitRequestStatusKnown>
-    for SharedAmazonSesLimitRequestStatus {
-        fn from(value: SharedAmazonSesLimitRequestStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`SharedAmazonSesLimitRequestStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SharedAmazonSesLimitRequestStatusKnown {
-        #[serde(rename = "pending")]
-        Pending,
-        #[serde(rename = "approved")]
-        Approved,
-        #[serde(rename = "denied")]
-        Denied,
-        #[serde(rename = "cancelled")]
-        Cancelled,
-    }
-    impl ::std::fmt::Display for SharedAmazonSesLimitRequestStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Pending => f.write_str("pending"),
-                Self::Approved => f.write_str("approved"),
-                Self::Denied => f.write_str("denied"),
-                Self::Cancelled => f.write_str("cancelled"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SharedAmazonSesLimitRequestStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "pending" => Ok(Self::Pending),
-                "approved" => Ok(Self::Approved),
-                "denied" => Ok(Self::Denied),
-                "cancelled" => Ok(Self::Cancelled),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SharedAmazonSesLimitRequestStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for SharedAmazonSesLimitRequestStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///`SmtpProtocol`
@@ -8460,93 +6341,6 @@ pub mod types {
     impl TransactionCursorListResponse {
         pub fn builder() -> builder::TransactionCursorListResponse {
             Default::default()
-        }
-    }
-    ///`TransactionType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum TransactionType {
-        Known(TransactionTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for TransactionType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<TransactionTypeKnown> for TransactionType {
-        fn from(value: TransactionTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`TransactionTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum TransactionTypeKnown {
-        #[serde(rename = "PURCHASE")]
-        Purchase,
-        #[serde(rename = "USAGE")]
-        Usage,
-        #[serde(rename = "AUTO_TOPUP")]
-        AutoTopup,
-        #[serde(rename = "REFUND")]
-        Refund,
-        #[serde(rename = "ADJUSTMENT")]
-        Adjustment,
-    }
-    impl ::std::fmt::Display for TransactionTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Purchase => f.write_str("PURCHASE"),
-                Self::Usage => f.write_str("USAGE"),
-                Self::AutoTopup => f.write_str("AUTO_TOPUP"),
-                Self::Refund => f.write_str("REFUND"),
-                Self::Adjustment => f.write_str("ADJUSTMENT"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for TransactionTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "PURCHASE" => Ok(Self::Purchase),
-                "USAGE" => Ok(Self::Usage),
-                "AUTO_TOPUP" => Ok(Self::AutoTopup),
-                "REFUND" => Ok(Self::Refund),
-                "ADJUSTMENT" => Ok(Self::Adjustment),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for TransactionTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for TransactionTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Request body of `managementUpdateDomain`.
@@ -8984,91 +6778,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`WebhookDeliveryAttemptResult`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum WebhookDeliveryAttemptResult {
-        Known(WebhookDeliveryAttemptResultKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for WebhookDeliveryAttemptResult {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<WebhookDeliveryAttemptResultKnown>
-    for WebhookDeliveryAttemptResult {
-        fn from(value: WebhookDeliveryAttemptResultKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`WebhookDeliveryAttemptResultKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum WebhookDeliveryAttemptResultKnown {
-        #[serde(rename = "success")]
-        Success,
-        #[serde(rename = "retrying")]
-        Retrying,
-        #[serde(rename = "failed")]
-        Failed,
-        #[serde(rename = "permanent_failure")]
-        PermanentFailure,
-    }
-    impl ::std::fmt::Display for WebhookDeliveryAttemptResultKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Success => f.write_str("success"),
-                Self::Retrying => f.write_str("retrying"),
-                Self::Failed => f.write_str("failed"),
-                Self::PermanentFailure => f.write_str("permanent_failure"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for WebhookDeliveryAttemptResultKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "success" => Ok(Self::Success),
-                "retrying" => Ok(Self::Retrying),
-                "failed" => Ok(Self::Failed),
-                "permanent_failure" => Ok(Self::PermanentFailure),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for WebhookDeliveryAttemptResultKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for WebhookDeliveryAttemptResultKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///The body one delivery attempt sent.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookDeliveryPayload {
@@ -9156,84 +6865,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`WebhookEventDataBounceType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum WebhookEventDataBounceType {
-        Known(WebhookEventDataBounceTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for WebhookEventDataBounceType {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<WebhookEventDataBounceTypeKnown>
-    for WebhookEventDataBounceType {
-        fn from(value: WebhookEventDataBounceTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`WebhookEventDataBounceTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum WebhookEventDataBounceTypeKnown {
-        Permanent,
-        Transient,
-        Undetermined,
-    }
-    impl ::std::fmt::Display for WebhookEventDataBounceTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Permanent => f.write_str("Permanent"),
-                Self::Transient => f.write_str("Transient"),
-                Self::Undetermined => f.write_str("Undetermined"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for WebhookEventDataBounceTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "Permanent" => Ok(Self::Permanent),
-                "Transient" => Ok(Self::Transient),
-                "Undetermined" => Ok(Self::Undetermined),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for WebhookEventDataBounceTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for WebhookEventDataBounceTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///The JSON body posted to a webhook endpoint for one event.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct WebhookEventPayload {
@@ -9252,97 +6883,6 @@ pub mod types {
     impl WebhookEventPayload {
         pub fn builder() -> builder::WebhookEventPayload {
             Default::default()
-        }
-    }
-    ///`WebhookEventType`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum WebhookEventType {
-        Known(WebhookEventTypeKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::convert::From<WebhookEventTypeKnown> for WebhookEventType {
-        fn from(value: WebhookEventTypeKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`WebhookEventTypeKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum WebhookEventTypeKnown {
-        #[serde(rename = "message.delivered")]
-        MessageDelivered,
-        #[serde(rename = "message.bounced")]
-        MessageBounced,
-        #[serde(rename = "message.complained")]
-        MessageComplained,
-        #[serde(rename = "message.rejected")]
-        MessageRejected,
-        #[serde(rename = "message.delivery_delayed")]
-        MessageDeliveryDelayed,
-        #[serde(rename = "message.received")]
-        MessageReceived,
-        #[serde(rename = "message.received.spam")]
-        MessageReceivedSpam,
-        #[serde(rename = "sendmux.test")]
-        SendmuxTest,
-    }
-    impl ::std::fmt::Display for WebhookEventTypeKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::MessageDelivered => f.write_str("message.delivered"),
-                Self::MessageBounced => f.write_str("message.bounced"),
-                Self::MessageComplained => f.write_str("message.complained"),
-                Self::MessageRejected => f.write_str("message.rejected"),
-                Self::MessageDeliveryDelayed => f.write_str("message.delivery_delayed"),
-                Self::MessageReceived => f.write_str("message.received"),
-                Self::MessageReceivedSpam => f.write_str("message.received.spam"),
-                Self::SendmuxTest => f.write_str("sendmux.test"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for WebhookEventTypeKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "message.delivered" => Ok(Self::MessageDelivered),
-                "message.bounced" => Ok(Self::MessageBounced),
-                "message.complained" => Ok(Self::MessageComplained),
-                "message.rejected" => Ok(Self::MessageRejected),
-                "message.delivery_delayed" => Ok(Self::MessageDeliveryDelayed),
-                "message.received" => Ok(Self::MessageReceived),
-                "message.received.spam" => Ok(Self::MessageReceivedSpam),
-                "sendmux.test" => Ok(Self::SendmuxTest),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for WebhookEventTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for WebhookEventTypeKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Which mailboxes a subscription hears about.
@@ -35895,6 +33435,106 @@ pub mod types {
             }
         }
     }
+    ///Machine-readable error category.
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum ApiErrorCode {
+        InvalidParameter,
+        MissingParameter,
+        AuthenticationRequired,
+        InsufficientPermissions,
+        NotFound,
+        Conflict,
+        LimitExceeded,
+        IdempotencyConflict,
+        PayloadTooLarge,
+        ValidationError,
+        RateLimitExceeded,
+        ServiceUnavailable,
+        InternalError,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl ApiErrorCode {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "invalid_parameter",
+            "missing_parameter",
+            "authentication_required",
+            "insufficient_permissions",
+            "not_found",
+            "conflict",
+            "limit_exceeded",
+            "idempotency_conflict",
+            "payload_too_large",
+            "validation_error",
+            "rate_limit_exceeded",
+            "service_unavailable",
+            "internal_error",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::InvalidParameter => "invalid_parameter",
+                Self::MissingParameter => "missing_parameter",
+                Self::AuthenticationRequired => "authentication_required",
+                Self::InsufficientPermissions => "insufficient_permissions",
+                Self::NotFound => "not_found",
+                Self::Conflict => "conflict",
+                Self::LimitExceeded => "limit_exceeded",
+                Self::IdempotencyConflict => "idempotency_conflict",
+                Self::PayloadTooLarge => "payload_too_large",
+                Self::ValidationError => "validation_error",
+                Self::RateLimitExceeded => "rate_limit_exceeded",
+                Self::ServiceUnavailable => "service_unavailable",
+                Self::InternalError => "internal_error",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for ApiErrorCode {
+        fn from(value: &str) -> Self {
+            match value {
+                "invalid_parameter" => Self::InvalidParameter,
+                "missing_parameter" => Self::MissingParameter,
+                "authentication_required" => Self::AuthenticationRequired,
+                "insufficient_permissions" => Self::InsufficientPermissions,
+                "not_found" => Self::NotFound,
+                "conflict" => Self::Conflict,
+                "limit_exceeded" => Self::LimitExceeded,
+                "idempotency_conflict" => Self::IdempotencyConflict,
+                "payload_too_large" => Self::PayloadTooLarge,
+                "validation_error" => Self::ValidationError,
+                "rate_limit_exceeded" => Self::RateLimitExceeded,
+                "service_unavailable" => Self::ServiceUnavailable,
+                "internal_error" => Self::InternalError,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ApiErrorCode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for ApiErrorCode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for ApiErrorCode {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for ApiErrorCode {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
@@ -35917,9 +33557,25 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<ApiErrorCodeKnown>() {
-                            Ok(known) => ApiErrorCode::Known(known),
-                            Err(_) => ApiErrorCode::Unknown(value.to_owned()),
+                        match value {
+                            "invalid_parameter" => ApiErrorCode::InvalidParameter,
+                            "missing_parameter" => ApiErrorCode::MissingParameter,
+                            "authentication_required" => {
+                                ApiErrorCode::AuthenticationRequired
+                            }
+                            "insufficient_permissions" => {
+                                ApiErrorCode::InsufficientPermissions
+                            }
+                            "not_found" => ApiErrorCode::NotFound,
+                            "conflict" => ApiErrorCode::Conflict,
+                            "limit_exceeded" => ApiErrorCode::LimitExceeded,
+                            "idempotency_conflict" => ApiErrorCode::IdempotencyConflict,
+                            "payload_too_large" => ApiErrorCode::PayloadTooLarge,
+                            "validation_error" => ApiErrorCode::ValidationError,
+                            "rate_limit_exceeded" => ApiErrorCode::RateLimitExceeded,
+                            "service_unavailable" => ApiErrorCode::ServiceUnavailable,
+                            "internal_error" => ApiErrorCode::InternalError,
+                            other => ApiErrorCode::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -35931,14 +33587,80 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<ApiErrorCodeKnown>() {
-                            Ok(known) => ApiErrorCode::Known(known),
-                            Err(_) => ApiErrorCode::Unknown(value),
+                        match value.as_str() {
+                            "invalid_parameter" => ApiErrorCode::InvalidParameter,
+                            "missing_parameter" => ApiErrorCode::MissingParameter,
+                            "authentication_required" => {
+                                ApiErrorCode::AuthenticationRequired
+                            }
+                            "insufficient_permissions" => {
+                                ApiErrorCode::InsufficientPermissions
+                            }
+                            "not_found" => ApiErrorCode::NotFound,
+                            "conflict" => ApiErrorCode::Conflict,
+                            "limit_exceeded" => ApiErrorCode::LimitExceeded,
+                            "idempotency_conflict" => ApiErrorCode::IdempotencyConflict,
+                            "payload_too_large" => ApiErrorCode::PayloadTooLarge,
+                            "validation_error" => ApiErrorCode::ValidationError,
+                            "rate_limit_exceeded" => ApiErrorCode::RateLimitExceeded,
+                            "service_unavailable" => ApiErrorCode::ServiceUnavailable,
+                            "internal_error" => ApiErrorCode::InternalError,
+                            _ => ApiErrorCode::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(ApiErrorCodeVisitor)
+        }
+    }
+    ///`Currency`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum Currency {
+        Usd,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl Currency {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["USD"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Usd => "USD",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for Currency {
+        fn from(value: &str) -> Self {
+            match value {
+                "USD" => Self::Usd,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for Currency {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for Currency {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for Currency {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Currency {
@@ -35960,9 +33682,9 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<CurrencyKnown>() {
-                            Ok(known) => Currency::Known(known),
-                            Err(_) => Currency::Unknown(value.to_owned()),
+                        match value {
+                            "USD" => Currency::Usd,
+                            other => Currency::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -35974,14 +33696,70 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<CurrencyKnown>() {
-                            Ok(known) => Currency::Known(known),
-                            Err(_) => Currency::Unknown(value),
+                        match value.as_str() {
+                            "USD" => Currency::Usd,
+                            _ => Currency::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(CurrencyVisitor)
+        }
+    }
+    ///`DeliveryLogRecipientType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum DeliveryLogRecipientType {
+        To,
+        Cc,
+        Bcc,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl DeliveryLogRecipientType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["to", "cc", "bcc"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::To => "to",
+                Self::Cc => "cc",
+                Self::Bcc => "bcc",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for DeliveryLogRecipientType {
+        fn from(value: &str) -> Self {
+            match value {
+                "to" => Self::To,
+                "cc" => Self::Cc,
+                "bcc" => Self::Bcc,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeliveryLogRecipientType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for DeliveryLogRecipientType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for DeliveryLogRecipientType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DeliveryLogRecipientType {
@@ -36006,9 +33784,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DeliveryLogRecipientTypeKnown>() {
-                            Ok(known) => DeliveryLogRecipientType::Known(known),
-                            Err(_) => DeliveryLogRecipientType::Unknown(value.to_owned()),
+                        match value {
+                            "to" => DeliveryLogRecipientType::To,
+                            "cc" => DeliveryLogRecipientType::Cc,
+                            "bcc" => DeliveryLogRecipientType::Bcc,
+                            other => DeliveryLogRecipientType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36020,14 +33800,80 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DeliveryLogRecipientTypeKnown>() {
-                            Ok(known) => DeliveryLogRecipientType::Known(known),
-                            Err(_) => DeliveryLogRecipientType::Unknown(value),
+                        match value.as_str() {
+                            "to" => DeliveryLogRecipientType::To,
+                            "cc" => DeliveryLogRecipientType::Cc,
+                            "bcc" => DeliveryLogRecipientType::Bcc,
+                            _ => DeliveryLogRecipientType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(DeliveryLogRecipientTypeVisitor)
+        }
+    }
+    ///`DeliveryStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum DeliveryStatus {
+        Pending,
+        Sent,
+        Failed,
+        Rejected,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl DeliveryStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "pending",
+            "sent",
+            "failed",
+            "rejected",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Pending => "pending",
+                Self::Sent => "sent",
+                Self::Failed => "failed",
+                Self::Rejected => "rejected",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for DeliveryStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "pending" => Self::Pending,
+                "sent" => Self::Sent,
+                "failed" => Self::Failed,
+                "rejected" => Self::Rejected,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DeliveryStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for DeliveryStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for DeliveryStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DeliveryStatus {
@@ -36052,9 +33898,12 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DeliveryStatusKnown>() {
-                            Ok(known) => DeliveryStatus::Known(known),
-                            Err(_) => DeliveryStatus::Unknown(value.to_owned()),
+                        match value {
+                            "pending" => DeliveryStatus::Pending,
+                            "sent" => DeliveryStatus::Sent,
+                            "failed" => DeliveryStatus::Failed,
+                            "rejected" => DeliveryStatus::Rejected,
+                            other => DeliveryStatus::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36066,14 +33915,70 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DeliveryStatusKnown>() {
-                            Ok(known) => DeliveryStatus::Known(known),
-                            Err(_) => DeliveryStatus::Unknown(value),
+                        match value.as_str() {
+                            "pending" => DeliveryStatus::Pending,
+                            "sent" => DeliveryStatus::Sent,
+                            "failed" => DeliveryStatus::Failed,
+                            "rejected" => DeliveryStatus::Rejected,
+                            _ => DeliveryStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(DeliveryStatusVisitor)
+        }
+    }
+    ///`send_only`: outbound mail only, MX untouched. `send_receive`: also hosts mailboxes.
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum DomainMode {
+        SendOnly,
+        SendReceive,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl DomainMode {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["send_only", "send_receive"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::SendOnly => "send_only",
+                Self::SendReceive => "send_receive",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for DomainMode {
+        fn from(value: &str) -> Self {
+            match value {
+                "send_only" => Self::SendOnly,
+                "send_receive" => Self::SendReceive,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DomainMode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for DomainMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for DomainMode {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DomainMode {
@@ -36098,9 +34003,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DomainModeKnown>() {
-                            Ok(known) => DomainMode::Known(known),
-                            Err(_) => DomainMode::Unknown(value.to_owned()),
+                        match value {
+                            "send_only" => DomainMode::SendOnly,
+                            "send_receive" => DomainMode::SendReceive,
+                            other => DomainMode::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36112,14 +34018,71 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DomainModeKnown>() {
-                            Ok(known) => DomainMode::Known(known),
-                            Err(_) => DomainMode::Unknown(value),
+                        match value.as_str() {
+                            "send_only" => DomainMode::SendOnly,
+                            "send_receive" => DomainMode::SendReceive,
+                            _ => DomainMode::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(DomainModeVisitor)
+        }
+    }
+    ///Where a domain stands in DNS verification.
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum DomainVerificationStatus {
+        Pending,
+        Verified,
+        Failed,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl DomainVerificationStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["pending", "verified", "failed"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Pending => "pending",
+                Self::Verified => "verified",
+                Self::Failed => "failed",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for DomainVerificationStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "pending" => Self::Pending,
+                "verified" => Self::Verified,
+                "failed" => Self::Failed,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for DomainVerificationStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for DomainVerificationStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for DomainVerificationStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DomainVerificationStatus {
@@ -36144,9 +34107,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DomainVerificationStatusKnown>() {
-                            Ok(known) => DomainVerificationStatus::Known(known),
-                            Err(_) => DomainVerificationStatus::Unknown(value.to_owned()),
+                        match value {
+                            "pending" => DomainVerificationStatus::Pending,
+                            "verified" => DomainVerificationStatus::Verified,
+                            "failed" => DomainVerificationStatus::Failed,
+                            other => DomainVerificationStatus::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36158,14 +34123,72 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<DomainVerificationStatusKnown>() {
-                            Ok(known) => DomainVerificationStatus::Known(known),
-                            Err(_) => DomainVerificationStatus::Unknown(value),
+                        match value.as_str() {
+                            "pending" => DomainVerificationStatus::Pending,
+                            "verified" => DomainVerificationStatus::Verified,
+                            "failed" => DomainVerificationStatus::Failed,
+                            _ => DomainVerificationStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(DomainVerificationStatusVisitor)
+        }
+    }
+    ///`off` accepts everyone; `allowlist` only matching senders; `denylist` everyone but matching senders.
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum FilterMode {
+        Off,
+        Allowlist,
+        Denylist,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl FilterMode {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["off", "allowlist", "denylist"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Off => "off",
+                Self::Allowlist => "allowlist",
+                Self::Denylist => "denylist",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for FilterMode {
+        fn from(value: &str) -> Self {
+            match value {
+                "off" => Self::Off,
+                "allowlist" => Self::Allowlist,
+                "denylist" => Self::Denylist,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FilterMode {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for FilterMode {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for FilterMode {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FilterMode {
@@ -36190,9 +34213,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<FilterModeKnown>() {
-                            Ok(known) => FilterMode::Known(known),
-                            Err(_) => FilterMode::Unknown(value.to_owned()),
+                        match value {
+                            "off" => FilterMode::Off,
+                            "allowlist" => FilterMode::Allowlist,
+                            "denylist" => FilterMode::Denylist,
+                            other => FilterMode::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36204,14 +34229,69 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<FilterModeKnown>() {
-                            Ok(known) => FilterMode::Known(known),
-                            Err(_) => FilterMode::Unknown(value),
+                        match value.as_str() {
+                            "off" => FilterMode::Off,
+                            "allowlist" => FilterMode::Allowlist,
+                            "denylist" => FilterMode::Denylist,
+                            _ => FilterMode::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(FilterModeVisitor)
+        }
+    }
+    ///Whether a match lets the sender in or keeps it out.
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum FilterRuleType {
+        Allow,
+        Deny,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl FilterRuleType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["allow", "deny"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Allow => "allow",
+                Self::Deny => "deny",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for FilterRuleType {
+        fn from(value: &str) -> Self {
+            match value {
+                "allow" => Self::Allow,
+                "deny" => Self::Deny,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for FilterRuleType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for FilterRuleType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for FilterRuleType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FilterRuleType {
@@ -36236,9 +34316,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<FilterRuleTypeKnown>() {
-                            Ok(known) => FilterRuleType::Known(known),
-                            Err(_) => FilterRuleType::Unknown(value.to_owned()),
+                        match value {
+                            "allow" => FilterRuleType::Allow,
+                            "deny" => FilterRuleType::Deny,
+                            other => FilterRuleType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36250,14 +34331,71 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<FilterRuleTypeKnown>() {
-                            Ok(known) => FilterRuleType::Known(known),
-                            Err(_) => FilterRuleType::Unknown(value),
+                        match value.as_str() {
+                            "allow" => FilterRuleType::Allow,
+                            "deny" => FilterRuleType::Deny,
+                            _ => FilterRuleType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(FilterRuleTypeVisitor)
+        }
+    }
+    ///`InboxEventType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum InboxEventType {
+        MessageReceived,
+        MessageReceivedSpam,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl InboxEventType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "message.received",
+            "message.received.spam",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::MessageReceived => "message.received",
+                Self::MessageReceivedSpam => "message.received.spam",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for InboxEventType {
+        fn from(value: &str) -> Self {
+            match value {
+                "message.received" => Self::MessageReceived,
+                "message.received.spam" => Self::MessageReceivedSpam,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for InboxEventType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for InboxEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for InboxEventType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for InboxEventType {
@@ -36282,9 +34420,12 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<InboxEventTypeKnown>() {
-                            Ok(known) => InboxEventType::Known(known),
-                            Err(_) => InboxEventType::Unknown(value.to_owned()),
+                        match value {
+                            "message.received" => InboxEventType::MessageReceived,
+                            "message.received.spam" => {
+                                InboxEventType::MessageReceivedSpam
+                            }
+                            other => InboxEventType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36296,14 +34437,73 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<InboxEventTypeKnown>() {
-                            Ok(known) => InboxEventType::Known(known),
-                            Err(_) => InboxEventType::Unknown(value),
+                        match value.as_str() {
+                            "message.received" => InboxEventType::MessageReceived,
+                            "message.received.spam" => {
+                                InboxEventType::MessageReceivedSpam
+                            }
+                            _ => InboxEventType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(InboxEventTypeVisitor)
+        }
+    }
+    ///`IncludeHeaders`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum IncludeHeaders {
+        None,
+        Selected,
+        Full,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl IncludeHeaders {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["none", "selected", "full"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::None => "none",
+                Self::Selected => "selected",
+                Self::Full => "full",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for IncludeHeaders {
+        fn from(value: &str) -> Self {
+            match value {
+                "none" => Self::None,
+                "selected" => Self::Selected,
+                "full" => Self::Full,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for IncludeHeaders {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for IncludeHeaders {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for IncludeHeaders {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for IncludeHeaders {
@@ -36328,9 +34528,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<IncludeHeadersKnown>() {
-                            Ok(known) => IncludeHeaders::Known(known),
-                            Err(_) => IncludeHeaders::Unknown(value.to_owned()),
+                        match value {
+                            "none" => IncludeHeaders::None,
+                            "selected" => IncludeHeaders::Selected,
+                            "full" => IncludeHeaders::Full,
+                            other => IncludeHeaders::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36342,14 +34544,66 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<IncludeHeadersKnown>() {
-                            Ok(known) => IncludeHeaders::Known(known),
-                            Err(_) => IncludeHeaders::Unknown(value),
+                        match value.as_str() {
+                            "none" => IncludeHeaders::None,
+                            "selected" => IncludeHeaders::Selected,
+                            "full" => IncludeHeaders::Full,
+                            _ => IncludeHeaders::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(IncludeHeadersVisitor)
+        }
+    }
+    ///`MailboxAttachmentUploadIntentResultMethod`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxAttachmentUploadIntentResultMethod {
+        Put,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxAttachmentUploadIntentResultMethod {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["PUT"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Put => "PUT",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxAttachmentUploadIntentResultMethod {
+        fn from(value: &str) -> Self {
+            match value {
+                "PUT" => Self::Put,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxAttachmentUploadIntentResultMethod {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxAttachmentUploadIntentResultMethod {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxAttachmentUploadIntentResultMethod {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MailboxAttachmentUploadIntentResultMethod {
@@ -36375,15 +34629,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<MailboxAttachmentUploadIntentResultMethodKnown>()
-                        {
-                            Ok(known) => {
-                                MailboxAttachmentUploadIntentResultMethod::Known(known)
-                            }
-                            Err(_) => {
+                        match value {
+                            "PUT" => MailboxAttachmentUploadIntentResultMethod::Put,
+                            other => {
                                 MailboxAttachmentUploadIntentResultMethod::Unknown(
-                                    value.to_owned(),
+                                    other.to_owned(),
                                 )
                             }
                         },
@@ -36397,13 +34647,9 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<MailboxAttachmentUploadIntentResultMethodKnown>()
-                        {
-                            Ok(known) => {
-                                MailboxAttachmentUploadIntentResultMethod::Known(known)
-                            }
-                            Err(_) => {
+                        match value.as_str() {
+                            "PUT" => MailboxAttachmentUploadIntentResultMethod::Put,
+                            _ => {
                                 MailboxAttachmentUploadIntentResultMethod::Unknown(value)
                             }
                         },
@@ -36412,6 +34658,78 @@ pub mod types {
             }
             deserializer
                 .deserialize_str(MailboxAttachmentUploadIntentResultMethodVisitor)
+        }
+    }
+    ///Why an address is or is not free: `available`, `invalid_email`, `domain_not_available`, `taken`, `reserved`, or `cleanup_pending` (a deleted mailbox still holds it).
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxAvailabilityReason {
+        Available,
+        InvalidEmail,
+        DomainNotAvailable,
+        Taken,
+        Reserved,
+        CleanupPending,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxAvailabilityReason {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "available",
+            "invalid_email",
+            "domain_not_available",
+            "taken",
+            "reserved",
+            "cleanup_pending",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Available => "available",
+                Self::InvalidEmail => "invalid_email",
+                Self::DomainNotAvailable => "domain_not_available",
+                Self::Taken => "taken",
+                Self::Reserved => "reserved",
+                Self::CleanupPending => "cleanup_pending",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxAvailabilityReason {
+        fn from(value: &str) -> Self {
+            match value {
+                "available" => Self::Available,
+                "invalid_email" => Self::InvalidEmail,
+                "domain_not_available" => Self::DomainNotAvailable,
+                "taken" => Self::Taken,
+                "reserved" => Self::Reserved,
+                "cleanup_pending" => Self::CleanupPending,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxAvailabilityReason {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxAvailabilityReason {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxAvailabilityReason {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MailboxAvailabilityReason {
@@ -36436,11 +34754,18 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxAvailabilityReasonKnown>() {
-                            Ok(known) => MailboxAvailabilityReason::Known(known),
-                            Err(_) => {
-                                MailboxAvailabilityReason::Unknown(value.to_owned())
+                        match value {
+                            "available" => MailboxAvailabilityReason::Available,
+                            "invalid_email" => MailboxAvailabilityReason::InvalidEmail,
+                            "domain_not_available" => {
+                                MailboxAvailabilityReason::DomainNotAvailable
                             }
+                            "taken" => MailboxAvailabilityReason::Taken,
+                            "reserved" => MailboxAvailabilityReason::Reserved,
+                            "cleanup_pending" => {
+                                MailboxAvailabilityReason::CleanupPending
+                            }
+                            other => MailboxAvailabilityReason::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36452,14 +34777,76 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxAvailabilityReasonKnown>() {
-                            Ok(known) => MailboxAvailabilityReason::Known(known),
-                            Err(_) => MailboxAvailabilityReason::Unknown(value),
+                        match value.as_str() {
+                            "available" => MailboxAvailabilityReason::Available,
+                            "invalid_email" => MailboxAvailabilityReason::InvalidEmail,
+                            "domain_not_available" => {
+                                MailboxAvailabilityReason::DomainNotAvailable
+                            }
+                            "taken" => MailboxAvailabilityReason::Taken,
+                            "reserved" => MailboxAvailabilityReason::Reserved,
+                            "cleanup_pending" => {
+                                MailboxAvailabilityReason::CleanupPending
+                            }
+                            _ => MailboxAvailabilityReason::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(MailboxAvailabilityReasonVisitor)
+        }
+    }
+    ///`MailboxMessageContentBodyFormat`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxMessageContentBodyFormat {
+        Text,
+        Html,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxMessageContentBodyFormat {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["text", "html"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Text => "text",
+                Self::Html => "html",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxMessageContentBodyFormat {
+        fn from(value: &str) -> Self {
+            match value {
+                "text" => Self::Text,
+                "html" => Self::Html,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxMessageContentBodyFormat {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxMessageContentBodyFormat {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxMessageContentBodyFormat {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MailboxMessageContentBodyFormat {
@@ -36485,10 +34872,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxMessageContentBodyFormatKnown>() {
-                            Ok(known) => MailboxMessageContentBodyFormat::Known(known),
-                            Err(_) => {
-                                MailboxMessageContentBodyFormat::Unknown(value.to_owned())
+                        match value {
+                            "text" => MailboxMessageContentBodyFormat::Text,
+                            "html" => MailboxMessageContentBodyFormat::Html,
+                            other => {
+                                MailboxMessageContentBodyFormat::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -36501,14 +34889,75 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxMessageContentBodyFormatKnown>() {
-                            Ok(known) => MailboxMessageContentBodyFormat::Known(known),
-                            Err(_) => MailboxMessageContentBodyFormat::Unknown(value),
+                        match value.as_str() {
+                            "text" => MailboxMessageContentBodyFormat::Text,
+                            "html" => MailboxMessageContentBodyFormat::Html,
+                            _ => MailboxMessageContentBodyFormat::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(MailboxMessageContentBodyFormatVisitor)
+        }
+    }
+    ///`MailboxRealtimeEventEventType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxRealtimeEventEventType {
+        MessageReceived,
+        MessageReceivedSpam,
+        SyncRequired,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxRealtimeEventEventType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "message.received",
+            "message.received.spam",
+            "sync_required",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::MessageReceived => "message.received",
+                Self::MessageReceivedSpam => "message.received.spam",
+                Self::SyncRequired => "sync_required",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxRealtimeEventEventType {
+        fn from(value: &str) -> Self {
+            match value {
+                "message.received" => Self::MessageReceived,
+                "message.received.spam" => Self::MessageReceivedSpam,
+                "sync_required" => Self::SyncRequired,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxRealtimeEventEventType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxRealtimeEventEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxRealtimeEventEventType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MailboxRealtimeEventEventType {
@@ -36534,10 +34983,18 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxRealtimeEventEventTypeKnown>() {
-                            Ok(known) => MailboxRealtimeEventEventType::Known(known),
-                            Err(_) => {
-                                MailboxRealtimeEventEventType::Unknown(value.to_owned())
+                        match value {
+                            "message.received" => {
+                                MailboxRealtimeEventEventType::MessageReceived
+                            }
+                            "message.received.spam" => {
+                                MailboxRealtimeEventEventType::MessageReceivedSpam
+                            }
+                            "sync_required" => {
+                                MailboxRealtimeEventEventType::SyncRequired
+                            }
+                            other => {
+                                MailboxRealtimeEventEventType::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -36550,14 +35007,79 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxRealtimeEventEventTypeKnown>() {
-                            Ok(known) => MailboxRealtimeEventEventType::Known(known),
-                            Err(_) => MailboxRealtimeEventEventType::Unknown(value),
+                        match value.as_str() {
+                            "message.received" => {
+                                MailboxRealtimeEventEventType::MessageReceived
+                            }
+                            "message.received.spam" => {
+                                MailboxRealtimeEventEventType::MessageReceivedSpam
+                            }
+                            "sync_required" => {
+                                MailboxRealtimeEventEventType::SyncRequired
+                            }
+                            _ => MailboxRealtimeEventEventType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(MailboxRealtimeEventEventTypeVisitor)
+        }
+    }
+    ///`MailboxSessionCapabilitiesMessagesUpdateFieldsItem`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
+        Seen,
+        Flagged,
+        Keywords,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["seen", "flagged", "keywords"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Seen => "seen",
+                Self::Flagged => "flagged",
+                Self::Keywords => "keywords",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str>
+    for MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
+        fn from(value: &str) -> Self {
+            match value {
+                "seen" => Self::Seen,
+                "flagged" => Self::Flagged,
+                "keywords" => Self::Keywords,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxSessionCapabilitiesMessagesUpdateFieldsItem {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -36589,19 +35111,19 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<
-                                MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown,
-                            >()
-                        {
-                            Ok(known) => {
-                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Known(
-                                    known,
-                                )
+                        match value {
+                            "seen" => {
+                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Seen
                             }
-                            Err(_) => {
+                            "flagged" => {
+                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Flagged
+                            }
+                            "keywords" => {
+                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Keywords
+                            }
+                            other => {
                                 MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Unknown(
-                                    value.to_owned(),
+                                    other.to_owned(),
                                 )
                             }
                         },
@@ -36618,17 +35140,17 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<
-                                MailboxSessionCapabilitiesMessagesUpdateFieldsItemKnown,
-                            >()
-                        {
-                            Ok(known) => {
-                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Known(
-                                    known,
-                                )
+                        match value.as_str() {
+                            "seen" => {
+                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Seen
                             }
-                            Err(_) => {
+                            "flagged" => {
+                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Flagged
+                            }
+                            "keywords" => {
+                                MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Keywords
+                            }
+                            _ => {
                                 MailboxSessionCapabilitiesMessagesUpdateFieldsItem::Unknown(
                                     value,
                                 )
@@ -36641,6 +35163,59 @@ pub mod types {
                 .deserialize_str(
                     MailboxSessionCapabilitiesMessagesUpdateFieldsItemVisitor,
                 )
+        }
+    }
+    ///`MailboxSessionCapabilitiesSyncQueryChangesItem`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxSessionCapabilitiesSyncQueryChangesItem {
+        Messages,
+        Folders,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxSessionCapabilitiesSyncQueryChangesItem {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["messages", "folders"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Messages => "messages",
+                Self::Folders => "folders",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxSessionCapabilitiesSyncQueryChangesItem {
+        fn from(value: &str) -> Self {
+            match value {
+                "messages" => Self::Messages,
+                "folders" => Self::Folders,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxSessionCapabilitiesSyncQueryChangesItem {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxSessionCapabilitiesSyncQueryChangesItem {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxSessionCapabilitiesSyncQueryChangesItem {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de>
@@ -36672,17 +35247,16 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<
-                                MailboxSessionCapabilitiesSyncQueryChangesItemKnown,
-                            >()
-                        {
-                            Ok(known) => {
-                                MailboxSessionCapabilitiesSyncQueryChangesItem::Known(known)
+                        match value {
+                            "messages" => {
+                                MailboxSessionCapabilitiesSyncQueryChangesItem::Messages
                             }
-                            Err(_) => {
+                            "folders" => {
+                                MailboxSessionCapabilitiesSyncQueryChangesItem::Folders
+                            }
+                            other => {
                                 MailboxSessionCapabilitiesSyncQueryChangesItem::Unknown(
-                                    value.to_owned(),
+                                    other.to_owned(),
                                 )
                             }
                         },
@@ -36699,15 +35273,14 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<
-                                MailboxSessionCapabilitiesSyncQueryChangesItemKnown,
-                            >()
-                        {
-                            Ok(known) => {
-                                MailboxSessionCapabilitiesSyncQueryChangesItem::Known(known)
+                        match value.as_str() {
+                            "messages" => {
+                                MailboxSessionCapabilitiesSyncQueryChangesItem::Messages
                             }
-                            Err(_) => {
+                            "folders" => {
+                                MailboxSessionCapabilitiesSyncQueryChangesItem::Folders
+                            }
+                            _ => {
                                 MailboxSessionCapabilitiesSyncQueryChangesItem::Unknown(
                                     value,
                                 )
@@ -36718,6 +35291,78 @@ pub mod types {
             }
             deserializer
                 .deserialize_str(MailboxSessionCapabilitiesSyncQueryChangesItemVisitor)
+        }
+    }
+    ///`MailboxSessionCapabilitiesSyncTypesItem`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxSessionCapabilitiesSyncTypesItem {
+        Messages,
+        Folders,
+        Threads,
+        Submissions,
+        Identities,
+        Quotas,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MailboxSessionCapabilitiesSyncTypesItem {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "messages",
+            "folders",
+            "threads",
+            "submissions",
+            "identities",
+            "quotas",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Messages => "messages",
+                Self::Folders => "folders",
+                Self::Threads => "threads",
+                Self::Submissions => "submissions",
+                Self::Identities => "identities",
+                Self::Quotas => "quotas",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxSessionCapabilitiesSyncTypesItem {
+        fn from(value: &str) -> Self {
+            match value {
+                "messages" => Self::Messages,
+                "folders" => Self::Folders,
+                "threads" => Self::Threads,
+                "submissions" => Self::Submissions,
+                "identities" => Self::Identities,
+                "quotas" => Self::Quotas,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxSessionCapabilitiesSyncTypesItem {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxSessionCapabilitiesSyncTypesItem {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxSessionCapabilitiesSyncTypesItem {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MailboxSessionCapabilitiesSyncTypesItem {
@@ -36743,15 +35388,22 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<MailboxSessionCapabilitiesSyncTypesItemKnown>()
-                        {
-                            Ok(known) => {
-                                MailboxSessionCapabilitiesSyncTypesItem::Known(known)
+                        match value {
+                            "messages" => {
+                                MailboxSessionCapabilitiesSyncTypesItem::Messages
                             }
-                            Err(_) => {
+                            "folders" => MailboxSessionCapabilitiesSyncTypesItem::Folders,
+                            "threads" => MailboxSessionCapabilitiesSyncTypesItem::Threads,
+                            "submissions" => {
+                                MailboxSessionCapabilitiesSyncTypesItem::Submissions
+                            }
+                            "identities" => {
+                                MailboxSessionCapabilitiesSyncTypesItem::Identities
+                            }
+                            "quotas" => MailboxSessionCapabilitiesSyncTypesItem::Quotas,
+                            other => {
                                 MailboxSessionCapabilitiesSyncTypesItem::Unknown(
-                                    value.to_owned(),
+                                    other.to_owned(),
                                 )
                             }
                         },
@@ -36765,20 +35417,93 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value
-                            .parse::<MailboxSessionCapabilitiesSyncTypesItemKnown>()
-                        {
-                            Ok(known) => {
-                                MailboxSessionCapabilitiesSyncTypesItem::Known(known)
+                        match value.as_str() {
+                            "messages" => {
+                                MailboxSessionCapabilitiesSyncTypesItem::Messages
                             }
-                            Err(_) => {
-                                MailboxSessionCapabilitiesSyncTypesItem::Unknown(value)
+                            "folders" => MailboxSessionCapabilitiesSyncTypesItem::Folders,
+                            "threads" => MailboxSessionCapabilitiesSyncTypesItem::Threads,
+                            "submissions" => {
+                                MailboxSessionCapabilitiesSyncTypesItem::Submissions
                             }
+                            "identities" => {
+                                MailboxSessionCapabilitiesSyncTypesItem::Identities
+                            }
+                            "quotas" => MailboxSessionCapabilitiesSyncTypesItem::Quotas,
+                            _ => MailboxSessionCapabilitiesSyncTypesItem::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(MailboxSessionCapabilitiesSyncTypesItemVisitor)
+        }
+    }
+    ///`MailboxUsageResourceLimitStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MailboxUsageResourceLimitStatus {
+        Ok,
+        Warning,
+        SoftLimit,
+        HardLimit,
+        Unknown,
+        /// A value newer than this crate, kept verbatim.
+        Other(::std::string::String),
+    }
+    impl MailboxUsageResourceLimitStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "ok",
+            "warning",
+            "soft_limit",
+            "hard_limit",
+            "unknown",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Ok => "ok",
+                Self::Warning => "warning",
+                Self::SoftLimit => "soft_limit",
+                Self::HardLimit => "hard_limit",
+                Self::Unknown => "unknown",
+                Self::Other(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Other(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MailboxUsageResourceLimitStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "ok" => Self::Ok,
+                "warning" => Self::Warning,
+                "soft_limit" => Self::SoftLimit,
+                "hard_limit" => Self::HardLimit,
+                "unknown" => Self::Unknown,
+                other => Self::Other(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MailboxUsageResourceLimitStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MailboxUsageResourceLimitStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MailboxUsageResourceLimitStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MailboxUsageResourceLimitStatus {
@@ -36804,10 +35529,14 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxUsageResourceLimitStatusKnown>() {
-                            Ok(known) => MailboxUsageResourceLimitStatus::Known(known),
-                            Err(_) => {
-                                MailboxUsageResourceLimitStatus::Unknown(value.to_owned())
+                        match value {
+                            "ok" => MailboxUsageResourceLimitStatus::Ok,
+                            "warning" => MailboxUsageResourceLimitStatus::Warning,
+                            "soft_limit" => MailboxUsageResourceLimitStatus::SoftLimit,
+                            "hard_limit" => MailboxUsageResourceLimitStatus::HardLimit,
+                            "unknown" => MailboxUsageResourceLimitStatus::Unknown,
+                            other => {
+                                MailboxUsageResourceLimitStatus::Other(other.to_owned())
                             }
                         },
                     )
@@ -36820,14 +35549,71 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MailboxUsageResourceLimitStatusKnown>() {
-                            Ok(known) => MailboxUsageResourceLimitStatus::Known(known),
-                            Err(_) => MailboxUsageResourceLimitStatus::Unknown(value),
+                        match value.as_str() {
+                            "ok" => MailboxUsageResourceLimitStatus::Ok,
+                            "warning" => MailboxUsageResourceLimitStatus::Warning,
+                            "soft_limit" => MailboxUsageResourceLimitStatus::SoftLimit,
+                            "hard_limit" => MailboxUsageResourceLimitStatus::HardLimit,
+                            "unknown" => MailboxUsageResourceLimitStatus::Unknown,
+                            _ => MailboxUsageResourceLimitStatus::Other(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(MailboxUsageResourceLimitStatusVisitor)
+        }
+    }
+    ///`MessageIdKind`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum MessageIdKind {
+        Provider,
+        Rfc5322,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl MessageIdKind {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["provider", "rfc5322"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Provider => "provider",
+                Self::Rfc5322 => "rfc5322",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for MessageIdKind {
+        fn from(value: &str) -> Self {
+            match value {
+                "provider" => Self::Provider,
+                "rfc5322" => Self::Rfc5322,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for MessageIdKind {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for MessageIdKind {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for MessageIdKind {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for MessageIdKind {
@@ -36852,9 +35638,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MessageIdKindKnown>() {
-                            Ok(known) => MessageIdKind::Known(known),
-                            Err(_) => MessageIdKind::Unknown(value.to_owned()),
+                        match value {
+                            "provider" => MessageIdKind::Provider,
+                            "rfc5322" => MessageIdKind::Rfc5322,
+                            other => MessageIdKind::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36866,14 +35653,79 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<MessageIdKindKnown>() {
-                            Ok(known) => MessageIdKind::Known(known),
-                            Err(_) => MessageIdKind::Unknown(value),
+                        match value.as_str() {
+                            "provider" => MessageIdKind::Provider,
+                            "rfc5322" => MessageIdKind::Rfc5322,
+                            _ => MessageIdKind::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(MessageIdKindVisitor)
+        }
+    }
+    ///`ProviderStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum ProviderStatus {
+        Active,
+        Inactive,
+        Error,
+        Pending,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl ProviderStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "active",
+            "inactive",
+            "error",
+            "pending",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Active => "active",
+                Self::Inactive => "inactive",
+                Self::Error => "error",
+                Self::Pending => "pending",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for ProviderStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "active" => Self::Active,
+                "inactive" => Self::Inactive,
+                "error" => Self::Error,
+                "pending" => Self::Pending,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ProviderStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for ProviderStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for ProviderStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ProviderStatus {
@@ -36898,9 +35750,12 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<ProviderStatusKnown>() {
-                            Ok(known) => ProviderStatus::Known(known),
-                            Err(_) => ProviderStatus::Unknown(value.to_owned()),
+                        match value {
+                            "active" => ProviderStatus::Active,
+                            "inactive" => ProviderStatus::Inactive,
+                            "error" => ProviderStatus::Error,
+                            "pending" => ProviderStatus::Pending,
+                            other => ProviderStatus::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36912,14 +35767,81 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<ProviderStatusKnown>() {
-                            Ok(known) => ProviderStatus::Known(known),
-                            Err(_) => ProviderStatus::Unknown(value),
+                        match value.as_str() {
+                            "active" => ProviderStatus::Active,
+                            "inactive" => ProviderStatus::Inactive,
+                            "error" => ProviderStatus::Error,
+                            "pending" => ProviderStatus::Pending,
+                            _ => ProviderStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(ProviderStatusVisitor)
+        }
+    }
+    ///`ProviderType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum ProviderType {
+        Smtp,
+        GmailApi,
+        OutlookApi,
+        AmazonSes,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl ProviderType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "smtp",
+            "gmail_api",
+            "outlook_api",
+            "amazon_ses",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Smtp => "smtp",
+                Self::GmailApi => "gmail_api",
+                Self::OutlookApi => "outlook_api",
+                Self::AmazonSes => "amazon_ses",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for ProviderType {
+        fn from(value: &str) -> Self {
+            match value {
+                "smtp" => Self::Smtp,
+                "gmail_api" => Self::GmailApi,
+                "outlook_api" => Self::OutlookApi,
+                "amazon_ses" => Self::AmazonSes,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for ProviderType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for ProviderType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for ProviderType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for ProviderType {
@@ -36944,9 +35866,12 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<ProviderTypeKnown>() {
-                            Ok(known) => ProviderType::Known(known),
-                            Err(_) => ProviderType::Unknown(value.to_owned()),
+                        match value {
+                            "smtp" => ProviderType::Smtp,
+                            "gmail_api" => ProviderType::GmailApi,
+                            "outlook_api" => ProviderType::OutlookApi,
+                            "amazon_ses" => ProviderType::AmazonSes,
+                            other => ProviderType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -36958,14 +35883,73 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<ProviderTypeKnown>() {
-                            Ok(known) => ProviderType::Known(known),
-                            Err(_) => ProviderType::Unknown(value),
+                        match value.as_str() {
+                            "smtp" => ProviderType::Smtp,
+                            "gmail_api" => ProviderType::GmailApi,
+                            "outlook_api" => ProviderType::OutlookApi,
+                            "amazon_ses" => ProviderType::AmazonSes,
+                            _ => ProviderType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(ProviderTypeVisitor)
+        }
+    }
+    ///`RawBodyPart`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum RawBodyPart {
+        Text,
+        Html,
+        Both,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl RawBodyPart {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["text", "html", "both"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Text => "text",
+                Self::Html => "html",
+                Self::Both => "both",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for RawBodyPart {
+        fn from(value: &str) -> Self {
+            match value {
+                "text" => Self::Text,
+                "html" => Self::Html,
+                "both" => Self::Both,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RawBodyPart {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for RawBodyPart {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for RawBodyPart {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for RawBodyPart {
@@ -36990,9 +35974,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<RawBodyPartKnown>() {
-                            Ok(known) => RawBodyPart::Known(known),
-                            Err(_) => RawBodyPart::Unknown(value.to_owned()),
+                        match value {
+                            "text" => RawBodyPart::Text,
+                            "html" => RawBodyPart::Html,
+                            "both" => RawBodyPart::Both,
+                            other => RawBodyPart::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -37004,14 +35990,69 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<RawBodyPartKnown>() {
-                            Ok(known) => RawBodyPart::Known(known),
-                            Err(_) => RawBodyPart::Unknown(value),
+                        match value.as_str() {
+                            "text" => RawBodyPart::Text,
+                            "html" => RawBodyPart::Html,
+                            "both" => RawBodyPart::Both,
+                            _ => RawBodyPart::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(RawBodyPartVisitor)
+        }
+    }
+    ///`RecipientStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum RecipientStatus {
+        Accepted,
+        Rejected,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl RecipientStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["accepted", "rejected"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Accepted => "accepted",
+                Self::Rejected => "rejected",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for RecipientStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "accepted" => Self::Accepted,
+                "rejected" => Self::Rejected,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for RecipientStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for RecipientStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for RecipientStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for RecipientStatus {
@@ -37036,9 +36077,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<RecipientStatusKnown>() {
-                            Ok(known) => RecipientStatus::Known(known),
-                            Err(_) => RecipientStatus::Unknown(value.to_owned()),
+                        match value {
+                            "accepted" => RecipientStatus::Accepted,
+                            "rejected" => RecipientStatus::Rejected,
+                            other => RecipientStatus::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -37050,14 +36092,65 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<RecipientStatusKnown>() {
-                            Ok(known) => RecipientStatus::Known(known),
-                            Err(_) => RecipientStatus::Unknown(value),
+                        match value.as_str() {
+                            "accepted" => RecipientStatus::Accepted,
+                            "rejected" => RecipientStatus::Rejected,
+                            _ => RecipientStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(RecipientStatusVisitor)
+        }
+    }
+    ///`SendMailboxMessageResultStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum SendMailboxMessageResultStatus {
+        Queued,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl SendMailboxMessageResultStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["queued"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Queued => "queued",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for SendMailboxMessageResultStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "queued" => Self::Queued,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SendMailboxMessageResultStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for SendMailboxMessageResultStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for SendMailboxMessageResultStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SendMailboxMessageResultStatus {
@@ -37083,10 +36176,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SendMailboxMessageResultStatusKnown>() {
-                            Ok(known) => SendMailboxMessageResultStatus::Known(known),
-                            Err(_) => {
-                                SendMailboxMessageResultStatus::Unknown(value.to_owned())
+                        match value {
+                            "queued" => SendMailboxMessageResultStatus::Queued,
+                            other => {
+                                SendMailboxMessageResultStatus::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -37099,14 +36192,70 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SendMailboxMessageResultStatusKnown>() {
-                            Ok(known) => SendMailboxMessageResultStatus::Known(known),
-                            Err(_) => SendMailboxMessageResultStatus::Unknown(value),
+                        match value.as_str() {
+                            "queued" => SendMailboxMessageResultStatus::Queued,
+                            _ => SendMailboxMessageResultStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(SendMailboxMessageResultStatusVisitor)
+        }
+    }
+    ///`SendScopeType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum SendScopeType {
+        All,
+        Providers,
+        Group,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl SendScopeType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["all", "providers", "group"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::All => "all",
+                Self::Providers => "providers",
+                Self::Group => "group",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for SendScopeType {
+        fn from(value: &str) -> Self {
+            match value {
+                "all" => Self::All,
+                "providers" => Self::Providers,
+                "group" => Self::Group,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SendScopeType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for SendScopeType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for SendScopeType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SendScopeType {
@@ -37131,9 +36280,11 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SendScopeTypeKnown>() {
-                            Ok(known) => SendScopeType::Known(known),
-                            Err(_) => SendScopeType::Unknown(value.to_owned()),
+                        match value {
+                            "all" => SendScopeType::All,
+                            "providers" => SendScopeType::Providers,
+                            "group" => SendScopeType::Group,
+                            other => SendScopeType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -37145,14 +36296,80 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SendScopeTypeKnown>() {
-                            Ok(known) => SendScopeType::Known(known),
-                            Err(_) => SendScopeType::Unknown(value),
+                        match value.as_str() {
+                            "all" => SendScopeType::All,
+                            "providers" => SendScopeType::Providers,
+                            "group" => SendScopeType::Group,
+                            _ => SendScopeType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(SendScopeTypeVisitor)
+        }
+    }
+    ///`SharedAmazonSesLimitRequestStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum SharedAmazonSesLimitRequestStatus {
+        Pending,
+        Approved,
+        Denied,
+        Cancelled,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl SharedAmazonSesLimitRequestStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "pending",
+            "approved",
+            "denied",
+            "cancelled",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Pending => "pending",
+                Self::Approved => "approved",
+                Self::Denied => "denied",
+                Self::Cancelled => "cancelled",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for SharedAmazonSesLimitRequestStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "pending" => Self::Pending,
+                "approved" => Self::Approved,
+                "denied" => Self::Denied,
+                "cancelled" => Self::Cancelled,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SharedAmazonSesLimitRequestStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for SharedAmazonSesLimitRequestStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for SharedAmazonSesLimitRequestStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SharedAmazonSesLimitRequestStatus {
@@ -37178,10 +36395,13 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SharedAmazonSesLimitRequestStatusKnown>() {
-                            Ok(known) => SharedAmazonSesLimitRequestStatus::Known(known),
-                            Err(_) => {
-                                SharedAmazonSesLimitRequestStatus::Unknown(value.to_owned())
+                        match value {
+                            "pending" => SharedAmazonSesLimitRequestStatus::Pending,
+                            "approved" => SharedAmazonSesLimitRequestStatus::Approved,
+                            "denied" => SharedAmazonSesLimitRequestStatus::Denied,
+                            "cancelled" => SharedAmazonSesLimitRequestStatus::Cancelled,
+                            other => {
+                                SharedAmazonSesLimitRequestStatus::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -37194,14 +36414,85 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SharedAmazonSesLimitRequestStatusKnown>() {
-                            Ok(known) => SharedAmazonSesLimitRequestStatus::Known(known),
-                            Err(_) => SharedAmazonSesLimitRequestStatus::Unknown(value),
+                        match value.as_str() {
+                            "pending" => SharedAmazonSesLimitRequestStatus::Pending,
+                            "approved" => SharedAmazonSesLimitRequestStatus::Approved,
+                            "denied" => SharedAmazonSesLimitRequestStatus::Denied,
+                            "cancelled" => SharedAmazonSesLimitRequestStatus::Cancelled,
+                            _ => SharedAmazonSesLimitRequestStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(SharedAmazonSesLimitRequestStatusVisitor)
+        }
+    }
+    ///`TransactionType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum TransactionType {
+        Purchase,
+        Usage,
+        AutoTopup,
+        Refund,
+        Adjustment,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl TransactionType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "PURCHASE",
+            "USAGE",
+            "AUTO_TOPUP",
+            "REFUND",
+            "ADJUSTMENT",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Purchase => "PURCHASE",
+                Self::Usage => "USAGE",
+                Self::AutoTopup => "AUTO_TOPUP",
+                Self::Refund => "REFUND",
+                Self::Adjustment => "ADJUSTMENT",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for TransactionType {
+        fn from(value: &str) -> Self {
+            match value {
+                "PURCHASE" => Self::Purchase,
+                "USAGE" => Self::Usage,
+                "AUTO_TOPUP" => Self::AutoTopup,
+                "REFUND" => Self::Refund,
+                "ADJUSTMENT" => Self::Adjustment,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for TransactionType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for TransactionType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for TransactionType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for TransactionType {
@@ -37226,9 +36517,13 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<TransactionTypeKnown>() {
-                            Ok(known) => TransactionType::Known(known),
-                            Err(_) => TransactionType::Unknown(value.to_owned()),
+                        match value {
+                            "PURCHASE" => TransactionType::Purchase,
+                            "USAGE" => TransactionType::Usage,
+                            "AUTO_TOPUP" => TransactionType::AutoTopup,
+                            "REFUND" => TransactionType::Refund,
+                            "ADJUSTMENT" => TransactionType::Adjustment,
+                            other => TransactionType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -37240,14 +36535,82 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<TransactionTypeKnown>() {
-                            Ok(known) => TransactionType::Known(known),
-                            Err(_) => TransactionType::Unknown(value),
+                        match value.as_str() {
+                            "PURCHASE" => TransactionType::Purchase,
+                            "USAGE" => TransactionType::Usage,
+                            "AUTO_TOPUP" => TransactionType::AutoTopup,
+                            "REFUND" => TransactionType::Refund,
+                            "ADJUSTMENT" => TransactionType::Adjustment,
+                            _ => TransactionType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(TransactionTypeVisitor)
+        }
+    }
+    ///`WebhookDeliveryAttemptResult`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum WebhookDeliveryAttemptResult {
+        Success,
+        Retrying,
+        Failed,
+        PermanentFailure,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl WebhookDeliveryAttemptResult {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "success",
+            "retrying",
+            "failed",
+            "permanent_failure",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Success => "success",
+                Self::Retrying => "retrying",
+                Self::Failed => "failed",
+                Self::PermanentFailure => "permanent_failure",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for WebhookDeliveryAttemptResult {
+        fn from(value: &str) -> Self {
+            match value {
+                "success" => Self::Success,
+                "retrying" => Self::Retrying,
+                "failed" => Self::Failed,
+                "permanent_failure" => Self::PermanentFailure,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookDeliveryAttemptResult {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for WebhookDeliveryAttemptResult {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for WebhookDeliveryAttemptResult {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WebhookDeliveryAttemptResult {
@@ -37272,10 +36635,15 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<WebhookDeliveryAttemptResultKnown>() {
-                            Ok(known) => WebhookDeliveryAttemptResult::Known(known),
-                            Err(_) => {
-                                WebhookDeliveryAttemptResult::Unknown(value.to_owned())
+                        match value {
+                            "success" => WebhookDeliveryAttemptResult::Success,
+                            "retrying" => WebhookDeliveryAttemptResult::Retrying,
+                            "failed" => WebhookDeliveryAttemptResult::Failed,
+                            "permanent_failure" => {
+                                WebhookDeliveryAttemptResult::PermanentFailure
+                            }
+                            other => {
+                                WebhookDeliveryAttemptResult::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -37288,14 +36656,79 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<WebhookDeliveryAttemptResultKnown>() {
-                            Ok(known) => WebhookDeliveryAttemptResult::Known(known),
-                            Err(_) => WebhookDeliveryAttemptResult::Unknown(value),
+                        match value.as_str() {
+                            "success" => WebhookDeliveryAttemptResult::Success,
+                            "retrying" => WebhookDeliveryAttemptResult::Retrying,
+                            "failed" => WebhookDeliveryAttemptResult::Failed,
+                            "permanent_failure" => {
+                                WebhookDeliveryAttemptResult::PermanentFailure
+                            }
+                            _ => WebhookDeliveryAttemptResult::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(WebhookDeliveryAttemptResultVisitor)
+        }
+    }
+    ///`WebhookEventDataBounceType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum WebhookEventDataBounceType {
+        Permanent,
+        Transient,
+        Undetermined,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl WebhookEventDataBounceType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "Permanent",
+            "Transient",
+            "Undetermined",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Permanent => "Permanent",
+                Self::Transient => "Transient",
+                Self::Undetermined => "Undetermined",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for WebhookEventDataBounceType {
+        fn from(value: &str) -> Self {
+            match value {
+                "Permanent" => Self::Permanent,
+                "Transient" => Self::Transient,
+                "Undetermined" => Self::Undetermined,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventDataBounceType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for WebhookEventDataBounceType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for WebhookEventDataBounceType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WebhookEventDataBounceType {
@@ -37320,10 +36753,12 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<WebhookEventDataBounceTypeKnown>() {
-                            Ok(known) => WebhookEventDataBounceType::Known(known),
-                            Err(_) => {
-                                WebhookEventDataBounceType::Unknown(value.to_owned())
+                        match value {
+                            "Permanent" => WebhookEventDataBounceType::Permanent,
+                            "Transient" => WebhookEventDataBounceType::Transient,
+                            "Undetermined" => WebhookEventDataBounceType::Undetermined,
+                            other => {
+                                WebhookEventDataBounceType::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -37336,14 +36771,96 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<WebhookEventDataBounceTypeKnown>() {
-                            Ok(known) => WebhookEventDataBounceType::Known(known),
-                            Err(_) => WebhookEventDataBounceType::Unknown(value),
+                        match value.as_str() {
+                            "Permanent" => WebhookEventDataBounceType::Permanent,
+                            "Transient" => WebhookEventDataBounceType::Transient,
+                            "Undetermined" => WebhookEventDataBounceType::Undetermined,
+                            _ => WebhookEventDataBounceType::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(WebhookEventDataBounceTypeVisitor)
+        }
+    }
+    ///`WebhookEventType`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum WebhookEventType {
+        MessageDelivered,
+        MessageBounced,
+        MessageComplained,
+        MessageRejected,
+        MessageDeliveryDelayed,
+        MessageReceived,
+        MessageReceivedSpam,
+        SendmuxTest,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl WebhookEventType {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &[
+            "message.delivered",
+            "message.bounced",
+            "message.complained",
+            "message.rejected",
+            "message.delivery_delayed",
+            "message.received",
+            "message.received.spam",
+            "sendmux.test",
+        ];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::MessageDelivered => "message.delivered",
+                Self::MessageBounced => "message.bounced",
+                Self::MessageComplained => "message.complained",
+                Self::MessageRejected => "message.rejected",
+                Self::MessageDeliveryDelayed => "message.delivery_delayed",
+                Self::MessageReceived => "message.received",
+                Self::MessageReceivedSpam => "message.received.spam",
+                Self::SendmuxTest => "sendmux.test",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for WebhookEventType {
+        fn from(value: &str) -> Self {
+            match value {
+                "message.delivered" => Self::MessageDelivered,
+                "message.bounced" => Self::MessageBounced,
+                "message.complained" => Self::MessageComplained,
+                "message.rejected" => Self::MessageRejected,
+                "message.delivery_delayed" => Self::MessageDeliveryDelayed,
+                "message.received" => Self::MessageReceived,
+                "message.received.spam" => Self::MessageReceivedSpam,
+                "sendmux.test" => Self::SendmuxTest,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for WebhookEventType {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for WebhookEventType {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for WebhookEventType {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for WebhookEventType {
@@ -37368,9 +36885,20 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<WebhookEventTypeKnown>() {
-                            Ok(known) => WebhookEventType::Known(known),
-                            Err(_) => WebhookEventType::Unknown(value.to_owned()),
+                        match value {
+                            "message.delivered" => WebhookEventType::MessageDelivered,
+                            "message.bounced" => WebhookEventType::MessageBounced,
+                            "message.complained" => WebhookEventType::MessageComplained,
+                            "message.rejected" => WebhookEventType::MessageRejected,
+                            "message.delivery_delayed" => {
+                                WebhookEventType::MessageDeliveryDelayed
+                            }
+                            "message.received" => WebhookEventType::MessageReceived,
+                            "message.received.spam" => {
+                                WebhookEventType::MessageReceivedSpam
+                            }
+                            "sendmux.test" => WebhookEventType::SendmuxTest,
+                            other => WebhookEventType::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -37382,9 +36910,20 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<WebhookEventTypeKnown>() {
-                            Ok(known) => WebhookEventType::Known(known),
-                            Err(_) => WebhookEventType::Unknown(value),
+                        match value.as_str() {
+                            "message.delivered" => WebhookEventType::MessageDelivered,
+                            "message.bounced" => WebhookEventType::MessageBounced,
+                            "message.complained" => WebhookEventType::MessageComplained,
+                            "message.rejected" => WebhookEventType::MessageRejected,
+                            "message.delivery_delayed" => {
+                                WebhookEventType::MessageDeliveryDelayed
+                            }
+                            "message.received" => WebhookEventType::MessageReceived,
+                            "message.received.spam" => {
+                                WebhookEventType::MessageReceivedSpam
+                            }
+                            "sendmux.test" => WebhookEventType::SendmuxTest,
+                            _ => WebhookEventType::Unknown(value),
                         },
                     )
                 }

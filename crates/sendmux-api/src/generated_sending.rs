@@ -189,79 +189,6 @@ pub mod types {
             Default::default()
         }
     }
-    ///`AttachmentUploadIntentDataMethod`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum AttachmentUploadIntentDataMethod {
-        Known(AttachmentUploadIntentDataMethodKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for AttachmentUploadIntentDataMethod {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<AttachmentUploadIntentDataMethodKnown>
-    for AttachmentUploadIntentDataMethod {
-        fn from(value: AttachmentUploadIntentDataMethodKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`AttachmentUploadIntentDataMethodKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum AttachmentUploadIntentDataMethodKnown {
-        #[serde(rename = "PUT")]
-        Put,
-    }
-    impl ::std::fmt::Display for AttachmentUploadIntentDataMethodKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Put => f.write_str("PUT"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for AttachmentUploadIntentDataMethodKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "PUT" => Ok(Self::Put),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for AttachmentUploadIntentDataMethodKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String>
-    for AttachmentUploadIntentDataMethodKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
     ///Request body of `sendingCreateAttachmentUpload`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AttachmentUploadIntentRequest {
@@ -439,81 +366,6 @@ pub mod types {
     impl BatchResultItem {
         pub fn builder() -> builder::BatchResultItem {
             Default::default()
-        }
-    }
-    ///`BatchResultItemStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum BatchResultItemStatus {
-        Known(BatchResultItemStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::fmt::Display for BatchResultItemStatus {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match self {
-                Self::Known(x) => x.fmt(f),
-                Self::Unknown(x) => x.fmt(f),
-            }
-        }
-    }
-    impl ::std::convert::From<BatchResultItemStatusKnown> for BatchResultItemStatus {
-        fn from(value: BatchResultItemStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`BatchResultItemStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum BatchResultItemStatusKnown {
-        #[serde(rename = "queued")]
-        Queued,
-        #[serde(rename = "failed")]
-        Failed,
-    }
-    impl ::std::fmt::Display for BatchResultItemStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Queued => f.write_str("queued"),
-                Self::Failed => f.write_str("failed"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for BatchResultItemStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "queued" => Ok(Self::Queued),
-                "failed" => Ok(Self::Failed),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for BatchResultItemStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for BatchResultItemStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Request body of `sendingSendEmailBatch`.
@@ -1326,69 +1178,6 @@ pub mod types {
     impl SendSuccessData {
         pub fn builder() -> builder::SendSuccessData {
             Default::default()
-        }
-    }
-    ///`SendSuccessDataStatus`
-    #[derive(::serde::Serialize, Clone, Debug, PartialEq)]
-    #[serde(untagged)]
-    pub enum SendSuccessDataStatus {
-        Known(SendSuccessDataStatusKnown),
-        Unknown(::std::string::String),
-    }
-    impl ::std::convert::From<SendSuccessDataStatusKnown> for SendSuccessDataStatus {
-        fn from(value: SendSuccessDataStatusKnown) -> Self {
-            Self::Known(value)
-        }
-    }
-    ///`SendSuccessDataStatusKnown`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Copy,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd
-    )]
-    pub enum SendSuccessDataStatusKnown {
-        #[serde(rename = "queued")]
-        Queued,
-    }
-    impl ::std::fmt::Display for SendSuccessDataStatusKnown {
-        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
-                Self::Queued => f.write_str("queued"),
-            }
-        }
-    }
-    impl ::std::str::FromStr for SendSuccessDataStatusKnown {
-        type Err = self::error::ConversionError;
-        fn from_str(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            match value {
-                "queued" => Ok(Self::Queued),
-                _ => Err("invalid value".into()),
-            }
-        }
-    }
-    impl ::std::convert::TryFrom<&str> for SendSuccessDataStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: &str,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
-        }
-    }
-    impl ::std::convert::TryFrom<::std::string::String> for SendSuccessDataStatusKnown {
-        type Error = self::error::ConversionError;
-        fn try_from(
-            value: ::std::string::String,
-        ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            value.parse()
         }
     }
     ///Envelope holding a queued email.
@@ -3492,6 +3281,56 @@ pub mod types {
             }
         }
     }
+    ///`AttachmentUploadIntentDataMethod`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum AttachmentUploadIntentDataMethod {
+        Put,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl AttachmentUploadIntentDataMethod {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["PUT"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Put => "PUT",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for AttachmentUploadIntentDataMethod {
+        fn from(value: &str) -> Self {
+            match value {
+                "PUT" => Self::Put,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for AttachmentUploadIntentDataMethod {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for AttachmentUploadIntentDataMethod {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for AttachmentUploadIntentDataMethod {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
+        }
+    }
     impl<'de> ::serde::Deserialize<'de> for AttachmentUploadIntentDataMethod {
         fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
         where
@@ -3515,10 +3354,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<AttachmentUploadIntentDataMethodKnown>() {
-                            Ok(known) => AttachmentUploadIntentDataMethod::Known(known),
-                            Err(_) => {
-                                AttachmentUploadIntentDataMethod::Unknown(value.to_owned())
+                        match value {
+                            "PUT" => AttachmentUploadIntentDataMethod::Put,
+                            other => {
+                                AttachmentUploadIntentDataMethod::Unknown(other.to_owned())
                             }
                         },
                     )
@@ -3531,14 +3370,67 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<AttachmentUploadIntentDataMethodKnown>() {
-                            Ok(known) => AttachmentUploadIntentDataMethod::Known(known),
-                            Err(_) => AttachmentUploadIntentDataMethod::Unknown(value),
+                        match value.as_str() {
+                            "PUT" => AttachmentUploadIntentDataMethod::Put,
+                            _ => AttachmentUploadIntentDataMethod::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(AttachmentUploadIntentDataMethodVisitor)
+        }
+    }
+    ///`BatchResultItemStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum BatchResultItemStatus {
+        Queued,
+        Failed,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl BatchResultItemStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["queued", "failed"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Queued => "queued",
+                Self::Failed => "failed",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for BatchResultItemStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "queued" => Self::Queued,
+                "failed" => Self::Failed,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for BatchResultItemStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for BatchResultItemStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for BatchResultItemStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for BatchResultItemStatus {
@@ -3563,9 +3455,10 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<BatchResultItemStatusKnown>() {
-                            Ok(known) => BatchResultItemStatus::Known(known),
-                            Err(_) => BatchResultItemStatus::Unknown(value.to_owned()),
+                        match value {
+                            "queued" => BatchResultItemStatus::Queued,
+                            "failed" => BatchResultItemStatus::Failed,
+                            other => BatchResultItemStatus::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -3577,14 +3470,65 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<BatchResultItemStatusKnown>() {
-                            Ok(known) => BatchResultItemStatus::Known(known),
-                            Err(_) => BatchResultItemStatus::Unknown(value),
+                        match value.as_str() {
+                            "queued" => BatchResultItemStatus::Queued,
+                            "failed" => BatchResultItemStatus::Failed,
+                            _ => BatchResultItemStatus::Unknown(value),
                         },
                     )
                 }
             }
             deserializer.deserialize_str(BatchResultItemStatusVisitor)
+        }
+    }
+    ///`SendSuccessDataStatus`
+    #[derive(Clone, Debug, Eq, Hash, PartialEq)]
+    #[non_exhaustive]
+    pub enum SendSuccessDataStatus {
+        Queued,
+        /// A value newer than this crate, kept verbatim.
+        Unknown(::std::string::String),
+    }
+    impl SendSuccessDataStatus {
+        /// Every value this crate knows, in wire form.
+        pub const KNOWN: &'static [&'static str] = &["queued"];
+        /// The value in wire form.
+        pub fn as_str(&self) -> &str {
+            match self {
+                Self::Queued => "queued",
+                Self::Unknown(other) => other,
+            }
+        }
+        /// Whether the value is newer than this crate.
+        pub fn is_unknown(&self) -> bool {
+            matches!(self, Self::Unknown(_))
+        }
+    }
+    impl ::std::convert::From<&str> for SendSuccessDataStatus {
+        fn from(value: &str) -> Self {
+            match value {
+                "queued" => Self::Queued,
+                other => Self::Unknown(other.to_owned()),
+            }
+        }
+    }
+    impl ::std::str::FromStr for SendSuccessDataStatus {
+        type Err = ::std::convert::Infallible;
+        fn from_str(value: &str) -> ::std::result::Result<Self, Self::Err> {
+            Ok(Self::from(value))
+        }
+    }
+    impl ::std::fmt::Display for SendSuccessDataStatus {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.write_str(self.as_str())
+        }
+    }
+    impl ::serde::Serialize for SendSuccessDataStatus {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            serializer.serialize_str(self.as_str())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for SendSuccessDataStatus {
@@ -3609,9 +3553,9 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SendSuccessDataStatusKnown>() {
-                            Ok(known) => SendSuccessDataStatus::Known(known),
-                            Err(_) => SendSuccessDataStatus::Unknown(value.to_owned()),
+                        match value {
+                            "queued" => SendSuccessDataStatus::Queued,
+                            other => SendSuccessDataStatus::Unknown(other.to_owned()),
                         },
                     )
                 }
@@ -3623,9 +3567,9 @@ pub mod types {
                     E: ::serde::de::Error,
                 {
                     Ok(
-                        match value.parse::<SendSuccessDataStatusKnown>() {
-                            Ok(known) => SendSuccessDataStatus::Known(known),
-                            Err(_) => SendSuccessDataStatus::Unknown(value),
+                        match value.as_str() {
+                            "queued" => SendSuccessDataStatus::Queued,
+                            _ => SendSuccessDataStatus::Unknown(value),
                         },
                     )
                 }

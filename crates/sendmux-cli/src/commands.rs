@@ -228,7 +228,7 @@ async fn wait_for_verification(
         let outcome = client.domains().verify(id).send().await;
         match outcome {
             Ok(result) => {
-                let status = VerificationStatus::from(&result.value().status);
+                let status = result.value().status.clone();
                 last = status.to_string();
                 match status {
                     VerificationStatus::Verified => {

@@ -17,7 +17,7 @@ use tracing::Instrument;
 use crate::Client;
 use crate::error::{Error, InvalidInput};
 use crate::idempotency::IdempotencyKey;
-use crate::models::{DomainMode, ErrorCode, FilterState, VerificationStatus, VerifyResultExt};
+use crate::models::{DomainMode, ErrorCode, FilterState, VerificationStatus};
 use crate::paginate;
 use crate::response::{Conditional, Page, Response};
 use sendmux_operations::ops;
@@ -262,7 +262,7 @@ impl CreateDomain {
         let key = self.idempotency_key.map(IdempotencyKey::new).transpose()?;
         let body = wire::CreateDomainBody {
             domain: self.domain,
-            mode: self.mode.as_ref().map(wire::DomainMode::from),
+            mode: self.mode,
         };
         let mut call =
             Call::new(ops::MANAGEMENT_CREATE_DOMAIN, "/domains".into()).json_body(&body)?;
@@ -625,13 +625,13 @@ impl SetFilters {
                 None => None,
             };
             rules.push(wire::FilterRule {
-                type_: (&rule.kind).into(),
+                type_: rule.kind.clone(),
                 pattern: rule.pattern.clone(),
                 note,
             });
         }
         let body = wire::SetFilterStateBody {
-            mode: (&self.state.mode).into(),
+            mode: self.state.mode.clone(),
             rules,
         };
         let raw = self.client.execute(call.json_body(&body)?).await?;
@@ -674,7 +674,7 @@ impl WaitUntilVerified {
                 polls += 1;
                 match self.domains.verify(self.id.clone()).send().await {
                     Ok(outcome) => {
-                        let status = outcome.verification_status();
+                        let status = outcome.status.clone();
                         tracing::debug!(poll = polls, %status, "verification polled");
                         if status == VerificationStatus::Verified {
                             return self.domains.get(self.id.clone()).send().await;
@@ -691,7 +691,7 @@ impl WaitUntilVerified {
                     return Err(Error::WaitTimeout {
                         domain_id: self.id.clone(),
                         waited: clock.now().saturating_duration_since(started),
-                        last_status: last.as_ref().map(VerifyResultExt::verification_status),
+                        last_status: last.as_ref().map(|l| l.status.clone()),
                         last: last.map(Box::new),
                     });
                 }

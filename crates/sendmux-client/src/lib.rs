@@ -74,9 +74,10 @@
 //! # Models
 //!
 //! Domains and other resources are the generated models, re-exported as
-//! [`types`]; server-sent string sets have ergonomic, forward-compatible
-//! enums in [`models`]; [`DomainExt`] and [`VerifyResultExt`] expose them
-//! on the generated models (`domain.verification_status() == VerificationStatus::Verified`).
+//! [`types`]. Server-sent string sets are generated as open enums: a value
+//! newer than this crate decodes into `Unknown(String)` instead of failing,
+//! so `domain.verification_status == VerificationStatus::Verified` works on
+//! the model's own field.
 //!
 //! # Escape hatches
 //!
@@ -111,8 +112,8 @@ pub use error::{ApiError, BoxError, Error, InvalidInput};
 pub use idempotency::{IdempotencyKey, IdempotencyPolicy};
 pub use key::{ApiKey, KeyKind, Surface};
 pub use models::{
-    DomainExt, DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType,
-    FilterState, VerificationStatus, VerifyResultExt,
+    DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType, FilterState,
+    VerificationStatus,
 };
 pub use raw::OperationCall;
 pub use response::{Conditional, Page, RateLimit, Response};

@@ -1,280 +1,38 @@
-//! Public models: ergonomic enums over the server's string sets, and the
-//! hand-written types this crate exchanges with callers.
+//! Public models: the hand-written types this crate exchanges with callers,
+//! and the server's string sets under the names this crate has always used.
 //!
 //! Everything else (domains, DNS records, verification results) is the
 //! generated model from [`sendmux_api::types`], re-exported as
 //! [`crate::types`]: those mirror the wire exactly and gain nothing from a
-//! second copy. Where a generated field is a server-sent enum, convert it
-//! with `From`, e.g. `VerificationStatus::from(&domain.verification_status)`.
+//! second copy.
 //!
-//! Every enum here is `#[non_exhaustive]` and decodes values newer than this
-//! crate into its `Unknown(String)` variant instead of failing.
-
-use std::borrow::Cow;
-use std::fmt;
-use std::str::FromStr;
+//! Every server-sent enum is generated in its final, open form:
+//! `#[non_exhaustive]`, with an `Unknown(String)` variant that keeps values
+//! newer than this crate instead of failing to decode, `as_str()`,
+//! `Display` and an infallible `FromStr`.
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use sendmux_api::types as wire;
 use serde::{Deserialize, Serialize};
 
-macro_rules! string_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident as $schema:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $wire:literal, )+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        #[non_exhaustive]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A value this version of the crate does not know yet, kept verbatim.
-            Unknown(String),
-        }
+pub use wire::{
+    ApiErrorCode as ErrorCode, DomainMode, DomainVerificationStatus as VerificationStatus,
+    FilterMode, FilterRuleType,
+};
 
-        impl $name {
-            /// Every value this version of the crate knows, in wire form.
-            pub const KNOWN: &'static [&'static str] = &[$($wire),+];
-
-            /// The wire form of the value.
-            pub fn as_str(&self) -> &str {
-                match self {
-                    $( Self::$variant => $wire, )+
-                    Self::Unknown(other) => other,
-                }
-            }
-        }
-
-        impl From<&str> for $name {
-            fn from(value: &str) -> Self {
-                match value {
-                    $( $wire => Self::$variant, )+
-                    other => Self::Unknown(other.to_owned()),
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = std::convert::Infallible;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                Ok(Self::from(value))
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-
-        impl<'de> Deserialize<'de> for $name {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let raw = Cow::<'de, str>::deserialize(d)?;
-                Ok(Self::from(raw.as_ref()))
-            }
-        }
-
-        // Hand-written rather than derived: a derive would describe the
-        // `Unknown(String)` escape hatch too, while the contract (and the
-        // spec component this mirrors) is the closed set of known values.
-        impl JsonSchema for $name {
-            fn schema_name() -> Cow<'static, str> {
-                Cow::Borrowed($schema)
-            }
-            fn json_schema(_: &mut SchemaGenerator) -> Schema {
-                json_schema!({ "type": "string", "enum": [$($wire),+] })
-            }
-        }
-    };
+/// The closed set of known values as a JSON Schema string enum, for the
+/// hand-written models below (the contract is the known set; `Unknown` is
+/// this crate's escape hatch, not part of it).
+fn known_values(known: &'static [&'static str]) -> Schema {
+    json_schema!({ "type": "string", "enum": known })
 }
 
-string_enum! {
-    /// How a domain is used.
-    DomainMode as "DomainMode" {
-        /// Outbound mail only; MX records are left alone.
-        SendOnly = "send_only",
-        /// Outbound mail and hosted mailboxes (the server's default).
-        SendReceive = "send_receive",
-    }
+fn filter_mode_schema(_: &mut SchemaGenerator) -> Schema {
+    known_values(FilterMode::KNOWN)
 }
 
-string_enum! {
-    /// Where a domain stands in DNS verification.
-    VerificationStatus as "DomainVerificationStatus" {
-        /// Records not (yet) found.
-        Pending = "pending",
-        /// Every check passed.
-        Verified = "verified",
-        /// A check failed; the domain stays failed until a full pass.
-        Failed = "failed",
-    }
-}
-
-string_enum! {
-    /// Which senders a domain's filter lets in.
-    FilterMode as "FilterMode" {
-        /// Accept every sender.
-        Off = "off",
-        /// Accept only senders matching an `allow` rule.
-        Allowlist = "allowlist",
-        /// Accept every sender except those matching a `deny` rule.
-        Denylist = "denylist",
-    }
-}
-
-string_enum! {
-    /// What a matching filter rule does.
-    FilterRuleType as "FilterRuleType" {
-        /// Let the sender in.
-        Allow = "allow",
-        /// Keep the sender out.
-        Deny = "deny",
-    }
-}
-
-string_enum! {
-    /// Machine-readable category of an API error.
-    ErrorCode as "ApiErrorCode" {
-        /// A parameter has a bad value.
-        InvalidParameter = "invalid_parameter",
-        /// A required parameter is absent.
-        MissingParameter = "missing_parameter",
-        /// The API key is missing or invalid.
-        AuthenticationRequired = "authentication_required",
-        /// The key may not use this route.
-        InsufficientPermissions = "insufficient_permissions",
-        /// No such resource.
-        NotFound = "not_found",
-        /// The resource's state forbids the change (or `If-Match` is stale).
-        Conflict = "conflict",
-        /// A plan or resource limit was reached.
-        LimitExceeded = "limit_exceeded",
-        /// The idempotency key was reused with another body, or its first
-        /// request is still running.
-        IdempotencyConflict = "idempotency_conflict",
-        /// The body is too large.
-        PayloadTooLarge = "payload_too_large",
-        /// The body failed validation; see the field errors.
-        ValidationError = "validation_error",
-        /// Too many requests; wait for the rate-limit window.
-        RateLimitExceeded = "rate_limit_exceeded",
-        /// The service is unavailable for now.
-        ServiceUnavailable = "service_unavailable",
-        /// The server failed.
-        InternalError = "internal_error",
-    }
-}
-
-impl From<&wire::DomainMode> for DomainMode {
-    fn from(value: &wire::DomainMode) -> Self {
-        Self::from(value.to_string().as_str())
-    }
-}
-
-impl From<&DomainMode> for wire::DomainMode {
-    fn from(value: &DomainMode) -> Self {
-        match value {
-            DomainMode::SendOnly => wire::DomainModeKnown::SendOnly.into(),
-            DomainMode::SendReceive => wire::DomainModeKnown::SendReceive.into(),
-            DomainMode::Unknown(other) => wire::DomainMode::Unknown(other.clone()),
-        }
-    }
-}
-
-impl From<&wire::DomainVerificationStatus> for VerificationStatus {
-    fn from(value: &wire::DomainVerificationStatus) -> Self {
-        Self::from(value.to_string().as_str())
-    }
-}
-
-impl From<&wire::FilterMode> for FilterMode {
-    fn from(value: &wire::FilterMode) -> Self {
-        Self::from(value.to_string().as_str())
-    }
-}
-
-impl From<&FilterMode> for wire::FilterMode {
-    fn from(value: &FilterMode) -> Self {
-        match value {
-            FilterMode::Off => wire::FilterModeKnown::Off.into(),
-            FilterMode::Allowlist => wire::FilterModeKnown::Allowlist.into(),
-            FilterMode::Denylist => wire::FilterModeKnown::Denylist.into(),
-            FilterMode::Unknown(other) => wire::FilterMode::Unknown(other.clone()),
-        }
-    }
-}
-
-impl From<&wire::FilterRuleType> for FilterRuleType {
-    fn from(value: &wire::FilterRuleType) -> Self {
-        match value {
-            wire::FilterRuleType::Known(known) => Self::from(known.to_string().as_str()),
-            wire::FilterRuleType::Unknown(other) => Self::from(other.as_str()),
-        }
-    }
-}
-
-impl From<&FilterRuleType> for wire::FilterRuleType {
-    fn from(value: &FilterRuleType) -> Self {
-        match value {
-            FilterRuleType::Allow => wire::FilterRuleTypeKnown::Allow.into(),
-            FilterRuleType::Deny => wire::FilterRuleTypeKnown::Deny.into(),
-            FilterRuleType::Unknown(other) => wire::FilterRuleType::Unknown(other.clone()),
-        }
-    }
-}
-
-impl From<&wire::ApiErrorCode> for ErrorCode {
-    fn from(value: &wire::ApiErrorCode) -> Self {
-        Self::from(value.to_string().as_str())
-    }
-}
-
-/// Ergonomic views of a [`Domain`](crate::Domain)'s server-sent enums.
-///
-/// (Named so they never collide with [`Response`](crate::Response)'s own
-/// methods, which a `Response<Domain>` reaches first.)
-///
-/// ```
-/// use sendmux_client::{Domain, DomainExt, VerificationStatus};
-///
-/// fn ready(domain: &Domain) -> bool {
-///     domain.verification_status() == VerificationStatus::Verified
-/// }
-/// ```
-pub trait DomainExt {
-    /// How the domain is used.
-    fn domain_mode(&self) -> DomainMode;
-    /// Where the domain stands in verification.
-    fn verification_status(&self) -> VerificationStatus;
-}
-
-impl DomainExt for wire::MailboxDomain {
-    fn domain_mode(&self) -> DomainMode {
-        DomainMode::from(&self.mode)
-    }
-    fn verification_status(&self) -> VerificationStatus {
-        VerificationStatus::from(&self.verification_status)
-    }
-}
-
-/// Ergonomic view of a [`VerifyResult`](crate::VerifyResult)'s status.
-pub trait VerifyResultExt {
-    /// The verification status after the checks.
-    fn verification_status(&self) -> VerificationStatus;
-}
-
-impl VerifyResultExt for wire::MailboxDomainVerifyResult {
-    fn verification_status(&self) -> VerificationStatus {
-        VerificationStatus::from(&self.status)
-    }
+fn filter_rule_type_schema(_: &mut SchemaGenerator) -> Schema {
+    known_values(FilterRuleType::KNOWN)
 }
 
 /// One problem with one field of a rejected request (`error.errors[]`).
@@ -306,6 +64,7 @@ impl From<wire::ApiErrorDetail> for FieldError {
 pub struct FilterRule {
     /// Whether a match lets the sender in or keeps it out.
     #[serde(rename = "type")]
+    #[schemars(schema_with = "filter_rule_type_schema")]
     pub kind: FilterRuleType,
     /// Sender address or domain to match, e.g. `partner.com`.
     pub pattern: String,
@@ -344,7 +103,7 @@ impl FilterRule {
 impl From<wire::FilterRule> for FilterRule {
     fn from(value: wire::FilterRule) -> Self {
         Self {
-            kind: FilterRuleType::from(&value.type_),
+            kind: value.type_,
             pattern: value.pattern,
             note: value.note.map(String::from),
         }
@@ -356,6 +115,7 @@ impl From<wire::FilterRule> for FilterRule {
 #[non_exhaustive]
 pub struct FilterState {
     /// Which senders get in.
+    #[schemars(schema_with = "filter_mode_schema")]
     pub mode: FilterMode,
     /// The rules, in order.
     pub rules: Vec<FilterRule>,
@@ -374,7 +134,7 @@ impl FilterState {
 impl From<wire::FilterState> for FilterState {
     fn from(value: wire::FilterState) -> Self {
         Self {
-            mode: FilterMode::from(&value.mode),
+            mode: value.mode,
             rules: value.rules.into_iter().map(FilterRule::from).collect(),
         }
     }
@@ -395,18 +155,12 @@ mod tests {
     }
 
     #[test]
-    fn converts_generated_enums() {
-        let gen_status: wire::DomainVerificationStatus =
-            serde_json::from_str("\"failed\"").unwrap();
-        assert_eq!(
-            VerificationStatus::from(&gen_status),
-            VerificationStatus::Failed
-        );
-        let gen_mode = wire::DomainMode::from(&DomainMode::SendOnly);
-        assert_eq!(serde_json::to_string(&gen_mode).unwrap(), "\"send_only\"");
+    fn converts_generated_rules() {
         let rule: wire::FilterRule =
             serde_json::from_str(r#"{"type":"deny","pattern":"spam.example","note":null}"#)
                 .unwrap();
         assert_eq!(FilterRule::from(rule), FilterRule::deny("spam.example"));
+        assert_eq!("send_only".parse::<DomainMode>(), Ok(DomainMode::SendOnly));
+        assert!(ErrorCode::from("brand_new").is_unknown());
     }
 }

@@ -496,7 +496,7 @@ impl Client {
         let request_id = meta.request_id().map(str::to_owned);
         match serde_json::from_slice::<wire::ApiError>(&body) {
             Ok(envelope) => {
-                let code = ErrorCode::from(&envelope.error.code);
+                let code = envelope.error.code.clone();
                 let retryable = envelope.error.retryable;
                 // Our key, on a repeat: the first attempt is still running.
                 let in_flight = code == ErrorCode::IdempotencyConflict
@@ -582,7 +582,7 @@ pub(crate) fn api_error(
 ) -> ApiError {
     ApiError {
         status,
-        code: ErrorCode::from(&envelope.error.code),
+        code: envelope.error.code,
         message: envelope.error.message,
         retryable: envelope.error.retryable,
         param: envelope.error.param,

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use httpmock::prelude::*;
-use sendmux_client::{DomainExt, Error, VerificationStatus, VerifyResultExt};
+use sendmux_client::{Error, VerificationStatus};
 use serde_json::json;
 
 use crate::support::*;
@@ -37,7 +37,7 @@ async fn create_sends_exactly_the_documented_request() {
     mock.assert_async().await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.dns_records.dkim.len(), 1);
-    assert_eq!(created.verification_status(), VerificationStatus::Pending);
+    assert_eq!(created.verification_status, VerificationStatus::Pending);
 }
 
 #[tokio::test]
@@ -77,7 +77,7 @@ async fn delete_verify_and_zone_file() {
     assert!(gone.deleted);
     assert_eq!(gone.id, "mdom_1");
     let checked = domains.verify("mdom_1").await.unwrap();
-    assert_eq!(checked.verification_status(), VerificationStatus::Failed);
+    assert_eq!(checked.status, VerificationStatus::Failed);
     assert!(!checked.checks.verification_txt);
     let text = domains.zone_file("mdom_1").await.unwrap();
     assert!(text.starts_with("mail.acme.com. 3600 IN MX"));
@@ -128,9 +128,9 @@ async fn wait_until_verified_polls_then_returns_the_domain() {
     assert_eq!(log.len(), 3);
     get.assert_async().await;
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(15); 2]);
-    assert_eq!(domain.verification_status(), VerificationStatus::Verified);
+    assert_eq!(domain.verification_status, VerificationStatus::Verified);
     assert_eq!(
-        domain.domain_mode(),
+        domain.mode,
         sendmux_client::DomainMode::SendReceive
     );
     assert_eq!(domain.etag(), Some("W/\"v\""));
