@@ -2,10 +2,7 @@
 //! tolerant decoding.
 
 use httpmock::prelude::*;
-use sendmux_api::types::{
-    ApiErrorCode, CreateDomainBody, DomainMode,
-    DomainVerificationStatus,
-};
+use sendmux_api::types::{ApiErrorCode, CreateDomainBody, DomainMode, DomainVerificationStatus};
 
 use crate::support::created_domain_body;
 
@@ -176,10 +173,7 @@ async fn errors_decode_into_api_error_even_with_an_unknown_code() {
         panic!("expected an API error, got {conflict:?}");
     };
     assert_eq!(conflict.status().as_u16(), 409);
-    assert_eq!(
-        conflict.error.code,
-        ApiErrorCode::Conflict
-    );
+    assert_eq!(conflict.error.code, ApiErrorCode::Conflict);
 
     let unknown = api
         .management_delete_domain()

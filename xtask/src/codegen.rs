@@ -201,8 +201,11 @@ fn open_enums(file: &mut syn::File, opened: &BTreeSet<String>) -> Result<(), Str
             _ => None,
         })
         .ok_or("progenitor output has no `types` module")?;
-    let mut found: Vec<(String, Vec<syn::Attribute>, Vec<(syn::Ident, Vec<syn::Attribute>, String)>)> =
-        Vec::new();
+    let mut found: Vec<(
+        String,
+        Vec<syn::Attribute>,
+        Vec<(syn::Ident, Vec<syn::Attribute>, String)>,
+    )> = Vec::new();
     for item in types.1.iter() {
         let syn::Item::Enum(item) = item else {
             continue;
@@ -247,7 +250,9 @@ fn open_enums(file: &mut syn::File, opened: &BTreeSet<String>) -> Result<(), Str
         .iter()
         .find(|name| !found.iter().any(|(n, _, _)| n == *name))
     {
-        return Err(format!("opened enum {missing} not found in progenitor output"));
+        return Err(format!(
+            "opened enum {missing} not found in progenitor output"
+        ));
     }
     // Drop typify's closed enum and its impls.
     types.1.retain(|item| match item {
@@ -746,10 +751,17 @@ components:
         let text = prettyplease::unparse(&file);
         assert!(text.contains("Unknown(::std::string::String)"), "{text}");
         assert!(text.contains("#[non_exhaustive]"), "{text}");
-        assert!(text.contains(r#""light_blue" => Self::LightBlue"#), "{text}");
+        assert!(
+            text.contains(r#""light_blue" => Self::LightBlue"#),
+            "{text}"
+        );
         assert!(text.contains("/// A colour."), "{text}");
         assert!(!text.contains("Copy"), "typify's derives are gone: {text}");
-        assert_eq!(text.matches("impl ::std::fmt::Display for Colour").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("impl ::std::fmt::Display for Colour").count(),
+            1,
+            "{text}"
+        );
         assert!(text.contains("pub struct Other"), "{text}");
 
         let missing = open_enums(&mut file, &BTreeSet::from(["Nope".to_owned()])).unwrap_err();

@@ -5,19 +5,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use sendmux_api::types::{
-    ApiErrorCode, DomainMode, DomainVerificationStatus,
-    FilterMode, FilterRuleType,
-    };
+    ApiErrorCode, DomainMode, DomainVerificationStatus, FilterMode, FilterRuleType,
+};
 
 #[test]
 fn known_values_decode_as_known() {
     let mode: DomainMode = serde_json::from_str(r#""send_only""#).unwrap();
     assert_eq!(mode, DomainMode::SendOnly);
     let status: DomainVerificationStatus = serde_json::from_str(r#""verified""#).unwrap();
-    assert_eq!(
-        status,
-        DomainVerificationStatus::Verified
-    );
+    assert_eq!(status, DomainVerificationStatus::Verified);
     let filter: FilterMode = serde_json::from_str(r#""allowlist""#).unwrap();
     assert_eq!(filter, FilterMode::Allowlist);
     let rule: FilterRuleType = serde_json::from_str(r#""allow""#).unwrap();

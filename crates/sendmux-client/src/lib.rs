@@ -98,6 +98,7 @@ mod lowlevel;
 pub mod models;
 mod paginate;
 mod raw;
+mod request;
 mod response;
 pub mod retry;
 mod transport;
@@ -116,6 +117,7 @@ pub use models::{
     VerificationStatus,
 };
 pub use raw::OperationCall;
+pub use request::{Body, Json, NoBody, Request};
 pub use response::{Conditional, Page, RateLimit, Response};
 pub use retry::{RetryBudget, RetryPolicy};
 pub use sendmux_operations as operations;

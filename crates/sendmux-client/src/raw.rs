@@ -264,7 +264,6 @@ impl OperationCall {
                         )
                     })?;
                 }
-                call = call.header(http::header::CONTENT_TYPE, request.media_type.as_str())?;
                 call.body = Some(body.clone());
             }
             (Some(request), None) if request.required => {

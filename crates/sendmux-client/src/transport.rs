@@ -38,6 +38,10 @@ pub(crate) struct Call {
     pub(crate) body: Option<Bytes>,
     pub(crate) idempotency_key: Option<IdempotencyKey>,
     pub(crate) max_body: Option<usize>,
+    /// This call's per-attempt timeout, instead of the client's.
+    pub(crate) timeout: Option<Duration>,
+    /// This call's retry policy, instead of the client's.
+    pub(crate) retry: Option<crate::retry::RetryPolicy>,
 }
 
 impl Call {
@@ -50,16 +54,9 @@ impl Call {
             body: None,
             idempotency_key: None,
             max_body: None,
+            timeout: None,
+            retry: None,
         }
-    }
-
-    pub(crate) fn json_body<T: serde::Serialize>(mut self, body: &T) -> Result<Self, Error> {
-        let bytes = serde_json::to_vec(body).map_err(|e| Error::Setup {
-            message: "could not encode the request body".into(),
-            source: Box::new(e),
-        })?;
-        self.body = Some(Bytes::from(bytes));
-        Ok(self)
     }
 
     pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Result<Self, Error> {
@@ -196,7 +193,7 @@ impl Client {
     ) -> impl Future<Output = Result<Raw, Error>> + Send + '_ {
         async move {
             let inner = &self.inner;
-            let policy = &inner.retry;
+            let policy = call.retry.as_ref().unwrap_or(&inner.retry);
             let clock = &inner.clock;
             let started = clock.now();
             let deadline = policy.deadline().map(|d| started + d);
@@ -218,7 +215,7 @@ impl Client {
                 let traced = !attempt_span.is_disabled() || !span.is_disabled();
                 // Network time is real even under a virtual clock.
                 let attempt_started = traced.then(Instant::now);
-                let mut timeout = inner.timeout;
+                let mut timeout = call.timeout.unwrap_or(inner.timeout);
                 if let Some(deadline) = deadline {
                     timeout = timeout.min(deadline.saturating_duration_since(clock.now()));
                 }
@@ -317,7 +314,7 @@ impl Client {
         let time_left = deadline.map(|d| d.saturating_duration_since(now));
         let jitter = rand::random::<f64>();
         match retry::decide(
-            &inner.retry,
+            call.retry.as_ref().unwrap_or(&inner.retry),
             &failed,
             inner.budget.view(failure.timeout),
             time_left,
@@ -384,8 +381,13 @@ impl Client {
                 request = request.header(IDEMPOTENCY_KEY, key.as_str());
             }
             if let Some(body) = &call.body {
+                // The operation's own media type (JSON, or bytes for uploads).
+                let media_type = call
+                    .op
+                    .request
+                    .map_or("application/json", |r| r.media_type.as_str());
                 request = request
-                    .header(header::CONTENT_TYPE, "application/json")
+                    .header(header::CONTENT_TYPE, HeaderValue::from_static(media_type))
                     .body(body.clone());
             }
 

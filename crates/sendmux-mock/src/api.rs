@@ -1,8 +1,13 @@
 //! The request pipeline every API route goes through: auth, rate limit,
-//! faults, body checks, idempotency, handler, common headers, request log.
+//! not-implemented, faults, body checks, idempotency, handler, common
+//! headers, request log.
+//!
+//! Each step is a stage: a method of `Exchange` (the one context of a
+//! request) that may answer early. `Exchange::run` calls them in order.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
@@ -15,7 +20,7 @@ use sendmux_operations::{Operation, Surface};
 
 use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse};
 use crate::config::FaultKind;
-use crate::resources::{self, Ctx};
+use crate::resources::{self, Ctx, Handler};
 use crate::serve::AbortConnection;
 use crate::validate;
 
@@ -82,6 +87,18 @@ impl ApiError {
 
     pub(crate) fn invalid_parameter(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+    }
+
+    /// `400 invalid_parameter` about one body field, with the field also
+    /// listed in `errors[]`.
+    pub(crate) fn invalid_field(field: &str, code: &str, message: String) -> Self {
+        Self::invalid_parameter(message.clone())
+            .with_param(field)
+            .with_errors(vec![FieldError {
+                field: field.to_owned(),
+                code: code.to_owned(),
+                message,
+            }])
     }
 
     pub(crate) fn missing_parameter(message: impl Into<String>) -> Self {
@@ -155,6 +172,21 @@ impl ApiError {
             "not_implemented",
             format!("{} is not implemented by the mock yet", op.id),
         )
+    }
+
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
+        self.code
+    }
+
+    #[cfg(test)]
+    pub(crate) fn param(&self) -> Option<&str> {
+        self.param.as_deref()
     }
 
     /// Renders the error envelope.
@@ -257,6 +289,11 @@ impl Out {
         self.headers.push((name, value));
         self
     }
+
+    pub(crate) fn body(mut self, body: impl Into<Bytes>) -> Self {
+        self.body = body.into();
+        self
+    }
 }
 
 /// A header value from text we generated (ids, tags, numbers); anything
@@ -272,7 +309,6 @@ struct Trace {
     abort: bool,
     handler_ran: bool,
     replayed: bool,
-    team: Option<String>,
     /// The operation has no handler: answered 501.
     not_implemented: bool,
 }
@@ -346,70 +382,19 @@ pub(crate) async fn route(
     }
 }
 
-/// Runs the pipeline for one request of `op`.
+/// Runs the pipeline for one request of `op`: the stages, then the
+/// common headers and the log.
 async fn dispatch(app: Arc<App>, op: &'static Operation, req: Request<Body>) -> Response<Body> {
     app.api_in_flight.fetch_add(1, Ordering::Relaxed);
     let _in_flight = InFlight(&app);
     let request_id = app.next_request_id();
     let (parts, body) = req.into_parts();
-    let mut trace = Trace::default();
-
-    let auth = authenticate(&app, &parts.headers, op.surface);
-    trace.team = auth.as_ref().ok().cloned();
-    let rate = app.rate_check(trace.team.as_deref());
-    let request = Incoming {
-        op,
-        parts: &parts,
-        body,
+    let mut exchange = Exchange::new(&app, op, &parts, body, &request_id);
+    let out = match exchange.run().await {
+        Ok(out) | Err(Stop::Answer(out)) => out,
+        Err(Stop::Fail(e)) => e.into_out(&request_id),
     };
-    let out = match process(&app, request, auth, rate, &request_id, &mut trace).await {
-        Ok(out) => out,
-        Err(e) => e.into_out(&request_id),
-    };
-    let status = out.status;
-    let body_copy = app.settings.self_check.then(|| out.body.clone());
-    let mut resp = finish(out, rate);
-
-    if app.settings.log_capacity > 0 {
-        // The spec check of our own output is opt-in: it costs more than
-        // the rest of the request. A 501 is skipped: its `not_implemented`
-        // code is the mock's own, outside the spec's `ApiErrorCode` enum,
-        // and would be reported on every request of an unimplemented
-        // operation.
-        let violations = match body_copy {
-            Some(body) if (!trace.abort || trace.handler_ran) && !trace.not_implemented => {
-                let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
-                sendmux_conformance::Spec::embedded()
-                    .validate_response(&parts.method, path, status.as_u16(), resp.headers(), &body)
-                    .violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect()
-            }
-            _ => Vec::new(),
-        };
-        app.record(LogEntry {
-            request_id: request_id.clone(),
-            method: parts.method.clone(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
-            operation: op.id,
-            team: trace.team.clone(),
-            headers: LogEntry::pack_headers(&parts.headers),
-            status: (!trace.abort || trace.handler_ran).then_some(status.as_u16()),
-            faults: std::mem::take(&mut trace.faults),
-            connection_closed: trace.abort,
-            replayed: trace.replayed,
-            violations,
-        });
-    }
-
-    if trace.abort {
-        resp.extensions_mut().insert(AbortConnection);
-    }
-    resp
+    exchange.respond(out)
 }
 
 /// Answer for paths outside the API's base path (the router's fallback).
@@ -445,77 +430,183 @@ fn finish(out: Out, rate: RateOutcome) -> Response<Body> {
     resp
 }
 
-/// The request as the pipeline sees it.
-struct Incoming<'a> {
-    op: &'static Operation,
-    parts: &'a Parts,
-    body: Body,
+/// Why a stage ends the pipeline early.
+enum Stop {
+    /// An error answer.
+    Fail(ApiError),
+    /// A complete answer (an idempotent replay).
+    Answer(Out),
 }
 
-async fn process(
-    app: &App,
-    request: Incoming<'_>,
-    auth: Result<String, ApiError>,
-    rate: RateOutcome,
-    request_id: &str,
-    trace: &mut Trace,
-) -> Result<Out, ApiError> {
-    let Incoming { op, parts, body } = request;
-    let team = auth?;
-    if let Some(retry) = rate.retry_after {
-        return Err(ApiError::rate_limited(retry));
+impl From<ApiError> for Stop {
+    fn from(e: ApiError) -> Self {
+        Self::Fail(e)
     }
-    // After auth and rate limit, so an unimplemented operation still
-    // answers a wrong key like the API would.
-    let Some(handler) = resources::handler(op) else {
-        trace.not_implemented = true;
-        return Err(ApiError::not_implemented(op));
-    };
+}
 
-    let draw = app.draw_faults(op.id);
-    trace.faults = draw.names;
-    let mut close_after_commit = false;
-    match draw.terminal {
-        None => {}
-        Some(FaultKind::CloseBeforeHandler) => {
-            trace.abort = true;
-            // Never written: the connection closes first.
-            return Err(ApiError::internal());
+/// What a stage returns: carry on, or answer now.
+type Stage = Result<(), Stop>;
+
+/// One request as it moves through the pipeline: the request, what the
+/// stages found so far, and what the log will report.
+struct Exchange<'a> {
+    app: &'a App,
+    op: &'static Operation,
+    parts: &'a Parts,
+    request_id: &'a str,
+    /// The unread body, until the body stage takes it.
+    body: Option<Body>,
+    /// The key's team, once authenticated.
+    team: Option<String>,
+    /// Rate accounting, once the rate stage ran.
+    rate: Option<RateOutcome>,
+    handler: Option<Handler>,
+    /// Injected delay before the handler.
+    latency: Duration,
+    /// Injected fault: commit the change, then drop the connection.
+    close_after_commit: bool,
+    /// Parsed and schema-checked body, for operations with a JSON body.
+    json: Option<serde_json::Value>,
+    raw_body: Bytes,
+    reservation: Reservation<'a>,
+    trace: Trace,
+}
+
+impl<'a> Exchange<'a> {
+    fn new(
+        app: &'a App,
+        op: &'static Operation,
+        parts: &'a Parts,
+        body: Body,
+        request_id: &'a str,
+    ) -> Self {
+        Self {
+            app,
+            op,
+            parts,
+            request_id,
+            body: Some(body),
+            team: None,
+            rate: None,
+            handler: None,
+            latency: Duration::ZERO,
+            close_after_commit: false,
+            json: None,
+            raw_body: Bytes::new(),
+            reservation: Reservation { app, key: None },
+            trace: Trace::default(),
         }
-        Some(FaultKind::InternalError) => return Err(ApiError::internal()),
-        Some(FaultKind::ServiceUnavailable { retry_after_secs }) => {
-            return Err(ApiError::unavailable(retry_after_secs));
-        }
-        Some(FaultKind::RateLimited { retry_after_secs }) => {
-            return Err(ApiError::rate_limited(retry_after_secs));
-        }
-        Some(FaultKind::CloseAfterCommit) => close_after_commit = true,
-        Some(FaultKind::Latency { .. }) => {}
     }
 
-    let (json, raw_body) = match op.request {
-        Some(request) => {
-            let bytes = read_body(app, &parts.headers, body).await?;
-            (validate::request_body(op, request, parts, &bytes)?, bytes)
-        }
-        None => (None, Bytes::new()),
-    };
+    /// The stages in order; each may answer early.
+    async fn run(&mut self) -> Result<Out, Stop> {
+        self.authenticate()?;
+        self.rate_limit()?;
+        // After auth and rate limit, so an unimplemented operation still
+        // answers a wrong key like the API would.
+        self.find_handler()?;
+        self.inject_faults()?;
+        self.read_body().await?;
+        self.idempotency()?;
+        self.delay().await;
+        let out = self.handle()?;
+        self.commit(&out);
+        Ok(out)
+    }
 
-    let mut reservation = Reservation { app, key: None };
-    if op.idempotency_key
-        && let Some(raw) = parts.headers.get(IDEMPOTENCY_KEY)
-    {
-        let key = idempotency_key(raw)?;
-        let fingerprint = json.as_ref().map(canonical_json).unwrap_or_default();
-        let key = IdemKey {
-            team: team.clone(),
-            operation: op.id,
-            key,
+    /// The key must be well formed, accepted, and fit the surface.
+    fn authenticate(&mut self) -> Stage {
+        self.team = Some(authenticate(
+            self.app,
+            &self.parts.headers,
+            self.op.surface,
+        )?);
+        Ok(())
+    }
+
+    /// Counts the request against its team's window.
+    fn rate_limit(&mut self) -> Stage {
+        let rate = self.app.rate_check(self.team.as_deref());
+        self.rate = Some(rate);
+        match rate.retry_after {
+            Some(retry) => Err(ApiError::rate_limited(retry).into()),
+            None => Ok(()),
+        }
+    }
+
+    /// `501 not_implemented` for an operation the mock has no handler for.
+    fn find_handler(&mut self) -> Stage {
+        self.handler = resources::handler(self.op);
+        if self.handler.is_none() {
+            self.trace.not_implemented = true;
+            return Err(ApiError::not_implemented(self.op).into());
+        }
+        Ok(())
+    }
+
+    /// Draws the configured faults: a terminal one answers now, latency and
+    /// close-after-commit act later.
+    fn inject_faults(&mut self) -> Stage {
+        let draw = self.app.draw_faults(self.op.id);
+        self.trace.faults = draw.names;
+        self.latency = draw.latency;
+        match draw.terminal {
+            None | Some(FaultKind::Latency { .. }) => Ok(()),
+            Some(FaultKind::CloseBeforeHandler) => {
+                self.trace.abort = true;
+                // Never written: the connection closes first.
+                Err(ApiError::internal().into())
+            }
+            Some(FaultKind::InternalError) => Err(ApiError::internal().into()),
+            Some(FaultKind::ServiceUnavailable { retry_after_secs }) => {
+                Err(ApiError::unavailable(retry_after_secs).into())
+            }
+            Some(FaultKind::RateLimited { retry_after_secs }) => {
+                Err(ApiError::rate_limited(retry_after_secs).into())
+            }
+            Some(FaultKind::CloseAfterCommit) => {
+                self.close_after_commit = true;
+                Ok(())
+            }
+        }
+    }
+
+    /// Reads the body (size limit) and checks it against the schema, for
+    /// operations that take one.
+    async fn read_body(&mut self) -> Stage {
+        let (Some(request), Some(body)) = (self.op.request, self.body.take()) else {
+            return Ok(());
         };
-        match app.idem_begin(&key, &fingerprint) {
-            IdemBegin::Reserved => reservation.key = Some(key),
+        let bytes = read_limited(self.app, &self.parts.headers, body).await?;
+        self.json = validate::request_body(self.op, request, self.parts, &bytes)?;
+        self.raw_body = bytes;
+        Ok(())
+    }
+
+    /// `Idempotency-Key`: reserves the key, or replays the stored answer,
+    /// or refuses a reuse with another body or while the first is running.
+    fn idempotency(&mut self) -> Stage {
+        let Some(raw) = self
+            .parts
+            .headers
+            .get(IDEMPOTENCY_KEY)
+            .filter(|_| self.op.idempotency_key)
+        else {
+            return Ok(());
+        };
+        let key = IdemKey {
+            team: self.team.clone().unwrap_or_default(),
+            operation: self.op.id,
+            key: idempotency_key(raw)?,
+        };
+        let fingerprint = self.json.as_ref().map(canonical_json).unwrap_or_default();
+        match self.app.idem_begin(&key, &fingerprint) {
+            IdemBegin::Reserved => {
+                self.reservation.key = Some(key);
+                Ok(())
+            }
             IdemBegin::Replay(stored) => {
-                trace.replayed = true;
+                self.trace.replayed = true;
                 let mut out = Out {
                     status: stored.status,
                     headers: stored.headers.clone(),
@@ -523,60 +614,133 @@ async fn process(
                 };
                 out.headers
                     .push((IDEMPOTENT_REPLAYED, HeaderValue::from_static("true")));
-                return Ok(out);
+                Err(Stop::Answer(out))
             }
-            IdemBegin::Mismatch => {
-                return Err(ApiError::idempotency_conflict(
-                    "this Idempotency-Key was already used with a different request body",
-                )
-                .with_param("Idempotency-Key"));
-            }
-            IdemBegin::InFlight => {
-                return Err(ApiError::idempotency_conflict(
-                    "a request with this Idempotency-Key is still being processed; retry later with the same key",
-                )
-                .with_param("Idempotency-Key"));
-            }
+            IdemBegin::Mismatch => Err(ApiError::idempotency_conflict(
+                "this Idempotency-Key was already used with a different request body",
+            )
+            .with_param("Idempotency-Key")
+            .into()),
+            IdemBegin::InFlight => Err(ApiError::idempotency_conflict(
+                "a request with this Idempotency-Key is still being processed; retry later with the same key",
+            )
+            .with_param("Idempotency-Key")
+            .into()),
         }
     }
 
-    if !draw.latency.is_zero() {
-        tokio::time::sleep(draw.latency).await;
+    /// Injected latency, after the reservation so a concurrent retry with
+    /// the same key sees the request in flight.
+    async fn delay(&mut self) {
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
     }
 
-    // The route matched this operation's template, so this finds the
-    // parameters again (on the path `parts` owns, which `Ctx` borrows).
-    let path = parts.uri.path().strip_prefix(BASE_PATH).unwrap_or_default();
-    let ctx = Ctx {
-        app,
-        team: &team,
-        request_id,
-        op,
-        parts,
-        params: op.match_path(path).unwrap_or_default(),
-        body: json,
-        raw_body,
-    };
-    let out = match handler(ctx) {
-        Ok(out) => out,
-        Err(e) => e.into_out(request_id),
-    };
-    trace.handler_ran = true;
+    /// Runs the handler; its error is an answer like any other (and is
+    /// stored for replay like one).
+    fn handle(&mut self) -> Result<Out, Stop> {
+        let handler = self
+            .handler
+            .ok_or_else(|| ApiError::not_implemented(self.op))?;
+        // The route matched this operation's template, so this finds the
+        // parameters again (on the path `parts` owns, which `Ctx` borrows).
+        let path = self
+            .parts
+            .uri
+            .path()
+            .strip_prefix(BASE_PATH)
+            .unwrap_or_default();
+        let ctx = Ctx {
+            app: self.app,
+            team: self.team.as_deref().unwrap_or_default(),
+            request_id: self.request_id,
+            op: self.op,
+            parts: self.parts,
+            params: self.op.match_path(path).unwrap_or_default(),
+            body: self.json.take(),
+            raw_body: std::mem::take(&mut self.raw_body),
+        };
+        let out = handler(ctx).unwrap_or_else(|e| e.into_out(self.request_id));
+        self.trace.handler_ran = true;
+        Ok(out)
+    }
 
-    if let Some(key) = reservation.key.take() {
-        app.idem_finish(
-            &key,
-            StoredResponse {
-                status: out.status,
-                headers: out.headers.clone(),
-                body: out.body.clone(),
-            },
-        );
+    /// Stores the answer for idempotent replay; arms close-after-commit.
+    fn commit(&mut self, out: &Out) {
+        if let Some(key) = self.reservation.key.take() {
+            self.app.idem_finish(
+                &key,
+                StoredResponse {
+                    status: out.status,
+                    headers: out.headers.clone(),
+                    body: out.body.clone(),
+                },
+            );
+        }
+        if self.close_after_commit {
+            self.trace.abort = true;
+        }
     }
-    if close_after_commit {
-        trace.abort = true;
+
+    /// Adds the common headers, logs the request, and marks the connection
+    /// for closing when a fault said so.
+    fn respond(mut self, out: Out) -> Response<Body> {
+        // An unauthenticated request never reached the rate stage: report
+        // the limit without counting it.
+        let rate = self.rate.unwrap_or_else(|| self.app.rate_check(None));
+        let status = out.status;
+        let body_copy = self.app.settings.self_check.then(|| out.body.clone());
+        let mut resp = finish(out, rate);
+        self.log(status, resp.headers(), body_copy);
+        if self.trace.abort {
+            resp.extensions_mut().insert(AbortConnection);
+        }
+        resp
     }
-    Ok(out)
+
+    /// The request log entry, with the optional spec check of our answer.
+    fn log(&mut self, status: StatusCode, headers: &HeaderMap, body: Option<Bytes>) {
+        if self.app.settings.log_capacity == 0 {
+            return;
+        }
+        let parts = self.parts;
+        let trace = &mut self.trace;
+        let written = !trace.abort || trace.handler_ran;
+        // The spec check of our own output is opt-in: it costs more than
+        // the rest of the request. A 501 is skipped: its `not_implemented`
+        // code is the mock's own, outside the spec's `ApiErrorCode` enum,
+        // and would be reported on every request of an unimplemented
+        // operation.
+        let violations = match body {
+            Some(body) if written && !trace.not_implemented => {
+                let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
+                sendmux_conformance::Spec::embedded()
+                    .validate_response(&parts.method, path, status.as_u16(), headers, &body)
+                    .violations
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        self.app.record(LogEntry {
+            request_id: self.request_id.to_owned(),
+            method: parts.method.clone(),
+            path: parts
+                .uri
+                .path_and_query()
+                .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
+            operation: self.op.id,
+            team: self.team.clone(),
+            headers: LogEntry::pack_headers(&parts.headers),
+            status: written.then_some(status.as_u16()),
+            faults: std::mem::take(&mut trace.faults),
+            connection_closed: trace.abort,
+            replayed: trace.replayed,
+            violations,
+        });
+    }
 }
 
 /// Every key prefix the API issues; a key without one is not a key.
@@ -650,7 +814,7 @@ fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<Stri
 const DRAIN_MAX: usize = 16 * 1024 * 1024;
 
 /// Reads the body up to the configured limit.
-async fn read_body(app: &App, headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
+async fn read_limited(app: &App, headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt as _;
     let limit = app.settings.max_body_bytes;
     let declared = headers

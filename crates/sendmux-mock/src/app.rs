@@ -1,7 +1,7 @@
-//! Shared server state: configuration, domains, idempotency records, rate
-//! windows, fault rules and the request log.
+//! Shared server state: configuration, stored resources, idempotency
+//! records, rate windows, fault rules and the request log.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::clock::ServerClock;
 use crate::config::{FaultConfig, FaultKind, Propagation, RateLimit};
 use crate::ids;
-use crate::model::Domain;
+use crate::resources::Resources;
 
 /// How long idempotency records live.
 pub(crate) const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -32,6 +32,9 @@ pub(crate) struct Settings {
 pub(crate) struct App {
     pub(crate) settings: Settings,
     pub(crate) clock: ServerClock,
+    /// Every resource's collection (domains, ...).
+    pub(crate) resources: Mutex<Resources>,
+    /// Idempotency records.
     pub(crate) store: Mutex<Store>,
     pub(crate) rate: Mutex<RateState>,
     pub(crate) faults: Mutex<FaultState>,
@@ -57,6 +60,7 @@ impl App {
         propagation: Propagation,
     ) -> Self {
         Self {
+            resources: Mutex::new(Resources::new(settings.seed)),
             settings,
             clock,
             store: Mutex::new(Store::default()),
@@ -90,14 +94,15 @@ impl App {
         )
     }
 
-    /// Clears domains, idempotency records, rate windows and the log;
-    /// configuration stays.
     /// The request log as public records, oldest first.
     pub(crate) fn records(&self) -> Vec<RequestRecord> {
         lock(&self.log).iter().map(LogEntry::to_record).collect()
     }
 
+    /// Clears resources, idempotency records, rate windows and the log;
+    /// configuration stays.
     pub(crate) fn reset(&self) {
+        *lock(&self.resources) = Resources::new(self.settings.seed);
         *lock(&self.store) = Store::default();
         lock(&self.rate).windows.clear();
         lock(&self.log).clear();
@@ -269,42 +274,10 @@ pub(crate) struct FaultDraw {
     pub(crate) names: Vec<&'static str>,
 }
 
-/// Domains and idempotency records.
+/// Idempotency records.
 #[derive(Default)]
 pub(crate) struct Store {
-    pub(crate) next_seq: u64,
-    pub(crate) domains: HashMap<String, Domain>,
-    pub(crate) teams: HashMap<String, TeamIndex>,
     pub(crate) idempotency: HashMap<IdemKey, IdemEntry>,
-}
-
-/// Per-team indexes into `Store::domains`.
-#[derive(Default)]
-pub(crate) struct TeamIndex {
-    /// seq -> id, so iteration in reverse is newest first.
-    pub(crate) by_seq: BTreeMap<u64, String>,
-    /// domain name -> id
-    pub(crate) by_name: HashMap<String, String>,
-}
-
-impl Store {
-    /// The team's domain with `id`, if it exists.
-    pub(crate) fn team_domain(&self, team: &str, id: &str) -> Option<&Domain> {
-        self.domains.get(id).filter(|d| d.team_id == team)
-    }
-
-    pub(crate) fn team_domain_mut(&mut self, team: &str, id: &str) -> Option<&mut Domain> {
-        self.domains.get_mut(id).filter(|d| d.team_id == team)
-    }
-
-    pub(crate) fn remove(&mut self, id: &str) -> Option<Domain> {
-        let d = self.domains.remove(id)?;
-        if let Some(t) = self.teams.get_mut(&d.team_id) {
-            t.by_seq.remove(&d.seq);
-            t.by_name.remove(&d.name);
-        }
-        Some(d)
-    }
 }
 
 /// (team, operation, key)

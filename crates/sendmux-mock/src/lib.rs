@@ -93,9 +93,9 @@ mod admin;
 mod api;
 mod app;
 mod clock;
+mod collection;
 mod config;
 mod ids;
-mod model;
 mod resources;
 mod serve;
 mod validate;
@@ -181,13 +181,12 @@ impl MockServer {
     /// Number of domains of the team that `api_key` belongs to.
     pub fn domain_count(&self, api_key: &str) -> usize {
         let team = self.app.team_of(api_key);
-        let store = lock(&self.app.store);
-        store.teams.get(&team).map_or(0, |t| t.by_seq.len())
+        lock(&self.app.resources).domains.team_len(&team)
     }
 
     /// Number of domains over all teams.
     pub fn total_domain_count(&self) -> usize {
-        lock(&self.app.store).domains.len()
+        lock(&self.app.resources).domains.len()
     }
 
     /// Stored domains of the team of `api_key` (all teams with `None`),

@@ -83,7 +83,11 @@ async fn delete_verify_and_zone_file() {
     assert!(text.starts_with("mail.acme.com. 3600 IN MX"));
     assert_eq!(text.request_id(), Some("req_z"));
 
-    let err = domains.zone_file("mdom_1").max_bytes(10).await.unwrap_err();
+    let err = domains
+        .zone_file("mdom_1")
+        .max_response_bytes(10)
+        .await
+        .unwrap_err();
     assert!(
         matches!(
             err,
@@ -129,10 +133,7 @@ async fn wait_until_verified_polls_then_returns_the_domain() {
     get.assert_async().await;
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(15); 2]);
     assert_eq!(domain.verification_status, VerificationStatus::Verified);
-    assert_eq!(
-        domain.mode,
-        sendmux_client::DomainMode::SendReceive
-    );
+    assert_eq!(domain.mode, sendmux_client::DomainMode::SendReceive);
     assert_eq!(domain.etag(), Some("W/\"v\""));
 }
 

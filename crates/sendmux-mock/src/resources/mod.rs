@@ -1,25 +1,63 @@
 //! The handlers the mock implements, one module per resource, and the
 //! registry that finds them by operation.
 //!
-//! Routing, auth, validation and the rest of the pipeline come from the
-//! operation table (`sendmux_operations`), so a resource module only
-//! registers `(operation, handler)` pairs: adding one touches this file's
-//! [`RESOURCES`] and nothing in the pipeline. A published operation without
-//! a handler answers `501 not_implemented`.
+//! Routing, auth, validation, idempotency and the rest of the pipeline come
+//! from the operation table (`sendmux_operations`) and `api.rs`; a resource
+//! module only registers `(operation, handler)` pairs. A published
+//! operation without a handler answers `501 not_implemented`.
+//!
+//! # Adding a resource
+//!
+//! 1. A module here (`webhooks.rs`, or a folder for a larger one) with a
+//!    `HANDLERS` list of `(ops::..., handler)` pairs, the `ops::`
+//!    descriptors coming from the operation table.
+//! 2. A line in [`RESOURCES`] naming that list, and, when the resource
+//!    stores items, a [`Collection`] field in [`Resources`] (with its id
+//!    prefix and noun in `Resources::new`).
+//!
+//! Nothing in the pipeline changes. A handler is a few lines over the
+//! collection (ids, team scoping, `404`s, newest-first cursor pages, weak
+//! ETags) and the [`Ctx`] answer helpers (`item`, `conditional`,
+//! `if_match`, `page`, `deleted`, `ok`), for example:
+//!
+//! ```text
+//! fn get(ctx: Ctx<'_>) -> Result<Out, ApiError> {
+//!     let mut store = ctx.store();
+//!     Ok(ctx.conditional(&store.webhooks.rendered(ctx.team, ctx.param("public_id"))?))
+//! }
+//! ```
 
 pub(crate) mod domains;
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{MutexGuard, OnceLock};
 
 use bytes::Bytes;
+use http::StatusCode;
+use http::header::{ETAG, IF_MATCH, IF_NONE_MATCH};
 use http::request::Parts;
 use sendmux_operations::Operation;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::api::{ApiError, FieldError, Out};
-use crate::app::App;
+use crate::api::{ApiError, FieldError, Meta, Out, header_value, ok_envelope, to_json};
+use crate::app::{App, lock};
+use crate::collection::{Collection, Page, Rendered, check_if_match, not_modified};
 use crate::validate::schema_error;
+
+/// Every stored resource, one collection each, behind one lock
+/// (`App::resources`).
+pub(crate) struct Resources {
+    pub(crate) domains: Collection<domains::Domain>,
+}
+
+impl Resources {
+    /// Empty collections whose ids and cursors derive from `seed`.
+    pub(crate) fn new(seed: u64) -> Self {
+        Self {
+            domains: Collection::new("mdom_", "domain", seed),
+        }
+    }
+}
 
 /// A handler: runs under the store lock and never awaits, so a change and
 /// the response describing it are atomic.
@@ -95,6 +133,96 @@ impl Ctx<'_> {
                 }],
             )
         })
+    }
+}
+
+impl<'a> Ctx<'a> {
+    /// The stored resources, locked. Handlers never await, so holding it
+    /// makes a change and the answer describing it atomic.
+    pub(crate) fn store(&self) -> MutexGuard<'a, Resources> {
+        lock(&self.app.resources)
+    }
+
+    /// The server seed (ids, tokens, ETags derive from it).
+    pub(crate) fn seed(&self) -> u64 {
+        self.app.settings.seed
+    }
+
+    /// `{ok, data, meta}` around an item, with its ETag.
+    pub(crate) fn item(&self, status: StatusCode, item: &Rendered) -> Out {
+        // Spliced by hand so the cached `data` is not parsed and re-serialized.
+        let request_id = to_json(&self.request_id);
+        let mut body = Vec::with_capacity(item.json.len() + request_id.len() + 40);
+        body.extend_from_slice(b"{\"ok\":true,\"data\":");
+        body.extend_from_slice(&item.json);
+        body.extend_from_slice(b",\"meta\":{\"request_id\":");
+        body.extend_from_slice(&request_id);
+        body.extend_from_slice(b"}}");
+        Out::json(status, self.request_id, body.into()).header(ETAG, header_value(&item.etag))
+    }
+
+    /// A read honouring `If-None-Match`: `304` with the ETag when the
+    /// client has this version, the item otherwise.
+    pub(crate) fn conditional(&self, item: &Rendered) -> Out {
+        if not_modified(self.header(IF_NONE_MATCH), &item.etag) {
+            return Out::empty(StatusCode::NOT_MODIFIED, self.request_id)
+                .header(ETAG, header_value(&item.etag));
+        }
+        self.item(StatusCode::OK, item)
+    }
+
+    /// A write honouring `If-Match`: `409 conflict` unless the client has
+    /// the current version of the `noun`.
+    pub(crate) fn if_match(&self, current: &Rendered, noun: &str) -> Result<(), ApiError> {
+        check_if_match(self.header(IF_MATCH), &current.etag, noun)
+    }
+
+    /// `{ok, data: [...], pagination, meta}` for one page of a list.
+    pub(crate) fn page(&self, page: &Page) -> Out {
+        #[derive(Serialize)]
+        struct Pagination<'p> {
+            has_more: bool,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            next_cursor: Option<&'p str>,
+        }
+        let pagination = to_json(&Pagination {
+            has_more: page.has_more,
+            next_cursor: page.next_cursor.as_deref(),
+        });
+        let meta = to_json(&Meta {
+            request_id: self.request_id,
+        });
+        let items: usize = page.items.iter().map(|i| i.len() + 1).sum();
+        let mut body = Vec::with_capacity(items + pagination.len() + meta.len() + 48);
+        body.extend_from_slice(b"{\"ok\":true,\"data\":[");
+        for (i, item) in page.items.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(item);
+        }
+        body.extend_from_slice(b"],\"pagination\":");
+        body.extend_from_slice(&pagination);
+        body.extend_from_slice(b",\"meta\":");
+        body.extend_from_slice(&meta);
+        body.push(b'}');
+        Out::json(StatusCode::OK, self.request_id, body.into())
+    }
+
+    /// `{deleted: true, id}` after a delete.
+    pub(crate) fn deleted(&self, id: &str) -> Out {
+        #[derive(Serialize)]
+        struct Deleted<'d> {
+            deleted: bool,
+            id: &'d str,
+        }
+        self.ok(Deleted { deleted: true, id })
+    }
+
+    /// `200` with `data` in the success envelope, without an ETag.
+    pub(crate) fn ok<T: Serialize>(&self, data: T) -> Out {
+        let body = ok_envelope(self.request_id, data);
+        Out::json(StatusCode::OK, self.request_id, body)
     }
 }
 

@@ -1,9 +1,19 @@
-//! Domain resources as stored by the mock and as serialised on the wire.
+//! Domain state as stored by the mock and as serialized on the wire: DNS
+//! records, zone file, verification after simulated propagation, sender
+//! filters, and the rules the schema cannot express.
 
-use serde::{Deserialize, Serialize};
+use sendmux_operations::Operation;
+use serde::{Deserialize, Serialize, Serializer};
 
+use crate::api::{ApiError, FieldError};
 use crate::clock::rfc3339;
+use crate::collection::Rendered;
+use crate::config::Propagation;
 use crate::ids;
+use crate::validate::schema_error;
+
+/// Most filter rules a domain may hold.
+const MAX_RULES: usize = 1000;
 
 /// `send_only` or `send_receive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,13 +196,47 @@ pub(crate) struct FilterState {
     pub(crate) rules: Vec<FilterRule>,
 }
 
-/// One stored domain.
+impl FilterState {
+    /// Rules the schema cannot express (patterns, note length). The schema
+    /// caps the rule count too; checked again so the handler stays safe
+    /// whatever document it runs with.
+    pub(crate) fn check(&self, op: &Operation) -> Result<(), ApiError> {
+        if self.rules.len() > MAX_RULES {
+            return Err(ApiError::validation_error(format!(
+                "at most {MAX_RULES} rules are allowed, got {}",
+                self.rules.len()
+            ))
+            .with_param("rules"));
+        }
+        let mut errors = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            if let Err(why) = check_pattern(&rule.pattern) {
+                errors.push(FieldError {
+                    field: format!("rules.{i}.pattern"),
+                    code: "invalid_string".to_owned(),
+                    message: format!("pattern {why}"),
+                });
+            }
+            if rule.note.as_ref().is_some_and(|n| n.chars().count() > 255) {
+                errors.push(FieldError {
+                    field: format!("rules.{i}.note"),
+                    code: "too_big".to_owned(),
+                    message: "note must be at most 255 characters".to_owned(),
+                });
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(schema_error(op, errors))
+        }
+    }
+}
+
+/// One stored domain (its team and position are the collection's).
 #[derive(Debug, Clone)]
 pub(crate) struct Domain {
-    /// Creation order across the server; lists sort on it.
-    pub(crate) seq: u64,
     pub(crate) id: String,
-    pub(crate) team_id: String,
     pub(crate) name: String,
     pub(crate) mode: Mode,
     pub(crate) status: Status,
@@ -204,19 +248,15 @@ pub(crate) struct Domain {
     pub(crate) pending_since_ms: u64,
     /// Verify calls since `pending_since_ms`.
     pub(crate) verify_calls: u32,
-    /// Bumped on every visible change; feeds the ETag.
-    pub(crate) version: u64,
     pub(crate) dns: DnsRecords,
     pub(crate) filters: FilterState,
+    /// Bumped when the filters change; feeds their ETag.
     pub(crate) filters_version: u64,
-    /// `(version, data JSON, ETag)` of the last rendering: GETs of an
-    /// unchanged domain reuse it instead of serialising again.
-    pub(crate) rendered: Option<(u64, bytes::Bytes, String)>,
 }
 
 /// Wire shape of `MailboxDomain`.
 #[derive(Serialize)]
-pub(crate) struct DomainView<'a> {
+struct DomainView<'a> {
     id: &'a str,
     domain: &'a str,
     mode: Mode,
@@ -233,8 +273,10 @@ pub(crate) struct DomainView<'a> {
     dns_records: &'a DnsRecords,
 }
 
-impl Domain {
-    pub(crate) fn view(&self) -> DomainView<'_> {
+/// A domain serializes as `MailboxDomain`, so the collection's JSON and
+/// ETag are those of the wire representation.
+impl Serialize for Domain {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let ses = self.ses.as_ref();
         DomainView {
             id: &self.id,
@@ -252,47 +294,151 @@ impl Domain {
             mailbox_count: self.mailbox_count,
             dns_records: &self.dns,
         }
+        .serialize(serializer)
     }
+}
 
-    /// The `data` JSON and the ETag of the current version, rendered at
-    /// most once per version.
-    pub(crate) fn rendered(&mut self, seed: u64) -> (bytes::Bytes, String) {
-        if let Some((version, json, etag)) = &self.rendered
-            && *version == self.version
-        {
-            return (json.clone(), etag.clone());
+/// Answer of a verify call.
+#[derive(Serialize)]
+pub(crate) struct VerifyResult {
+    status: Status,
+    ses_identity_verification_status: &'static str,
+    ses_verified_for_sending: bool,
+    ses_dkim_status: &'static str,
+    ses_dkim_signing_enabled: bool,
+    ses_identity_checked_at: String,
+    ses_mail_from_status: &'static str,
+    checks: Checks,
+}
+
+#[derive(Serialize)]
+struct Checks {
+    mx: bool,
+    verification_txt: bool,
+    spf: bool,
+    dmarc: bool,
+    mail_from_mx: bool,
+    mail_from_spf: bool,
+}
+
+impl Domain {
+    /// A new pending domain of `team`, its records computed, no filters.
+    pub(crate) fn new(id: &str, seed: u64, team: &str, name: String, mode: Mode, now: u64) -> Self {
+        Self {
+            id: id.to_owned(),
+            dns: DnsRecords::compute(seed, team, &name, mode),
+            name,
+            mode,
+            status: Status::Pending,
+            ses: None,
+            verified_at_ms: None,
+            created_at_ms: now,
+            mailbox_count: 0,
+            pending_since_ms: now,
+            verify_calls: 0,
+            filters: FilterState {
+                mode: FilterMode::Off,
+                rules: Vec::new(),
+            },
+            filters_version: 1,
         }
-        let json = crate::api::to_json(&self.view());
-        let etag = self.etag(seed);
-        self.rendered = Some((self.version, json.clone(), etag.clone()));
-        (json, etag)
     }
 
-    /// Weak ETag of the domain representation.
-    pub(crate) fn etag(&self, seed: u64) -> String {
-        weak_etag(seed, &self.id, "domain", self.version)
+    /// `send_only` -> `send_receive`: new MX records, which must propagate
+    /// and verify again. `409 conflict` for a `send_receive` domain.
+    pub(crate) fn upgrade(&mut self, seed: u64, team: &str, now: u64) -> Result<(), ApiError> {
+        if self.mode == Mode::SendReceive {
+            return Err(ApiError::conflict(
+                "the domain is already send_receive; only send_only domains can be upgraded",
+            ));
+        }
+        self.mode = Mode::SendReceive;
+        self.dns = DnsRecords::compute(seed, team, &self.name, Mode::SendReceive);
+        self.status = Status::Pending;
+        self.verified_at_ms = None;
+        self.pending_since_ms = now;
+        self.verify_calls = 0;
+        Ok(())
     }
 
-    /// Weak ETag of the domain's filter state.
-    pub(crate) fn filters_etag(&self, seed: u64) -> String {
-        weak_etag(seed, &self.id, "filters", self.filters_version)
+    /// One verify call: the records are visible once the simulated
+    /// propagation allows it.
+    pub(crate) fn verify(&mut self, propagation: Propagation, now: u64) -> VerifyResult {
+        self.verify_calls = self.verify_calls.saturating_add(1);
+        let visible = match propagation {
+            Propagation::AfterVerifyCalls { calls } => self.verify_calls >= calls,
+            Propagation::AfterDuration { .. } => propagation
+                .duration()
+                .map(|wait| u64::try_from(wait.as_millis()).unwrap_or(u64::MAX))
+                .is_some_and(|wait| now.saturating_sub(self.pending_since_ms) >= wait),
+            Propagation::Fail => false,
+        };
+        let (status, word) = match (visible, propagation, self.status) {
+            (true, _, _) => (Status::Verified, "Success"),
+            (false, Propagation::Fail, _) => (Status::Failed, "Failed"),
+            // A failed domain stays failed until a full pass.
+            (false, _, Status::Failed) => (Status::Failed, "Failed"),
+            (false, _, _) => (Status::Pending, "Pending"),
+        };
+        if status == Status::Verified && self.status != Status::Verified {
+            self.verified_at_ms = Some(now);
+        }
+        self.status = status;
+        self.ses = Some(SesState {
+            identity: word,
+            verified_for_sending: visible,
+            dkim: word,
+            checked_at_ms: now,
+            mail_from: word,
+        });
+        VerifyResult {
+            status,
+            ses_identity_verification_status: word,
+            ses_verified_for_sending: visible,
+            ses_dkim_status: word,
+            ses_dkim_signing_enabled: true,
+            ses_identity_checked_at: rfc3339(now),
+            ses_mail_from_status: word,
+            checks: Checks {
+                // A send_only domain publishes no inbound MX to find.
+                mx: visible && self.mode == Mode::SendReceive,
+                verification_txt: visible,
+                spf: visible,
+                dmarc: visible,
+                mail_from_mx: visible,
+                mail_from_spf: visible,
+            },
+        }
     }
-}
 
-fn weak_etag(seed: u64, id: &str, what: &str, version: u64) -> String {
-    let h = ids::hash_bytes(seed ^ version, format!("{what}/{id}").as_bytes());
-    format!("W/\"{h:016x}\"")
-}
+    /// Sender filters exist only for domains that receive mail.
+    pub(crate) fn receives(&self) -> Result<(), ApiError> {
+        match self.mode {
+            Mode::SendReceive => Ok(()),
+            Mode::SendOnly => Err(ApiError::conflict(
+                "the domain is send_only and has no inbound sender filters",
+            )),
+        }
+    }
 
-/// Does an `If-None-Match` / `If-Match` header value name `etag`? Accepts
-/// `*`, lists, and weak or strong forms of the same opaque tag (weak
-/// comparison, as RFC 9110 prescribes for `If-None-Match`).
-pub(crate) fn etag_matches(header: &str, etag: &str) -> bool {
-    let bare = |t: &str| -> String { t.trim().trim_start_matches("W/").to_owned() };
-    let ours = bare(etag);
-    header
-        .split(',')
-        .any(|t| t.trim() == "*" || bare(t) == ours)
+    /// The filters as JSON with their own ETag.
+    pub(crate) fn filters_rendered(&self, seed: u64) -> Rendered {
+        Rendered::versioned(
+            seed,
+            "filters",
+            &self.id,
+            self.filters_version,
+            &self.filters,
+        )
+    }
+
+    /// Replaces the filters; an identical set is not a change.
+    pub(crate) fn set_filters(&mut self, filters: FilterState) {
+        if self.filters != filters {
+            self.filters = filters;
+            self.filters_version += 1;
+        }
+    }
 }
 
 /// Domain-name rules the schema cannot express. Returns a message when the
@@ -405,14 +551,5 @@ mod tests {
                 .contains("mail.acme.com.\tIN\tMX\t10 mx1.sendmux.ai.")
         );
         assert!(!so.zone_file("mail.acme.com").contains("mx1.sendmux.ai"));
-    }
-
-    #[test]
-    fn etag_comparison_is_weak() {
-        assert!(etag_matches("W/\"abc\"", "W/\"abc\""));
-        assert!(etag_matches("\"abc\"", "W/\"abc\""));
-        assert!(etag_matches("\"x\", W/\"abc\"", "W/\"abc\""));
-        assert!(etag_matches("*", "W/\"abc\""));
-        assert!(!etag_matches("W/\"abd\"", "W/\"abc\""));
     }
 }
