@@ -201,11 +201,7 @@ fn open_enums(file: &mut syn::File, opened: &BTreeSet<String>) -> Result<(), Str
             _ => None,
         })
         .ok_or("progenitor output has no `types` module")?;
-    let mut found: Vec<(
-        String,
-        Vec<syn::Attribute>,
-        Vec<(syn::Ident, Vec<syn::Attribute>, String)>,
-    )> = Vec::new();
+    let mut found: Vec<(String, Vec<syn::Attribute>, Vec<OpenVariant>)> = Vec::new();
     for item in types.1.iter() {
         let syn::Item::Enum(item) = item else {
             continue;
@@ -369,6 +365,9 @@ fn open_enums(file: &mut syn::File, opened: &BTreeSet<String>) -> Result<(), Str
     }
     Ok(())
 }
+
+/// A variant of an opened enum: its name, its docs, its wire value.
+type OpenVariant = (syn::Ident, Vec<syn::Attribute>, String);
 
 /// The type an `impl` block is for, by its last path segment.
 fn impl_target(item: &syn::ItemImpl) -> Option<String> {
