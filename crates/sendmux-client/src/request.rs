@@ -8,7 +8,7 @@
 //! before any I/O, and one [`IntoFuture`] path through the client's runtime.
 
 use std::fmt;
-use std::future::IntoFuture;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -75,14 +75,22 @@ pub struct Request<T, B = NoBody> {
     op: &'static Operation,
     path: String,
     query: Vec<(&'static str, String)>,
-    headers: HeaderMap,
     pub(crate) body: B,
+    /// Per-call options, boxed: most calls set none, and a small request
+    /// is cheap to move through the builder chain.
+    options: Option<Box<Options>>,
+    invalid: Option<Box<InvalidInput>>,
+    decode: fn(Raw) -> Result<T, Error>,
+}
+
+/// What a caller may set on one call beyond its arguments.
+#[derive(Debug, Clone, Default)]
+struct Options {
+    headers: HeaderMap,
     idempotency_key: Option<String>,
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     max_body: Option<usize>,
-    invalid: Option<InvalidInput>,
-    decode: fn(Raw) -> Result<T, Error>,
 }
 
 // By hand: a derive would require `T: Clone`, and `T` is only an output.
@@ -93,12 +101,8 @@ impl<T, B: Clone> Clone for Request<T, B> {
             op: self.op,
             path: self.path.clone(),
             query: self.query.clone(),
-            headers: self.headers.clone(),
             body: self.body.clone(),
-            idempotency_key: self.idempotency_key.clone(),
-            timeout: self.timeout,
-            retry: self.retry.clone(),
-            max_body: self.max_body,
+            options: self.options.clone(),
             invalid: self.invalid.clone(),
             decode: self.decode,
         }
@@ -112,7 +116,7 @@ impl<T, B: fmt::Debug> fmt::Debug for Request<T, B> {
             .field("path", &self.path)
             .field("query", &self.query)
             .field("body", &self.body)
-            .field("idempotency_key", &self.idempotency_key)
+            .field("options", &self.options)
             .field("invalid", &self.invalid)
             .finish_non_exhaustive()
     }
@@ -130,19 +134,20 @@ impl Client {
         let mut invalid = None;
         let mut path = String::with_capacity(op.path.len() + 32);
         let mut values = path_values.iter();
-        for segment in op.path.split('/').skip(1) {
-            path.push('/');
-            if !segment.starts_with('{') {
-                path.push_str(segment);
-                continue;
-            }
+        // Copy the template's literal parts and fill each `{name}` in turn.
+        let mut rest = op.path;
+        while let Some(open) = rest.find('{') {
+            path.push_str(&rest[..open]);
+            let close = rest[open..].find('}').map_or(rest.len(), |i| open + i);
+            let name = rest.get(open + 1..close).unwrap_or_default();
+            rest = rest.get(close + 1..).unwrap_or_default();
             let Some((label, value)) = values.next() else {
                 invalid.get_or_insert_with(|| {
-                    InvalidInput::new(
-                        segment.to_owned(),
+                    Box::new(InvalidInput::new(
+                        name.to_owned(),
                         "is missing",
                         "pass every path parameter",
-                    )
+                    ))
                 });
                 continue;
             };
@@ -151,22 +156,19 @@ impl Client {
                 path.push_str(value);
             } else {
                 if let Err(problem) = validate::resource_id(label, value) {
-                    invalid.get_or_insert(problem);
+                    invalid.get_or_insert(Box::new(problem));
                 }
                 push_segment(&mut path, value);
             }
         }
+        path.push_str(rest);
         Request {
             client: self.clone(),
             op,
             path,
             query: Vec::new(),
-            headers: HeaderMap::new(),
             body: NoBody,
-            idempotency_key: None,
-            timeout: None,
-            retry: None,
-            max_body: None,
+            options: None,
             invalid,
             decode,
         }
@@ -177,9 +179,13 @@ impl<T, B> Request<T, B> {
     /// Records a validation failure (the first one wins).
     pub(crate) fn check(mut self, outcome: Result<(), InvalidInput>) -> Self {
         if let Err(problem) = outcome {
-            self.invalid.get_or_insert(problem);
+            self.invalid.get_or_insert(Box::new(problem));
         }
         self
+    }
+
+    fn options(&mut self) -> &mut Options {
+        self.options.get_or_insert_with(Box::default)
     }
 
     /// Sends `body` as JSON.
@@ -193,12 +199,8 @@ impl<T, B> Request<T, B> {
             op: self.op,
             path: self.path,
             query: self.query,
-            headers: self.headers,
             body,
-            idempotency_key: self.idempotency_key,
-            timeout: self.timeout,
-            retry: self.retry,
-            max_body: self.max_body,
+            options: self.options,
             invalid: self.invalid,
             decode: self.decode,
         }
@@ -210,12 +212,8 @@ impl<T, B> Request<T, B> {
             op: self.op,
             path: self.path,
             query: self.query,
-            headers: self.headers,
             body: self.body,
-            idempotency_key: self.idempotency_key,
-            timeout: self.timeout,
-            retry: self.retry,
-            max_body: self.max_body,
+            options: self.options,
             invalid: self.invalid,
             decode,
         }
@@ -244,26 +242,26 @@ impl<T, B> Request<T, B> {
             );
             return self.check(Err(problem));
         }
-        self.idempotency_key = Some(key.into());
+        self.options().idempotency_key = Some(key.into());
         self
     }
 
     /// Per-attempt timeout for this call only.
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = Some(timeout);
+        self.options().timeout = Some(timeout);
         self
     }
 
     /// Retry policy for this call only (e.g. [`RetryPolicy::none`]).
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
-        self.retry = Some(policy);
+        self.options().retry = Some(policy);
         self
     }
 
     /// Largest response body accepted for this call; a larger one fails as
     /// [`Error::Undecodable`].
     pub fn max_response_bytes(mut self, bytes: usize) -> Self {
-        self.max_body = Some(bytes);
+        self.options().max_body = Some(bytes);
         self
     }
 
@@ -275,7 +273,7 @@ impl<T, B> Request<T, B> {
             .zip(HeaderValue::from_str(value).ok());
         match parsed {
             Some((name, value)) => {
-                self.headers.insert(name, value);
+                self.options().headers.insert(name, value);
                 self
             }
             None => self.check(Err(InvalidInput::new(
@@ -298,31 +296,42 @@ impl<T, B> Request<T, B> {
 }
 
 impl<T: Send + 'static, B: Body> Request<T, B> {
-    /// The runtime's view of this call; fails if validation did.
-    pub(crate) fn call(&self) -> Result<Call, Error> {
-        if let Some(problem) = &self.invalid {
-            return Err(problem.clone().into());
+    /// The runtime's view of this call, moved out of the request; fails if
+    /// validation did.
+    pub(crate) fn into_call(self) -> Result<(Call, Client, fn(Raw) -> Result<T, Error>), Error> {
+        if let Some(problem) = self.invalid {
+            return Err((*problem).into());
         }
-        let mut call = Call::new(self.op, self.path.clone());
-        call.query.clone_from(&self.query);
-        call.headers.clone_from(&self.headers);
+        let mut call = Call::new(self.op, self.path);
+        call.query = self.query;
         call.body = self.body.encode()?;
-        call.idempotency_key = self
-            .idempotency_key
-            .clone()
-            .map(IdempotencyKey::new)
-            .transpose()?;
-        call.timeout = self.timeout;
-        call.retry.clone_from(&self.retry);
-        call.max_body = self.max_body;
-        Ok(call)
+        if let Some(options) = self.options {
+            let Options {
+                headers,
+                idempotency_key,
+                timeout,
+                retry,
+                max_body,
+            } = *options;
+            call.headers = headers;
+            call.idempotency_key = idempotency_key.map(IdempotencyKey::new).transpose()?;
+            call.timeout = timeout;
+            call.retry = retry.map(Box::new);
+            call.max_body = max_body;
+        }
+        Ok((call, self.client, self.decode))
     }
 
     /// Sends the request.
-    pub async fn send(self) -> Result<T, Error> {
-        let call = self.call()?;
-        let raw = self.client.execute(call).await?;
-        (self.decode)(raw)
+    // A plain fn returning an `async move` block: an `async fn` would keep
+    // `self` twice in its state, and the state is copied when it moves.
+    #[allow(clippy::manual_async_fn)]
+    pub fn send(self) -> impl Future<Output = Result<T, Error>> + Send + 'static {
+        async move {
+            let (call, client, decode) = self.into_call()?;
+            let raw = client.execute(call).await?;
+            decode(raw)
+        }
     }
 }
 
@@ -409,10 +418,10 @@ impl<M: DeserializeOwned + Send + 'static> Request<Response<Page<M>>> {
         let first = self.start();
         let this = Arc::new(self);
         let fetch: paginate::FetchPage = Arc::new(move |cursor| {
-            let request = this.at(cursor);
+            let prepared = this.at(cursor).into_call();
             Box::pin(async move {
-                let call = request.call()?;
-                request.client.execute(call).await
+                let (call, client, _) = prepared?;
+                client.execute(call).await
             })
         });
         paginate::items(fetch, first)

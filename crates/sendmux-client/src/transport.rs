@@ -40,8 +40,9 @@ pub(crate) struct Call {
     pub(crate) max_body: Option<usize>,
     /// This call's per-attempt timeout, instead of the client's.
     pub(crate) timeout: Option<Duration>,
-    /// This call's retry policy, instead of the client's.
-    pub(crate) retry: Option<crate::retry::RetryPolicy>,
+    /// This call's retry policy, instead of the client's (boxed: rare, and
+    /// the call is moved with every future that holds it).
+    pub(crate) retry: Option<Box<crate::retry::RetryPolicy>>,
 }
 
 impl Call {
@@ -193,7 +194,7 @@ impl Client {
     ) -> impl Future<Output = Result<Raw, Error>> + Send + '_ {
         async move {
             let inner = &self.inner;
-            let policy = call.retry.as_ref().unwrap_or(&inner.retry);
+            let policy = call.retry.as_deref().unwrap_or(&inner.retry);
             let clock = &inner.clock;
             let started = clock.now();
             let deadline = policy.deadline().map(|d| started + d);
@@ -314,7 +315,7 @@ impl Client {
         let time_left = deadline.map(|d| d.saturating_duration_since(now));
         let jitter = rand::random::<f64>();
         match retry::decide(
-            call.retry.as_ref().unwrap_or(&inner.retry),
+            call.retry.as_deref().unwrap_or(&inner.retry),
             &failed,
             inner.budget.view(failure.timeout),
             time_left,
