@@ -80,8 +80,11 @@ pub struct Request<T, B = NoBody> {
     /// is cheap to move through the builder chain.
     options: Option<Box<Options>>,
     invalid: Option<Box<InvalidInput>>,
-    decode: fn(Raw) -> Result<T, Error>,
+    decode: Decoder<T>,
 }
+
+/// How a successful answer becomes the caller's value.
+pub(crate) type Decoder<T> = fn(Raw) -> Result<T, Error>;
 
 /// What a caller may set on one call beyond its arguments.
 #[derive(Debug, Clone, Default)]
@@ -298,7 +301,7 @@ impl<T, B> Request<T, B> {
 impl<T: Send + 'static, B: Body> Request<T, B> {
     /// The runtime's view of this call, moved out of the request; fails if
     /// validation did.
-    pub(crate) fn into_call(self) -> Result<(Call, Client, fn(Raw) -> Result<T, Error>), Error> {
+    pub(crate) fn into_call(self) -> Result<(Call, Client, Decoder<T>), Error> {
         if let Some(problem) = self.invalid {
             return Err((*problem).into());
         }
