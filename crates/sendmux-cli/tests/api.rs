@@ -9,49 +9,25 @@ use assert_cmd::Command;
 use sendmux_mock::MockServer;
 use serde_json::Value;
 
-/// A mock server on its own runtime, so the test thread can block on the CLI.
-struct Harness {
-    runtime: tokio::runtime::Runtime,
-    mock: Option<MockServer>,
+mod support;
+
+use support::{Harness, Outcome, run};
+
+fn start() -> Harness {
+    Harness::start(MockServer::builder().seed(11))
 }
 
-impl Harness {
-    fn start() -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mock = runtime
-            .block_on(MockServer::builder().seed(11).start())
-            .unwrap();
-        Self {
-            runtime,
-            mock: Some(mock),
-        }
-    }
+trait Api {
+    fn api_with_key(&self, key: &str, args: &[&str]) -> Outcome;
+    fn api(&self, args: &[&str]) -> Outcome;
+    fn api_json(&self, args: &[&str]) -> Value;
+    fn usage_error(&self, key: &str, args: &[&str]) -> String;
+}
 
-    fn mock(&self) -> &MockServer {
-        self.mock.as_ref().unwrap()
-    }
-
+impl Api for Harness {
     /// `sendmux --base-url <mock> --api-key <key> api <args>`.
     fn api_with_key(&self, key: &str, args: &[&str]) -> Outcome {
-        let mut command = Command::cargo_bin("sendmux").unwrap();
-        command
-            .env_remove("SENDMUX_API_KEY")
-            .env_remove("SENDMUX_BASE_URL")
-            .env_remove("RUST_LOG")
-            .timeout(Duration::from_secs(60))
-            .args([
-                "--base-url",
-                &self.mock().base_url(),
-                "--api-key",
-                key,
-                "api",
-            ])
-            .args(args);
-        run(&mut command)
+        run(self.sendmux_with_key(key).arg("api").args(args))
     }
 
     fn api(&self, args: &[&str]) -> Outcome {
@@ -89,32 +65,9 @@ impl Harness {
     }
 }
 
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(mock) = self.mock.take() {
-            self.runtime.block_on(mock.shutdown());
-        }
-    }
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(command: &mut Command) -> Outcome {
-    let output = command.output().unwrap();
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
-}
-
 #[test]
 fn create_get_and_paginate_by_id_and_by_path() {
-    let harness = Harness::start();
+    let harness = start();
 
     // A body field by `-f`; the 201 body is printed as received.
     harness.mock().clear_requests();
@@ -231,7 +184,7 @@ fn create_get_and_paginate_by_id_and_by_path() {
 
 #[test]
 fn api_errors_exit_3_with_code_and_request_id() {
-    let harness = Harness::start();
+    let harness = start();
     let outcome = harness.api(&["GET", "/domains/mdom_does_not_exist"]);
     assert_eq!(outcome.code, 3, "{}", outcome.stderr);
     assert!(outcome.stderr.contains("not_found"), "{}", outcome.stderr);
@@ -249,7 +202,7 @@ fn api_errors_exit_3_with_code_and_request_id() {
 
 #[test]
 fn usage_errors_exit_2_and_send_nothing() {
-    let harness = Harness::start();
+    let harness = start();
     let root = "smx_root_cli_api_tests";
 
     let stderr = harness.usage_error(root, &["managementNoSuchThing"]);

@@ -4,89 +4,28 @@
 //! (regenerate with `EXPECTORATE=overwrite cargo test -p sendmux-cli`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use std::time::Duration;
-
 use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer, Propagation};
 
-/// A mock server on its own runtime, so the test thread can block on the CLI.
-struct Harness {
-    runtime: tokio::runtime::Runtime,
-    mock: Option<MockServer>,
+mod support;
+
+use support::{Harness, bare_sendmux, run};
+
+/// The mock with a fixed seed, a manual clock and `propagation`.
+fn start(propagation: Propagation) -> Harness {
+    Harness::start(
+        MockServer::builder()
+            .seed(7)
+            .clock(ManualClock::default())
+            .propagation(propagation),
+    )
 }
 
-impl Harness {
-    fn start(propagation: Propagation) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .enable_all()
-            .build()
-            .unwrap();
-        let mock = runtime
-            .block_on(
-                MockServer::builder()
-                    .seed(7)
-                    .clock(ManualClock::default())
-                    .propagation(propagation)
-                    .start(),
-            )
-            .unwrap();
-        Self {
-            runtime,
-            mock: Some(mock),
-        }
-    }
-
-    fn mock(&self) -> &MockServer {
-        self.mock.as_ref().unwrap()
-    }
-
-    /// `sendmux` pointed at the mock with a fixed key and no inherited config.
-    fn sendmux(&self, format: &str) -> Command {
-        let mut command = bare_sendmux();
-        command.args([
-            "--base-url",
-            &self.mock().base_url(),
-            "--api-key",
-            "smx_root_cli_tests",
-            "--output",
-            format,
-        ]);
-        command
-    }
-}
-
-impl Drop for Harness {
-    fn drop(&mut self) {
-        if let Some(mock) = self.mock.take() {
-            self.runtime.block_on(mock.shutdown());
-        }
-    }
-}
-
-fn bare_sendmux() -> Command {
-    let mut command = Command::cargo_bin("sendmux").unwrap();
+/// `sendmux` pointed at the mock with a fixed key, in `format`.
+fn cli(harness: &Harness, format: &str) -> Command {
+    let mut command = harness.sendmux_with_key("smx_root_cli_tests");
+    command.args(["--output", format]);
     command
-        .env_remove("SENDMUX_API_KEY")
-        .env_remove("SENDMUX_BASE_URL")
-        .env_remove("RUST_LOG")
-        .timeout(Duration::from_secs(60));
-    command
-}
-
-struct Outcome {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn run(command: &mut Command) -> Outcome {
-    let output = command.output().unwrap();
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(output.stdout).unwrap(),
-        stderr: String::from_utf8(output.stderr).unwrap(),
-    }
 }
 
 fn ok(command: &mut Command) -> String {
@@ -105,7 +44,7 @@ fn expect(name: &str, actual: &str) {
 
 /// Adds `mail.acme.com` through the CLI and returns its id.
 fn add_domain(harness: &Harness) -> String {
-    id_from_table(&ok(harness.sendmux("table").args([
+    id_from_table(&ok(cli(harness, "table").args([
         "domains",
         "add",
         "mail.acme.com",
@@ -123,8 +62,8 @@ fn id_from_table(table: &str) -> String {
 
 #[test]
 fn domain_lifecycle_in_table_output() {
-    let harness = Harness::start(Propagation::AfterVerifyCalls { calls: 2 });
-    let sendmux = |args: &[&str]| ok(harness.sendmux("table").args(args));
+    let harness = start(Propagation::AfterVerifyCalls { calls: 2 });
+    let sendmux = |args: &[&str]| ok(cli(&harness, "table").args(args));
 
     let added = sendmux(&["domains", "add", "mail.acme.com", "--mode", "send-only"]);
     expect("add", &added);
@@ -170,9 +109,9 @@ fn domain_lifecycle_in_table_output() {
 
 #[test]
 fn domain_lifecycle_in_json_output() {
-    let harness = Harness::start(Propagation::AfterVerifyCalls { calls: 1 });
+    let harness = start(Propagation::AfterVerifyCalls { calls: 1 });
     let sendmux = |args: &[&str]| -> serde_json::Value {
-        serde_json::from_str(&ok(harness.sendmux("json").args(args))).unwrap()
+        serde_json::from_str(&ok(cli(&harness, "json").args(args))).unwrap()
     };
 
     let added = sendmux(&["domains", "add", "mail.acme.com", "--mode", "send-only"]);
@@ -195,7 +134,7 @@ fn domain_lifecycle_in_json_output() {
     assert_eq!(upgraded["mode"], "send_receive");
     assert_eq!(upgraded["verification_status"], "pending");
 
-    let zone = ok(harness.sendmux("json").args(["domains", "zone-file", &id]));
+    let zone = ok(cli(&harness, "json").args(["domains", "zone-file", &id]));
     assert!(zone.contains("mail.acme.com"), "{zone}");
 
     let filters = sendmux(&[
@@ -219,14 +158,14 @@ fn domain_lifecycle_in_json_output() {
 
 #[test]
 fn invalid_domains_are_rejected_before_any_request() {
-    let harness = Harness::start(Propagation::default());
+    let harness = start(Propagation::default());
     for bad in [
         "Mail.Acme.com",
         "https://mail.acme.com",
         "mail.acme.com/path",
         "mail..acme.com",
     ] {
-        let outcome = run(harness.sendmux("table").args(["domains", "add", bad]));
+        let outcome = run(cli(&harness, "table").args(["domains", "add", bad]));
         assert_eq!(outcome.code, 2, "{bad}: {}", outcome.stderr);
         assert!(
             outcome.stderr.contains("invalid domain"),
@@ -248,7 +187,7 @@ fn invalid_domains_are_rejected_before_any_request() {
 
 #[test]
 fn a_missing_key_says_how_to_set_one_and_sends_nothing() {
-    let harness = Harness::start(Propagation::default());
+    let harness = start(Propagation::default());
     let outcome =
         run(bare_sendmux().args(["--base-url", &harness.mock().base_url(), "domains", "list"]));
     assert_eq!(outcome.code, 2);
@@ -264,10 +203,8 @@ fn a_missing_key_says_how_to_set_one_and_sends_nothing() {
 
 #[test]
 fn api_errors_print_code_message_and_request_id() {
-    let harness = Harness::start(Propagation::default());
-    let outcome = run(harness
-        .sendmux("table")
-        .args(["domains", "get", "mdom_doesnotexist"]));
+    let harness = start(Propagation::default());
+    let outcome = run(cli(&harness, "table").args(["domains", "get", "mdom_doesnotexist"]));
     assert_eq!(outcome.code, 3, "{}", outcome.stderr);
     let line = outcome.stderr.lines().next().unwrap();
     assert!(line.starts_with("error: not_found: "), "{line}");
@@ -277,12 +214,8 @@ fn api_errors_print_code_message_and_request_id() {
         "{line} / {request_id}"
     );
 
-    ok(harness
-        .sendmux("table")
-        .args(["domains", "add", "mail.acme.com"]));
-    let duplicate = run(harness
-        .sendmux("table")
-        .args(["domains", "add", "mail.acme.com"]));
+    ok(cli(&harness, "table").args(["domains", "add", "mail.acme.com"]));
+    let duplicate = run(cli(&harness, "table").args(["domains", "add", "mail.acme.com"]));
     assert_eq!(duplicate.code, 3);
     assert!(
         duplicate.stderr.starts_with("error: conflict: "),
@@ -313,16 +246,10 @@ fn network_errors_have_their_own_exit_code() {
 
 #[test]
 fn verify_wait_exits_non_zero_on_failure_and_on_timeout() {
-    let failing = Harness::start(Propagation::Fail);
+    let failing = start(Propagation::Fail);
     let id = add_domain(&failing);
-    let failed = run(failing.sendmux("table").args([
-        "domains",
-        "verify",
-        &id,
-        "--wait",
-        "--interval",
-        "5ms",
-    ]));
+    let failed =
+        run(cli(&failing, "table").args(["domains", "verify", &id, "--wait", "--interval", "5ms"]));
     assert_eq!(failed.code, 6, "{}", failed.stderr);
     assert!(
         failed.stderr.contains("failed verification"),
@@ -330,9 +257,9 @@ fn verify_wait_exits_non_zero_on_failure_and_on_timeout() {
         failed.stderr
     );
 
-    let slow = Harness::start(Propagation::AfterVerifyCalls { calls: 1_000_000 });
+    let slow = start(Propagation::AfterVerifyCalls { calls: 1_000_000 });
     let id = add_domain(&slow);
-    let timed_out = run(slow.sendmux("table").args([
+    let timed_out = run(cli(&slow, "table").args([
         "domains",
         "verify",
         &id,
@@ -353,21 +280,16 @@ fn verify_wait_exits_non_zero_on_failure_and_on_timeout() {
 
 #[test]
 fn usage_errors_exit_2_and_delete_needs_confirmation_in_scripts() {
-    let harness = Harness::start(Propagation::default());
+    let harness = start(Propagation::default());
     let unknown_flag =
-        run(harness
-            .sendmux("table")
-            .args(["domains", "add", "mail.acme.com", "--colour"]));
+        run(cli(&harness, "table").args(["domains", "add", "mail.acme.com", "--colour"]));
     assert_eq!(unknown_flag.code, 2);
 
-    let bad_limit = run(harness
-        .sendmux("table")
-        .args(["domains", "list", "--limit", "0"]));
+    let bad_limit = run(cli(&harness, "table").args(["domains", "list", "--limit", "0"]));
     assert_eq!(bad_limit.code, 2, "{}", bad_limit.stderr);
     assert!(bad_limit.stderr.contains("limit"), "{}", bad_limit.stderr);
 
-    let unconfirmed = run(harness
-        .sendmux("table")
+    let unconfirmed = run(cli(&harness, "table")
         .args(["domains", "delete", "mdom_x"])
         .write_stdin(""));
     assert_eq!(unconfirmed.code, 2);
@@ -406,10 +328,8 @@ fn mock_mode_runs_the_main_job_without_an_account() {
 
 #[test]
 fn the_key_never_appears_in_verbose_output() {
-    let harness = Harness::start(Propagation::default());
-    let outcome = run(harness
-        .sendmux("json")
-        .args(["--verbose", "domains", "list"]));
+    let harness = start(Propagation::default());
+    let outcome = run(cli(&harness, "json").args(["--verbose", "domains", "list"]));
     assert_eq!(outcome.code, 0, "{}", outcome.stderr);
     assert!(!outcome.stderr.is_empty(), "--verbose printed nothing");
     assert!(

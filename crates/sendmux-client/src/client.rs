@@ -63,24 +63,8 @@ pub(crate) struct Inner {
 
 impl Inner {
     /// Fails before any I/O when this client's key may not call `surface`.
-    pub(crate) fn key_kind_check(&self, surface: crate::key::Surface) -> Result<(), Error> {
-        if surface.accepts(self.key_kind) {
-            return Ok(());
-        }
-        let wanted: Vec<&str> = surface
-            .accepted_kinds()
-            .iter()
-            .map(|k| k.prefix())
-            .collect();
-        Err(crate::error::InvalidInput::new(
-            "api_key",
-            format!(
-                "is a {} key, which the {surface:?} API refuses",
-                self.key_kind.prefix()
-            ),
-            format!("use a key starting with {}", wanted.join(" or ")),
-        )
-        .into())
+    pub(crate) fn key_kind_check(&self, surface: Surface) -> Result<(), Error> {
+        crate::key::check_kind(self.key_kind, surface)
     }
 }
 

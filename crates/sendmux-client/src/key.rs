@@ -63,6 +63,26 @@ impl Surface {
     }
 }
 
+/// Fails, before any I/O, unless a key of `kind` may call `surface`.
+pub(crate) fn check_kind(kind: KeyKind, surface: Surface) -> Result<(), Error> {
+    if surface.accepts(kind) {
+        return Ok(());
+    }
+    let wanted: Vec<&str> = surface
+        .accepted_kinds()
+        .iter()
+        .map(|k| k.prefix())
+        .collect();
+    Err(Error::InvalidInput(InvalidInput::new(
+        "api_key",
+        format!(
+            "is a {} key, which the {surface:?} API refuses",
+            kind.prefix()
+        ),
+        format!("use a key starting with {}", wanted.join(" or ")),
+    )))
+}
+
 /// A Sendmux API key.
 ///
 /// The secret never leaves this type except as the `Authorization` header of
@@ -118,22 +138,7 @@ impl ApiKey {
 
     /// Fails unless this key may call `surface`.
     pub fn check_surface(&self, surface: Surface) -> Result<(), Error> {
-        if surface.accepts(self.kind) {
-            return Ok(());
-        }
-        let wanted: Vec<&str> = surface
-            .accepted_kinds()
-            .iter()
-            .map(|k| k.prefix())
-            .collect();
-        Err(Error::InvalidInput(InvalidInput::new(
-            "api_key",
-            format!(
-                "is a {} key, which the {surface:?} API refuses",
-                self.kind.prefix()
-            ),
-            format!("use a key starting with {}", wanted.join(" or ")),
-        )))
+        check_kind(self.kind, surface)
     }
 
     /// The kind of key, from its prefix.

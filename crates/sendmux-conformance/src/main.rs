@@ -106,20 +106,8 @@ fn check_command(spec: Option<&Path>, options: &CheckOptions) -> ExitCode {
             return ExitCode::from(CANNOT_RUN);
         }
     };
-    match runtime.block_on(check::run(spec, options)) {
-        Ok(report) => {
-            println!("{report}");
-            if report.is_ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(FOUND_PROBLEMS)
-            }
-        }
-        Err(err) => {
-            eprintln!("error: {err}");
-            ExitCode::from(CANNOT_RUN)
-        }
-    }
+    let outcome = runtime.block_on(check::run(spec, options));
+    finish(outcome, |report| report.is_ok())
 }
 
 /// `drift`: `--ours` files, else the `--spec` file, else both embedded
@@ -146,10 +134,21 @@ fn drift_command(spec: Option<&Path>, ours: &[PathBuf], published: &[PathBuf]) -
     } else {
         loaded.iter().collect()
     };
-    match drift::compare_files(&documents, published) {
+    finish(drift::compare_files(&documents, published), |report| {
+        report.is_clean()
+    })
+}
+
+/// Prints a report and exits 0 when it is clean, else with the problem
+/// code; an error that kept it from running exits with its own code.
+fn finish<R: std::fmt::Display, E: std::fmt::Display>(
+    outcome: Result<R, E>,
+    clean: impl Fn(&R) -> bool,
+) -> ExitCode {
+    match outcome {
         Ok(report) => {
             println!("{report}");
-            if report.is_clean() {
+            if clean(&report) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(FOUND_PROBLEMS)

@@ -1,0 +1,76 @@
+//! What the CLI test binaries share: a mock server on its own runtime, the
+//! built `sendmux` with no inherited configuration, and captured outcomes.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use sendmux_mock::{MockServer, MockServerBuilder};
+
+/// A mock server on its own runtime, so the test thread can block on the CLI.
+pub(crate) struct Harness {
+    runtime: tokio::runtime::Runtime,
+    mock: Option<MockServer>,
+}
+
+impl Harness {
+    /// Starts the mock `builder` describes.
+    pub(crate) fn start(builder: MockServerBuilder) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let mock = runtime.block_on(builder.start()).unwrap();
+        Self {
+            runtime,
+            mock: Some(mock),
+        }
+    }
+
+    pub(crate) fn mock(&self) -> &MockServer {
+        self.mock.as_ref().unwrap()
+    }
+
+    /// `sendmux` pointed at the mock with `key`.
+    pub(crate) fn sendmux_with_key(&self, key: &str) -> Command {
+        let mut command = bare_sendmux();
+        command.args(["--base-url", &self.mock().base_url(), "--api-key", key]);
+        command
+    }
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(mock) = self.mock.take() {
+            self.runtime.block_on(mock.shutdown());
+        }
+    }
+}
+
+/// The built `sendmux`, with no key, base URL or log filter inherited.
+pub(crate) fn bare_sendmux() -> Command {
+    let mut command = Command::cargo_bin("sendmux").unwrap();
+    command
+        .env_remove("SENDMUX_API_KEY")
+        .env_remove("SENDMUX_BASE_URL")
+        .env_remove("RUST_LOG")
+        .timeout(Duration::from_secs(60));
+    command
+}
+
+/// Exit code and output of one run.
+pub(crate) struct Outcome {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+pub(crate) fn run(command: &mut Command) -> Outcome {
+    let output = command.output().unwrap();
+    Outcome {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
