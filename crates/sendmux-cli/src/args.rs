@@ -29,13 +29,24 @@ pub(crate) struct Cli {
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// API key (`smx_root_...` for domains). Prefer the environment variable:
-    /// command lines end up in shell history.
-    #[arg(long, env = "SENDMUX_API_KEY", global = true, hide_env_values = true)]
+    /// API key (`smx_root_...` for domains), or `-` to read one line from
+    /// stdin. A key given here is visible to every user of the machine (`ps`)
+    /// and ends up in shell history: the environment (SENDMUX_API_KEY),
+    /// --api-key-file or `--api-key -` keep it out of the process list.
+    /// Either flag wins over SENDMUX_API_KEY.
+    // Not clap's `env`: clap counts an environment value as given, so
+    // `conflicts_with` would reject `--api-key-file` whenever the variable is set.
+    #[arg(long, global = true, value_name = "KEY|-")]
     pub(crate) api_key: Option<String>,
 
+    /// Read the API key from the first line of this file (e.g. one readable
+    /// only by you).
+    #[arg(long, global = true, value_name = "PATH", conflicts_with = "api_key")]
+    pub(crate) api_key_file: Option<PathBuf>,
+
     /// API base URL.
-    #[arg(long, env = "SENDMUX_BASE_URL", global = true)]
+    // `hide_env_values`: a URL may carry credentials (`user:pw@`); `--help` must not print them.
+    #[arg(long, env = "SENDMUX_BASE_URL", global = true, hide_env_values = true)]
     pub(crate) base_url: Option<String>,
 
     /// Output format. Default: `table` on a terminal, `json` otherwise.

@@ -1,7 +1,8 @@
 //! What each subcommand does: build the client (or start the embedded mock),
 //! call the API, hand the result to `output`.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -19,6 +20,7 @@ const MOCK_API_KEY: &str = "smx_root_mock";
 /// Runs one parsed command line.
 pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
     let global = cli.global;
+    let api_key = api_key(global.api_key, global.api_key_file.as_deref())?;
     // Keep the mock alive until the command is done.
     let mut mock = None;
     let (api_key, base_url) = if global.mock {
@@ -37,13 +39,13 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         let url = server.base_url();
         mock = Some(server);
         (
-            global.api_key.unwrap_or_else(|| MOCK_API_KEY.to_string()),
+            api_key.unwrap_or_else(|| MOCK_API_KEY.to_string()),
             Some(url),
         )
     } else {
-        let Some(key) = global.api_key.filter(|k| !k.is_empty()) else {
+        let Some(key) = api_key else {
             return Err(Failure::Usage(
-                "no API key. Set SENDMUX_API_KEY or pass --api-key with a root key (smx_root_...).\n  \
+                "no API key. Set SENDMUX_API_KEY or pass --api-key-file (or --api-key) with a root key (smx_root_...).\n  \
                  To try the CLI without an account, add --mock to run against an embedded mock server."
                     .into(),
             ));
@@ -64,6 +66,60 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         server.shutdown().await;
     }
     result
+}
+
+/// The key to use: `--api-key` (`-` reads stdin) or `--api-key-file`, else
+/// `SENDMUX_API_KEY`; `None` when none is set. Errors never quote the key or
+/// the file's content.
+fn api_key(flag: Option<String>, file: Option<&Path>) -> Result<Option<String>, Failure> {
+    let key = match (flag, file) {
+        (Some(flag), _) if flag == "-" => {
+            let line = first_line(std::io::stdin().lock())
+                .map_err(|e| Failure::Usage(format!("cannot read the API key from stdin: {e}")))?;
+            Some(line).filter(|k| !k.is_empty()).ok_or_else(|| {
+                Failure::Usage("--api-key -: stdin has no API key on its first line".into())
+            })?
+        }
+        (Some(flag), _) => flag,
+        (None, Some(path)) => {
+            let line = std::fs::File::open(path)
+                .and_then(|f| first_line(std::io::BufReader::new(f)))
+                .map_err(|e| {
+                    Failure::Usage(format!(
+                        "--api-key-file {}: cannot read the API key: {e}",
+                        path.display()
+                    ))
+                })?;
+            Some(line).filter(|k| !k.is_empty()).ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--api-key-file {}: the first line is empty",
+                    path.display()
+                ))
+            })?
+        }
+        (None, None) => match std::env::var("SENDMUX_API_KEY") {
+            Ok(key) => key,
+            Err(std::env::VarError::NotPresent) => String::new(),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                return Err(Failure::Usage("SENDMUX_API_KEY is not valid UTF-8".into()));
+            }
+        },
+    };
+    // An empty value counts as unset, as it did with clap's `env`.
+    Ok(Some(key).filter(|k| !k.is_empty()))
+}
+
+/// The first line of `reader`, without its line ending or surrounding
+/// spaces. Reads at most 64 KiB, so a wrong path (a log, a device) cannot
+/// fill memory.
+fn first_line(reader: impl BufRead) -> std::io::Result<String> {
+    let mut bytes = Vec::new();
+    reader.take(64 * 1024).read_until(b'\n', &mut bytes)?;
+    // The I/O error for bad UTF-8 carries no content, unlike `FromUtf8Error`'s bytes.
+    let text = String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8 text")
+    })?;
+    Ok(text.trim().to_string())
 }
 
 async fn domains(
@@ -222,10 +278,28 @@ async fn wait_for_verification(
     }
     spinner.enable_steady_tick(Duration::from_millis(120));
     let started = Instant::now();
+    // A timeout too large for `Instant` means no deadline.
+    let deadline = started.checked_add(timeout);
+    // Each call gets the time left as its deadline, so a stalled server is
+    // cut off in flight instead of outlasting the wait.
+    let bounded = || {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        left.map(|left| client.retry_policy().clone().with_deadline(Some(left)))
+    };
+    let out_of_time = |error: &sendmux_client::Error| {
+        error.is_timeout()
+            && deadline.is_some_and(|d| {
+                d.saturating_duration_since(Instant::now()) <= Duration::from_millis(50)
+            })
+    };
     let mut last = String::from("not checked yet");
     loop {
-        spinner.set_message(format!("verifying {id}: {last}"));
-        let outcome = client.domains().verify(id).send().await;
+        spinner.set_message(format!("verifying {id}: {}", crate::terminal::clean(&last)));
+        let mut check = client.domains().verify(id);
+        if let Some(policy) = bounded() {
+            check = check.retry_policy(policy);
+        }
+        let outcome = check.send().await;
         match outcome {
             Ok(result) => {
                 let status = result.value().status.clone();
@@ -233,7 +307,20 @@ async fn wait_for_verification(
                 match status {
                     VerificationStatus::Verified => {
                         spinner.finish_and_clear();
-                        let domain = client.domains().get(id).send().await?;
+                        let mut read = client.domains().get(id);
+                        if let Some(policy) = bounded() {
+                            read = read.retry_policy(policy);
+                        }
+                        let domain = match read.send().await {
+                            Err(error) if out_of_time(&error) => {
+                                return Err(Failure::Timeout {
+                                    id: id.to_string(),
+                                    waited: started.elapsed(),
+                                    last_status: last,
+                                });
+                            }
+                            read => read?,
+                        };
                         return output::domain(format, domain.value(), output::Heading::Verified);
                     }
                     VerificationStatus::Failed => {
@@ -244,6 +331,14 @@ async fn wait_for_verification(
                     _ => {}
                 }
             }
+            Err(error) if out_of_time(&error) => {
+                spinner.finish_and_clear();
+                return Err(Failure::Timeout {
+                    id: id.to_string(),
+                    waited: started.elapsed(),
+                    last_status: last,
+                });
+            }
             // A passing hiccup (the client already retried) is not the end of a wait.
             Err(error) if error.is_retryable() => {
                 last = format!("check failed ({error}); will retry")
@@ -253,7 +348,7 @@ async fn wait_for_verification(
                 return Err(error.into());
             }
         }
-        if started.elapsed() + interval > timeout {
+        if started.elapsed().saturating_add(interval) > timeout {
             spinner.finish_and_clear();
             return Err(Failure::Timeout {
                 id: id.to_string(),

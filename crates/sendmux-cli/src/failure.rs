@@ -3,6 +3,8 @@
 
 use std::process::ExitCode;
 
+use crate::terminal::clean;
+
 /// Why a command failed.
 #[derive(Debug)]
 pub(crate) enum Failure {
@@ -69,44 +71,133 @@ impl Failure {
                 waited,
                 last_status,
             } => format!(
-                "error: timed out after {}s waiting for {id} to verify (last status: {last_status})",
-                waited.as_secs()
+                "error: timed out after {}s waiting for {} to verify (last status: {})",
+                waited.as_secs(),
+                clean(id),
+                clean(last_status)
             ),
             Failure::Client(E::InvalidInput(input)) => format!(
                 "error: invalid {}: {}\n  fix: {}\n  (nothing was sent)",
-                input.field, input.problem, input.fix
+                clean(&input.field),
+                clean(&input.problem),
+                clean(&input.fix)
             ),
+            // Every string here comes from the server: cleaned one by one.
             Failure::Client(E::Api(api)) => {
-                let mut text = format!("error: {}: {}", api.code, api.message);
+                let mut text = format!(
+                    "error: {}: {}",
+                    clean(api.code.as_str()),
+                    clean(&api.message)
+                );
                 if let Some(param) = &api.param {
-                    text.push_str(&format!(" (param: {param})"));
+                    text.push_str(&format!(" (param: {})", clean(param)));
                 }
                 text.push_str(&format!(
                     " [HTTP {}, request {}]",
                     api.status,
-                    api.request_id.as_deref().unwrap_or("unknown")
+                    api.request_id.as_deref().map_or("unknown".into(), clean)
                 ));
                 for field in &api.field_errors {
                     text.push_str(&format!(
                         "\n  - {}: {} ({})",
-                        field.field, field.message, field.code
+                        clean(&field.field),
+                        clean(&field.message),
+                        clean(&field.code)
                     ));
+                }
+                if let Some(url) = &api.doc_url {
+                    text.push_str(&format!("\n  docs: {}", clean(url)));
                 }
                 if let Some(wait) = api.retry_after {
                     text.push_str(&format!("\n  retry after {}s", wait.as_secs()));
                 }
                 text
             }
-            Failure::Client(error @ E::WaitTimeout { .. }) => format!("error: timed out: {error}"),
+            Failure::Client(error @ E::WaitTimeout { .. }) => {
+                format!("error: timed out: {}", clean(&error.to_string()))
+            }
+            // Other errors may quote the server too (an undecodable body's snippet).
             Failure::Client(error) => {
-                let mut text = format!("error: {error}");
+                let mut text = format!("error: {}", clean(&error.to_string()));
                 let mut source = std::error::Error::source(error);
                 while let Some(cause) = source {
-                    text.push_str(&format!("\n  caused by: {cause}"));
+                    text.push_str(&format!("\n  caused by: {}", clean(&cause.to_string())));
                     source = cause.source();
+                }
+                // The outcome is unknown: say how to finish without doing it
+                // twice, with the key every attempt carried.
+                if let Some(key) = error.idempotency_key() {
+                    let args: Vec<String> = std::env::args().skip(1).collect();
+                    text.push_str(&format!(
+                        "\n  the server may have carried this out. To finish it without doing it twice, repeat it with the same idempotency key:\n    {}",
+                        repeat_command(&args, key)
+                    ));
                 }
                 text
             }
         }
+    }
+}
+
+/// The command line that repeats this call with idempotency key `key`:
+/// the same arguments, any earlier key replaced, and never the API key
+/// (the environment or a key file supplies it again).
+pub(crate) fn repeat_command(args: &[String], key: &str) -> String {
+    let mut kept = vec!["sendmux".to_owned()];
+    let mut skip_value = false;
+    for arg in args {
+        if skip_value {
+            skip_value = false;
+            continue;
+        }
+        match arg.as_str() {
+            "--api-key" | "--idempotency-key" => skip_value = true,
+            other if other.starts_with("--api-key=") || other.starts_with("--idempotency-key=") => {
+            }
+            other => kept.push(shell_quote(other)),
+        }
+    }
+    kept.push("--idempotency-key".to_owned());
+    kept.push(shell_quote(key));
+    kept.join(" ")
+}
+
+/// `arg` as a POSIX shell word.
+fn shell_quote(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_./:=@,+-{}".contains(&b));
+    if plain {
+        arg.to_owned()
+    } else {
+        format!("'{}'", clean(arg).replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_repeat_command_drops_the_api_key_and_sets_the_idempotency_key() {
+        let args: Vec<String> = [
+            "--api-key",
+            "smx_root_secret",
+            "domains",
+            "add",
+            "mail.acme.com",
+            "--idempotency-key=old",
+            "--api-key=smx_root_other",
+        ]
+        .map(String::from)
+        .to_vec();
+        let command = repeat_command(&args, "key 1");
+        assert_eq!(
+            command,
+            "sendmux domains add mail.acme.com --idempotency-key 'key 1'"
+        );
+        assert!(!command.contains("smx_root"));
+        assert_eq!(shell_quote("it's"), r"'it'\''s'");
     }
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::args::OutputFormat;
 use crate::failure::Failure;
+use crate::terminal::{clean, json_safe};
 
 /// The line printed above a domain in table output.
 pub(crate) enum Heading<'a> {
@@ -37,7 +38,7 @@ pub(crate) fn write_stdout(text: &str) -> Result<(), Failure> {
 pub(crate) fn json<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value)
         .map_err(|e| Failure::Internal(format!("cannot encode JSON: {e}")))?;
-    write_stdout(&text)
+    write_stdout(&json_safe(text))
 }
 
 /// Writes bytes to stdout as they are (text and binary bodies of `api`).
@@ -53,6 +54,11 @@ fn table() -> Table {
     let mut table = Table::new();
     table.load_preset(presets::NOTHING);
     table
+}
+
+/// One table row, each cell cleaned: cells hold server text.
+fn row<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<String> {
+    cells.into_iter().map(|cell| clean(cell.as_ref())).collect()
 }
 
 /// A table as text without the padding comfy-table leaves at line ends.
@@ -81,24 +87,24 @@ pub(crate) fn domain(
         Heading::Etag(_) => {}
     }
     if !matches!(heading, Heading::Etag(_)) {
-        text.push_str(&domain.id);
+        text.push_str(&clean(&domain.id));
         text.push_str("`.\n\n");
     }
     let mut summary = table();
-    summary.add_row(vec!["Domain", domain.domain.as_str()]);
-    summary.add_row(vec!["ID", domain.id.as_str()]);
+    summary.add_row(row(["Domain", domain.domain.as_str()]));
+    summary.add_row(row(["ID", domain.id.as_str()]));
     let mode = domain.mode.to_string();
-    summary.add_row(vec!["Mode", mode.as_str()]);
+    summary.add_row(row(["Mode", mode.as_str()]));
     let status = domain.verification_status.to_string();
-    summary.add_row(vec!["Status", status.as_str()]);
+    summary.add_row(row(["Status", status.as_str()]));
     let mailboxes = domain.mailbox_count.to_string();
-    summary.add_row(vec!["Mailboxes", mailboxes.as_str()]);
-    summary.add_row(vec!["Created", domain.created_at.as_str()]);
+    summary.add_row(row(["Mailboxes", mailboxes.as_str()]));
+    summary.add_row(row(["Created", domain.created_at.as_str()]));
     if let Some(verified_at) = &domain.verified_at {
-        summary.add_row(vec!["Verified", verified_at.as_str()]);
+        summary.add_row(row(["Verified", verified_at.as_str()]));
     }
     if let Heading::Etag(Some(etag)) = heading {
-        summary.add_row(vec!["ETag", etag]);
+        summary.add_row(row(["ETag", etag]));
     }
     text.push_str(&render(&summary));
     text.push_str("\n\nDNS records:\n");
@@ -112,39 +118,32 @@ fn dns_table(domain: &Domain) -> Table {
     let mut table = table();
     table.set_header(vec!["TYPE", "NAME", "VALUE", "PRIORITY"]);
     for mx in &records.mx {
-        table.add_row(vec![
+        table.add_row(row([
             "MX".to_string(),
             domain.domain.clone(),
             mx.target.clone(),
             mx.priority.to_string(),
-        ]);
+        ]));
     }
-    let txt = |name: &str, value: &str| {
-        vec![
-            "TXT".to_string(),
-            name.to_string(),
-            value.to_string(),
-            String::new(),
-        ]
-    };
+    let txt = |name: &str, value: &str| row(["TXT", name, value, ""]);
     table.add_row(txt(&records.verification.name, &records.verification.value));
     table.add_row(txt(&records.spf.name, &records.spf.value));
     table.add_row(txt(&records.dmarc.name, &records.dmarc.value));
     for dkim in &records.dkim {
-        table.add_row(vec![
+        table.add_row(row([
             "CNAME".to_string(),
             dkim.name.clone(),
             dkim.value.clone(),
             String::new(),
-        ]);
+        ]));
     }
     let bounce = &records.mail_from;
-    table.add_row(vec![
+    table.add_row(row([
         "MX".to_string(),
         bounce.mx.name.clone(),
         bounce.mx.target.clone(),
         bounce.mx.priority.to_string(),
-    ]);
+    ]));
     table.add_row(txt(&bounce.spf.name, &bounce.spf.value));
     table
 }
@@ -156,7 +155,10 @@ pub(crate) fn domain_list(
     next_cursor: Option<&str>,
 ) -> Result<(), Failure> {
     if let Some(cursor) = next_cursor {
-        eprintln!("more domains follow: sendmux domains list --cursor {cursor}  (or --all)");
+        eprintln!(
+            "more domains follow: sendmux domains list --cursor {}  (or --all)",
+            clean(cursor)
+        );
     }
     if format == OutputFormat::Json {
         return json(domains);
@@ -174,14 +176,14 @@ pub(crate) fn domain_list(
         "CREATED",
     ]);
     for domain in domains {
-        table.add_row(vec![
+        table.add_row(row([
             domain.id.clone(),
             domain.domain.clone(),
             domain.mode.to_string(),
             domain.verification_status.to_string(),
             domain.mailbox_count.to_string(),
             domain.created_at.clone(),
-        ]);
+        ]));
     }
     write_stdout(&render(&table))
 }
@@ -206,8 +208,9 @@ pub(crate) fn verify_result(
     table.add_row(vec!["MAIL FROM MX", yes_no(checks.mail_from_mx)]);
     table.add_row(vec!["MAIL FROM SPF", yes_no(checks.mail_from_spf)]);
     write_stdout(&format!(
-        "Domain {id}: {}\n\n{}",
-        result.status,
+        "Domain {}: {}\n\n{}",
+        clean(id),
+        clean(result.status.as_str()),
         render(&table)
     ))
 }
@@ -217,7 +220,7 @@ pub(crate) fn deleted(format: OutputFormat, deleted: &DomainDeleted) -> Result<(
     if format == OutputFormat::Json {
         return json(deleted);
     }
-    write_stdout(&format!("Deleted domain {}.", deleted.id))
+    write_stdout(&format!("Deleted domain {}.", clean(&deleted.id)))
 }
 
 /// A filter mode and its rules.
@@ -229,9 +232,9 @@ pub(crate) fn filters(
     if format == OutputFormat::Json {
         return json(state);
     }
-    let mut text = format!("Mode: {}\n", state.mode);
+    let mut text = format!("Mode: {}\n", clean(state.mode.as_str()));
     if let Some(etag) = etag {
-        text.push_str(&format!("ETag: {etag}\n"));
+        text.push_str(&format!("ETag: {}\n", clean(etag)));
     }
     if state.rules.is_empty() {
         text.push_str("No rules.");
@@ -239,11 +242,11 @@ pub(crate) fn filters(
         let mut table = table();
         table.set_header(vec!["TYPE", "PATTERN", "NOTE"]);
         for rule in &state.rules {
-            table.add_row(vec![
+            table.add_row(row([
                 rule.kind.to_string(),
                 rule.pattern.clone(),
                 rule.note.clone().unwrap_or_default(),
-            ]);
+            ]));
         }
         text.push('\n');
         text.push_str(&render(&table));

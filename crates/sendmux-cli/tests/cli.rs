@@ -339,3 +339,226 @@ fn the_key_never_appears_in_verbose_output() {
     );
     assert!(!outcome.stdout.contains("smx_root_cli_tests"));
 }
+
+/// Writes `contents` to a fresh file and returns it (deleted on drop).
+fn key_file(contents: &[u8]) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut file, contents).unwrap();
+    file
+}
+
+/// `sendmux --base-url <mock> --output json` with no key.
+fn keyless(harness: &Harness) -> Command {
+    let mut command = bare_sendmux();
+    command.args(["--base-url", &harness.mock().base_url(), "--output", "json"]);
+    command
+}
+
+fn assert_no_secret(outcome: &support::Outcome, secret: &str) {
+    assert!(!outcome.stdout.contains(secret), "{}", outcome.stdout);
+    assert!(!outcome.stderr.contains(secret), "{}", outcome.stderr);
+}
+
+#[test]
+fn the_api_key_can_come_from_a_file() {
+    let harness = start(Propagation::default());
+    let secret = "smx_root_from_a_file_secret";
+    let file = key_file(format!("{secret}\n").as_bytes());
+    // The file wins over the environment (which holds no usable key here).
+    let outcome = run(keyless(&harness)
+        .env("SENDMUX_API_KEY", "not_a_key")
+        .args(["--api-key-file"])
+        .arg(file.path())
+        .args(["domains", "list"]));
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert_eq!(outcome.stdout.trim(), "[]");
+    assert_no_secret(&outcome, secret);
+    assert_eq!(harness.mock().requests().len(), 1);
+}
+
+#[test]
+fn the_api_key_can_come_from_stdin() {
+    let harness = start(Propagation::default());
+    let secret = "smx_root_from_stdin_secret";
+    let outcome = run(keyless(&harness)
+        .args(["--api-key", "-", "domains", "list"])
+        .write_stdin(format!("{secret}\r\nnot the key\n")));
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert_eq!(outcome.stdout.trim(), "[]");
+    assert_no_secret(&outcome, secret);
+
+    let empty = run(keyless(&harness)
+        .args(["--api-key", "-", "domains", "list"])
+        .write_stdin(""));
+    assert_eq!(empty.code, 2, "{}", empty.stderr);
+    assert!(empty.stderr.contains("stdin"), "{}", empty.stderr);
+    assert_eq!(harness.mock().requests().len(), 1);
+}
+
+#[test]
+fn api_key_file_problems_are_usage_errors_that_name_the_path_only() {
+    let harness = start(Propagation::default());
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-key");
+    let leaky = key_file(b"smx_root_leaked_secret\xff\n");
+    let empty = key_file(b"\n");
+    for path in [missing.as_path(), dir.path(), leaky.path(), empty.path()] {
+        let outcome = run(keyless(&harness)
+            .arg("--api-key-file")
+            .arg(path)
+            .args(["domains", "list"]));
+        assert_eq!(outcome.code, 2, "{}: {}", path.display(), outcome.stderr);
+        assert!(
+            outcome.stderr.contains(&path.display().to_string()),
+            "{}",
+            outcome.stderr
+        );
+        assert_no_secret(&outcome, "smx_root_leaked_secret");
+    }
+
+    let file = key_file(b"smx_root_from_a_file\n");
+    let both = run(keyless(&harness)
+        .args(["--api-key", "smx_root_flag", "--api-key-file"])
+        .arg(file.path())
+        .args(["domains", "list"]));
+    assert_eq!(both.code, 2, "{}", both.stderr);
+    assert!(both.stderr.contains("--api-key-file"), "{}", both.stderr);
+    assert!(harness.mock().requests().is_empty());
+}
+
+#[test]
+fn help_says_how_to_keep_the_key_out_of_the_process_list() {
+    let outcome = run(bare_sendmux().arg("--help"));
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    // Help wraps to the terminal width; compare words, not lines.
+    let words = outcome
+        .stdout
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for needle in [
+        "--api-key-file",
+        "(SENDMUX_API_KEY)",
+        "out of the process list",
+    ] {
+        assert!(words.contains(needle), "{needle}: {}", outcome.stdout);
+    }
+}
+
+#[test]
+fn help_never_prints_configuration_from_the_environment() {
+    for args in [
+        &["--help"][..],
+        &["domains", "list", "--help"],
+        &["api", "--help"],
+    ] {
+        let outcome = run(bare_sendmux()
+            .env("SENDMUX_BASE_URL", "http://user:pw@example.invalid/api/v1")
+            .env("SENDMUX_API_KEY", "smx_root_secret")
+            .args(args));
+        assert_eq!(outcome.code, 0, "{args:?}: {}", outcome.stderr);
+        let all = format!("{}{}", outcome.stdout, outcome.stderr);
+        assert!(all.contains("SENDMUX_BASE_URL"), "{args:?}: {all}");
+        assert!(!all.contains("pw@"), "{args:?}: {all}");
+        assert!(!all.contains("example.invalid"), "{args:?}: {all}");
+        assert!(!all.contains("smx_root_secret"), "{args:?}: {all}");
+    }
+}
+
+/// A server that accepts connections and never answers.
+fn stalled_server() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    format!("http://{address}/api/v1")
+}
+
+/// `verify --wait --timeout 2s` against a server that stalls ends with the
+/// timeout outcome (exit 5), cut by its own deadline rather than by the 30 s
+/// attempt timeout under it (which would be exit 4).
+#[test]
+fn verify_wait_timeout_cuts_a_stalled_check() {
+    let base = stalled_server();
+    let outcome = run(bare_sendmux()
+        .timeout(std::time::Duration::from_secs(25))
+        .args([
+            "--base-url",
+            &base,
+            "--api-key",
+            "smx_root_cli_tests",
+            "domains",
+            "verify",
+            "mdom_1",
+            "--wait",
+            "--timeout",
+            "2s",
+        ]));
+    assert_eq!(outcome.code, 5, "stderr: {}", outcome.stderr);
+    assert!(outcome.stderr.contains("timed out"), "{}", outcome.stderr);
+}
+
+/// A create whose attempts all lose their connection, the first after the
+/// mock committed it: the CLI prints the key it used and the command that
+/// finishes the create; running that command creates nothing twice.
+#[test]
+fn a_maybe_sent_add_prints_the_command_that_finishes_it() {
+    use sendmux_mock::{FaultKind, FaultRule};
+    // The first attempt commits, then every retry loses its connection
+    // before the mock reads it: the outcome stays unknown.
+    let harness = Harness::start(
+        MockServer::builder()
+            .seed(7)
+            .fault(
+                FaultRule::new(FaultKind::CloseAfterCommit, 1.0)
+                    .on_operation("managementCreateDomain")
+                    .times(1),
+            )
+            .fault(
+                FaultRule::new(FaultKind::CloseBeforeHandler, 1.0)
+                    .on_operation("managementCreateDomain")
+                    .times(2),
+            ),
+    );
+    let failed = run(cli(&harness, "table").args(["domains", "add", "mail.acme.com"]));
+    assert_eq!(failed.code, 4, "stderr: {}", failed.stderr);
+    let command = failed
+        .stderr
+        .lines()
+        .map(str::trim)
+        .find(|line| line.starts_with("sendmux "))
+        .unwrap_or_else(|| panic!("no repeat command in:\n{}", failed.stderr))
+        .to_owned();
+    assert!(!command.contains("smx_root"), "{command}");
+    let key = command
+        .rsplit_once("--idempotency-key ")
+        .map(|(_, key)| key.trim_matches('\''))
+        .unwrap()
+        .to_owned();
+    // "caused by" appears once per cause: the message does not repeat it.
+    let first = failed.stderr.lines().next().unwrap_or_default();
+    let causes: Vec<&str> = failed
+        .stderr
+        .lines()
+        .filter(|l| l.trim_start().starts_with("caused by:"))
+        .collect();
+    for cause in &causes {
+        let text = cause.trim_start().trim_start_matches("caused by: ");
+        assert!(!first.contains(text), "{first} repeats {text}");
+    }
+
+    let repeated = run(cli(&harness, "table").args([
+        "domains",
+        "add",
+        "mail.acme.com",
+        "--idempotency-key",
+        &key,
+    ]));
+    assert_eq!(repeated.code, 0, "stderr: {}", repeated.stderr);
+    let domains = harness.mock().domains(Some("smx_root_cli_tests"));
+    assert_eq!(domains.len(), 1, "{domains:?}");
+}

@@ -242,6 +242,12 @@ impl ClientBuilder {
     ///
     /// The client still sets the key, user agent and per-attempt timeout on
     /// every request it makes; the connect timeout is yours to configure.
+    ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`, as the
+    /// client's own is. A redirect that reaches this crate becomes
+    /// [`Error::Redirected`], but a `reqwest::Client` that follows redirects
+    /// (reqwest's default) follows them before this crate sees the answer:
+    /// a `307` would send the body and idempotency key to another host.
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
         self.http = Some(http);
         self
@@ -306,6 +312,8 @@ impl ClientBuilder {
                 defaults.insert(http::header::USER_AGENT, user_agent.clone());
                 reqwest::Client::builder()
                     .default_headers(defaults)
+                    // Never follow: see `Error::Redirected`.
+                    .redirect(reqwest::redirect::Policy::none())
                     .connect_timeout(self.connect_timeout)
                     .timeout(self.timeout)
                     .build()
@@ -349,23 +357,47 @@ impl ClientBuilder {
 
 fn parse_base_url(raw: &str) -> Result<String, InvalidInput> {
     let fix = "use an http(s) URL such as `https://app.sendmux.ai/api/v1`";
+    let shown = redact_userinfo(raw);
     let url = reqwest::Url::parse(raw.trim())
-        .map_err(|e| InvalidInput::new("base_url", format!("{raw:?} is not a URL ({e})"), fix))?;
+        .map_err(|e| InvalidInput::new("base_url", format!("{shown:?} is not a URL ({e})"), fix))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(InvalidInput::new(
             "base_url",
-            format!("{raw:?} is not an http(s) URL with a host"),
+            format!("{shown:?} is not an http(s) URL with a host"),
             fix,
         ));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+    // Any user name or password would make the HTTP stack send Basic auth
+    // instead of the key, and would end up in logs.
+    if !url.username().is_empty() || url.password().is_some() {
         return Err(InvalidInput::new(
             "base_url",
-            format!("{raw:?} has credentials, a query or a fragment"),
+            format!("{shown:?} carries credentials"),
+            "remove the `user:password@` part; the API key authenticates",
+        ));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(InvalidInput::new(
+            "base_url",
+            format!("{shown:?} has a query or a fragment"),
             fix,
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// `raw` with anything between `://` and the `@` of its authority replaced
+/// by `***`, so a refused URL never echoes a password.
+pub(crate) fn redact_userinfo(raw: &str) -> String {
+    let Some(scheme_end) = raw.find("://").map(|i| i + 3) else {
+        return raw.to_owned();
+    };
+    let rest = &raw[scheme_end..];
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}***{}", &raw[..scheme_end], &rest[at..]),
+        None => raw.to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -386,8 +418,26 @@ mod tests {
             "ftp://x.y",
             "https://x.y/?a=1",
             "https://u:p@x.y",
+            "http://:secret@x.y/api/v1",
+            "http://user@x.y",
         ] {
             assert_eq!(parse_base_url(bad).unwrap_err().field, "base_url", "{bad}");
         }
+    }
+
+    #[test]
+    fn refused_urls_never_echo_their_credentials() {
+        for raw in [
+            "http://:s3cr3t@x.y/api/v1",
+            "https://me:s3cr3t@x.y",
+            "http://s3cr3t@x.y",
+        ] {
+            let error = parse_base_url(raw).unwrap_err();
+            let text = format!("{error} {error:?}");
+            assert!(!text.contains("s3cr3t"), "{text}");
+            assert!(text.contains("***@x.y"), "{text}");
+        }
+        assert_eq!(redact_userinfo("https://x.y/a@b"), "https://x.y/a@b");
+        assert_eq!(redact_userinfo("not a url"), "not a url");
     }
 }

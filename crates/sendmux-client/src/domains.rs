@@ -279,17 +279,52 @@ impl WaitUntilVerified {
         async move {
             let clock = self.domains.client.inner.clock.clone();
             let started = clock.now();
-            let deadline = started + self.timeout;
+            // A timeout too large for `Instant` means no deadline.
+            let deadline = started.checked_add(self.timeout);
             let mut last: Option<VerifyResult> = None;
             let mut polls: u32 = 0;
+            let timed_out = |last: Option<VerifyResult>| Error::WaitTimeout {
+                domain_id: self.id.clone(),
+                waited: clock.now().saturating_duration_since(started),
+                last_status: last.as_ref().map(|l| l.status.clone()),
+                last: last.map(Box::new),
+            };
+            // The overall deadline bounds each check (and the final read):
+            // the call gets a retry policy whose deadline is the time left,
+            // so a stalled server is cut off in flight, not waited out.
+            let bounded = |left: Option<Duration>| {
+                let policy = self.domains.client.retry_policy().clone();
+                left.map(|left| policy.with_deadline(Some(left)))
+            };
+            let cut_by_deadline = |error: &Error| {
+                error.is_timeout()
+                    && deadline.is_some_and(|d| {
+                        d.saturating_duration_since(clock.now()) <= Duration::from_millis(50)
+                    })
+            };
             loop {
                 polls += 1;
-                match self.domains.verify(&self.id).send().await {
+                let left = deadline.map(|d| d.saturating_duration_since(clock.now()));
+                let mut check = self.domains.verify(&self.id);
+                if let Some(policy) = bounded(left) {
+                    check = check.retry_policy(policy);
+                }
+                match check.send().await {
                     Ok(outcome) => {
                         let status = outcome.status.clone();
                         tracing::debug!(poll = polls, %status, "verification polled");
                         if status == VerificationStatus::Verified {
-                            return self.domains.get(&self.id).send().await;
+                            let left = deadline.map(|d| d.saturating_duration_since(clock.now()));
+                            let mut read = self.domains.get(&self.id);
+                            if let Some(policy) = bounded(left) {
+                                read = read.retry_policy(policy);
+                            }
+                            return match read.send().await {
+                                Err(e) if cut_by_deadline(&e) => {
+                                    Err(timed_out(Some(outcome.into_inner())))
+                                }
+                                read => read,
+                            };
                         }
                         last = Some(outcome.into_inner());
                     }
@@ -297,15 +332,14 @@ impl WaitUntilVerified {
                     Err(Error::Api(api)) if api.code == ErrorCode::Conflict => {
                         tracing::debug!(poll = polls, "verification raced a change; polling again");
                     }
+                    Err(e) if cut_by_deadline(&e) => return Err(timed_out(last)),
                     Err(e) => return Err(e),
                 }
-                if clock.now() + self.poll_interval > deadline {
-                    return Err(Error::WaitTimeout {
-                        domain_id: self.id.clone(),
-                        waited: clock.now().saturating_duration_since(started),
-                        last_status: last.as_ref().map(|l| l.status.clone()),
-                        last: last.map(Box::new),
-                    });
+                let next = clock.now().checked_add(self.poll_interval);
+                if let Some(deadline) = deadline
+                    && next.is_none_or(|next| next > deadline)
+                {
+                    return Err(timed_out(last));
                 }
                 clock.sleep(self.poll_interval).await;
             }

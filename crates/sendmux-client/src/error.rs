@@ -62,6 +62,9 @@ pub enum Error {
         timeout: bool,
         /// Whether the call was idempotent, which makes a retry safe.
         idempotent: bool,
+        /// The idempotency key every attempt carried, if the call had one:
+        /// repeat the call with this key to finish it without a duplicate.
+        idempotency_key: Option<String>,
         /// Attempts made.
         attempts: u32,
         /// The transport error.
@@ -95,6 +98,23 @@ pub enum Error {
         /// The decoding error, when there is one.
         #[source]
         source: Option<BoxError>,
+    },
+
+    /// The server answered with a redirect. The client never follows one: a
+    /// redirect to another host would carry the request's body and
+    /// idempotency key there, and a `302` would turn a write into a read.
+    #[error(
+        "the server redirected the request (HTTP {status}){}{}; redirects are not followed",
+        location.as_deref().map(|l| format!(" to {l:?}")).unwrap_or_default(),
+        request_id.as_deref().map(|id| format!(" (request {id})")).unwrap_or_default()
+    )]
+    Redirected {
+        /// The 3xx status.
+        status: u16,
+        /// The `Location` header, if any.
+        location: Option<String>,
+        /// `X-Request-Id` of the response, when present.
+        request_id: Option<String>,
     },
 
     /// A list handed back a cursor this stream had already followed;
@@ -152,8 +172,21 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::Undecodable { status, .. } => *status,
+            Error::Redirected { status, .. } => Some(*status),
             #[cfg(feature = "conformance")]
             Error::Conformance { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The idempotency key the call carried when its outcome is unknown
+    /// ([`Error::MaybeSent`]): repeating the same call with
+    /// `.idempotency_key(key)` completes it at most once.
+    pub fn idempotency_key(&self) -> Option<&str> {
+        match self {
+            Error::MaybeSent {
+                idempotency_key, ..
+            } => idempotency_key.as_deref(),
             _ => None,
         }
     }
@@ -162,9 +195,9 @@ impl Error {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Error::Api(api) => api.request_id.as_deref(),
-            Error::Undecodable { request_id, .. } | Error::PaginationLoop { request_id, .. } => {
-                request_id.as_deref()
-            }
+            Error::Undecodable { request_id, .. }
+            | Error::PaginationLoop { request_id, .. }
+            | Error::Redirected { request_id, .. } => request_id.as_deref(),
             #[cfg(feature = "conformance")]
             Error::Conformance { request_id, .. } => request_id.as_deref(),
             _ => None,
@@ -178,7 +211,10 @@ impl Error {
     /// may have been sent but the call is idempotent.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::InvalidInput(_) | Error::Setup { .. } | Error::PaginationLoop { .. } => false,
+            Error::InvalidInput(_)
+            | Error::Setup { .. }
+            | Error::PaginationLoop { .. }
+            | Error::Redirected { .. } => false,
             Error::NotSent { .. } | Error::WaitTimeout { .. } => true,
             Error::MaybeSent { idempotent, .. } => *idempotent,
             Error::Api(api) => api.retryable,

@@ -54,6 +54,7 @@ impl From<sendmux_api::Error<wire::ApiError>> for Error {
                 message: e.to_string(),
                 timeout: e.is_timeout(),
                 idempotent: false,
+                idempotency_key: None,
                 attempts: 1,
                 source: Box::new(e),
             },

@@ -197,7 +197,8 @@ impl Client {
             let policy = call.retry.as_deref().unwrap_or(&inner.retry);
             let clock = &inner.clock;
             let started = clock.now();
-            let deadline = policy.deadline().map(|d| started + d);
+            // A deadline too large for `Instant` means none.
+            let deadline = policy.deadline().and_then(|d| started.checked_add(d));
 
             let mut attempt: u32 = 0;
             loop {
@@ -439,6 +440,23 @@ impl Client {
             if accepted {
                 return Ok(Raw { status, body, meta });
             }
+            if (300..400).contains(&status) {
+                return Err(Failure {
+                    error: Error::Redirected {
+                        status,
+                        location: meta
+                            .headers
+                            .get(header::LOCATION)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned),
+                        request_id: meta.request_id().map(str::to_owned),
+                    },
+                    retryable: false,
+                    retry_after: None,
+                    in_flight: false,
+                    timeout: false,
+                });
+            }
             Err(self.response_failure(call, attempt, status, body, meta))
         }
     }
@@ -448,7 +466,8 @@ impl Client {
         if e.is_connect() {
             return Failure {
                 error: Error::NotSent {
-                    message: e.to_string(),
+                    // The cause (with the URL) is the source: not repeated here.
+                    message: "could not connect".into(),
                     attempts: 0,
                     source: Box::new(e),
                 },
@@ -474,9 +493,14 @@ impl Client {
         let idempotent = call.idempotent();
         Failure {
             error: Error::MaybeSent {
-                message: e.to_string(),
+                message: if timeout {
+                    "the attempt timed out".into()
+                } else {
+                    "the connection failed after the request was sent".into()
+                },
                 timeout,
                 idempotent,
+                idempotency_key: call.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
                 attempts: 0,
                 source: Box::new(e),
             },

@@ -10,6 +10,7 @@ mod config;
 #[cfg(feature = "conformance")]
 mod conformance;
 mod errors;
+mod hardening;
 mod idempotency;
 mod lowlevel;
 mod network;

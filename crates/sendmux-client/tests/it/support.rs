@@ -1,5 +1,6 @@
 //! Fixtures and helpers shared by the test modules.
 
+use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,6 +10,7 @@ use sendmux_client::{Client, ClientBuilder, RetryPolicy};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// The key every test client uses; tests assert it never leaks.
 pub(crate) const KEY: &str = "smx_root_TOPSECRET0123456789";
@@ -249,4 +251,62 @@ pub(crate) fn raw_header(request: &str, name: &str) -> Option<String> {
         let (k, v) = l.split_once(':')?;
         k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
     })
+}
+
+/// An in-memory log sink for a test's subscriber (used by the tracing test
+/// binaries, which include this file).
+#[allow(dead_code)]
+#[derive(Clone, Default)]
+pub(crate) struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+#[allow(dead_code)]
+impl Buffer {
+    pub(crate) fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+
+    /// Forgets what was written so far.
+    pub(crate) fn clear(&self) {
+        self.0.lock().unwrap().clear();
+    }
+}
+
+impl Write for Buffer {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Buffer {
+    type Writer = Buffer;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[cfg_attr(not(feature = "conformance"), allow(dead_code))]
+pub(crate) async fn serve_domain(server: &MockServer, with_headers: bool) {
+    server
+        .mock_async(|when, then| {
+            when.method(httpmock::Method::GET).path("/domains/mdom_1");
+            let mut body = ok(domain("mdom_1", "mail.acme.com", "pending"), "req_c");
+            let then = then.status(200).header("content-type", "application/json");
+            if with_headers {
+                then.header("x-request-id", "req_c")
+                    .header("x-ratelimit-limit", "600")
+                    .header("x-ratelimit-remaining", "599")
+                    .header("x-ratelimit-reset", "1790000000")
+                    .header("etag", "W/\"c\"")
+                    .json_body(body);
+            } else {
+                // Undeclared field and no required headers.
+                body["data"]["surprise"] = serde_json::json!(1);
+                then.json_body(body);
+            }
+        })
+        .await;
 }
