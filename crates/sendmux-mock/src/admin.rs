@@ -1,5 +1,7 @@
 //! The admin and inspection endpoints under `/__mock/`. They are not part of
-//! the Sendmux API: no auth, no rate limit, not logged, plain JSON.
+//! the Sendmux API: no rate limit, not logged, plain JSON. No auth either,
+//! unless the server has an admin token (required off loopback), which every
+//! admin call must then send as `Authorization: Bearer TOKEN`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,8 +23,8 @@ use crate::resources::{self, domains};
 /// Reserved prefix of the admin endpoints.
 pub(crate) const PREFIX: &str = "/__mock";
 
-pub(crate) fn routes() -> Router<Arc<App>> {
-    Router::new()
+pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
+    let router = Router::new()
         .route("/__mock/health", get(health))
         .route(
             "/__mock/faults",
@@ -41,7 +43,50 @@ pub(crate) fn routes() -> Router<Arc<App>> {
             get(get_rate_limit).put(put_rate_limit),
         )
         .route("/__mock/clock/advance", post(advance_clock))
-        .route("/__mock/operations", get(get_operations))
+        .route("/__mock/operations", get(get_operations));
+    // A test-only way to make a route panic, to prove the panic guard.
+    #[cfg(test)]
+    let router = router.route("/__mock/test/panic", get(test_panic));
+    router.route_layer(axum::middleware::from_fn_with_state(
+        Arc::clone(app),
+        require_token,
+    ))
+}
+
+#[cfg(test)]
+#[allow(clippy::panic)]
+async fn test_panic() -> Response {
+    panic!("test-only panic hook");
+}
+
+/// Lets an admin call through when the server has no admin token or the
+/// call carries it.
+async fn require_token(
+    State(app): State<Arc<App>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(token) = app.settings.admin_token.as_deref() else {
+        return next.run(req).await;
+    };
+    let sent = req
+        .headers()
+        .get(http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    if sent.is_some_and(|sent| same_secret(sent.as_bytes(), token.as_bytes())) {
+        next.run(req).await
+    } else {
+        crate::api::admin_unauthorized(&app)
+    }
+}
+
+/// Compares without stopping at the first differing byte, so the time taken
+/// does not tell how much of a guess was right.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn json_response(status: StatusCode, value: serde_json::Value) -> Response {
@@ -99,13 +144,26 @@ async fn clear_requests(State(app): State<Arc<App>>) -> Response {
     json_response(StatusCode::OK, json!({ "ok": true }))
 }
 
-/// All domains, or only those of the team whose key is in `Authorization`.
+/// Header naming the API key whose team `GET /__mock/domains` lists; needed
+/// when `Authorization` carries the admin token instead.
+const X_MOCK_API_KEY: &str = "x-mock-api-key";
+
+/// All domains, or only those of the team of the key in `X-Mock-Api-Key`
+/// (or in `Authorization`, when the server has no admin token).
 async fn get_domains(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let from_authorization = || {
+        headers
+            .get(http::header::AUTHORIZATION)
+            .filter(|_| app.settings.admin_token.is_none())
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .map(|(_, key)| key)
+    };
     let team = headers
-        .get(http::header::AUTHORIZATION)
+        .get(X_MOCK_API_KEY)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .map(|(_, key)| app.team_of(key.trim()));
+        .or_else(from_authorization)
+        .map(|key| app.team_of(key.trim()));
     let domains = domains::summaries(&app, team.as_deref());
     json_response(
         StatusCode::OK,

@@ -21,7 +21,7 @@ use sendmux_operations::{Operation, Surface};
 use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse};
 use crate::config::FaultKind;
 use crate::resources::{self, Ctx, Handler};
-use crate::serve::AbortConnection;
+use crate::serve::{AbortConnection, BodyTimeout};
 use crate::validate;
 
 /// Path of the API under the server root, as in the documents' server URL.
@@ -53,6 +53,9 @@ pub(crate) struct ApiError {
     param: Option<String>,
     errors: Vec<FieldError>,
     retry_after: Option<u64>,
+    /// The request's input was refused before anything executed (see
+    /// [`rejects_input`](Self::rejects_input)).
+    input_rejection: bool,
 }
 
 impl ApiError {
@@ -67,7 +70,24 @@ impl ApiError {
             param: None,
             errors: Vec::new(),
             retry_after: None,
+            input_rejection: false,
         }
+    }
+
+    /// Marks the error as a refusal of the request's input (a `400`/`422`
+    /// validation answer), as opposed to the outcome of executing it.
+    fn input(mut self) -> Self {
+        self.input_rejection = true;
+        self
+    }
+
+    /// Whether this error refuses the request's input before it executed.
+    /// Such an answer is not stored under an `Idempotency-Key`, so the
+    /// corrected request can reuse the key; any other answer of a handler
+    /// (a `409` about state, a `404`, ...) is the outcome of executing the
+    /// request and is stored for replay.
+    pub(crate) fn rejects_input(&self) -> bool {
+        self.input_rejection
     }
 
     pub(crate) fn with_param(mut self, param: impl Into<String>) -> Self {
@@ -86,7 +106,7 @@ impl ApiError {
     }
 
     pub(crate) fn invalid_parameter(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message)
+        Self::new(StatusCode::BAD_REQUEST, "invalid_parameter", message).input()
     }
 
     /// `400 invalid_parameter` about one body field, with the field also
@@ -102,7 +122,7 @@ impl ApiError {
     }
 
     pub(crate) fn missing_parameter(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "missing_parameter", message)
+        Self::new(StatusCode::BAD_REQUEST, "missing_parameter", message).input()
     }
 
     pub(crate) fn validation_error(message: impl Into<String>) -> Self {
@@ -111,6 +131,7 @@ impl ApiError {
             "validation_error",
             message,
         )
+        .input()
     }
 
     pub(crate) fn not_found(what: &str) -> Self {
@@ -135,6 +156,21 @@ impl ApiError {
             "payload_too_large",
             format!("request body exceeds {limit} bytes"),
         )
+    }
+
+    /// `408`: the body did not arrive within the configured time. The
+    /// spec's codes have no timeout; `invalid_parameter` is the closest (the
+    /// request as received is incomplete), and the `4XX` range covers 408.
+    fn body_timeout(timeout: Duration) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_parameter",
+            format!(
+                "the request body did not arrive within {} ms; the connection is closed",
+                timeout.as_millis()
+            ),
+        )
+        .input()
     }
 
     fn rate_limited(retry_after: u64) -> Self {
@@ -219,6 +255,12 @@ impl ApiError {
             meta: Meta { request_id },
         };
         let mut out = Out::json(self.status, request_id, to_json(&body));
+        if self.status == StatusCode::REQUEST_TIMEOUT {
+            // The rest of the body may still be on its way; the connection
+            // cannot carry another request after it.
+            out.headers
+                .push((http::header::CONNECTION, HeaderValue::from_static("close")));
+        }
         if let Some(secs) = self.retry_after {
             out.headers
                 .push((http::header::RETRY_AFTER, HeaderValue::from(secs)));
@@ -409,10 +451,63 @@ pub(crate) async fn route_not_found(
 /// A 404 in the usual envelope, with the usual headers. No operation, so no
 /// auth and no log entry.
 fn not_found(app: &App, message: String) -> Response<Body> {
+    error_response(
+        app,
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
+    )
+}
+
+/// An error envelope with the common headers, outside the pipeline (no
+/// operation, so no auth, no counting, no log entry).
+fn error_response(app: &App, error: ApiError) -> Response<Body> {
     let request_id = app.next_request_id();
     let rate = app.rate_check(None);
-    let out = ApiError::new(StatusCode::NOT_FOUND, "not_found", message).into_out(&request_id);
-    finish(out, rate)
+    finish(error.into_out(&request_id), rate)
+}
+
+/// `401` for an admin call without the configured admin token.
+pub(crate) fn admin_unauthorized(app: &App) -> Response<Body> {
+    error_response(
+        app,
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "authentication_required",
+            "this server's /__mock/ admin API needs `Authorization: Bearer` with its admin token",
+        ),
+    )
+}
+
+/// The answer when handling a request panicked: `500 internal_error` in the
+/// envelope with the common headers, and a line on stderr, so a bug in the
+/// mock shows up as an error and not as a silently closed connection.
+pub(crate) fn panic_response(
+    app: &App,
+    method: &http::Method,
+    path: &str,
+    message: &str,
+) -> Response<Body> {
+    let error = ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "the mock failed while handling this request (a bug in sendmux-mock; its stderr has details)",
+    );
+    let request_id = app.next_request_id();
+    #[allow(clippy::print_stderr)]
+    {
+        eprintln!(
+            "sendmux-mock: {method} {path} panicked, answered 500 as {request_id}: {message}"
+        );
+    }
+    // The panic may have come from the rate accounting itself; the answer
+    // to a panic must not panic again, so fall back to bare figures.
+    let rate = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| app.rate_check(None)))
+        .unwrap_or(RateOutcome {
+            limit: 0,
+            remaining: 0,
+            reset_unix: 0,
+            retry_after: None,
+        });
+    finish(error.into_out(&request_id), rate)
 }
 
 /// Turns an `Out` into a response with the headers every response carries.
@@ -661,7 +756,19 @@ impl<'a> Exchange<'a> {
             body: self.json.take(),
             raw_body: std::mem::take(&mut self.raw_body),
         };
-        let out = handler(ctx).unwrap_or_else(|e| e.into_out(self.request_id));
+        let out = match handler(ctx) {
+            Ok(out) => out,
+            Err(e) => {
+                if e.rejects_input() {
+                    // Refused before executing: nothing to replay, so the
+                    // key stays free for the corrected request.
+                    if let Some(key) = self.reservation.key.take() {
+                        self.app.idem_abandon(&key);
+                    }
+                }
+                e.into_out(self.request_id)
+            }
+        };
         self.trace.handler_ran = true;
         Ok(out)
     }
@@ -827,8 +934,13 @@ async fn read_limited(app: &App, headers: &HeaderMap, mut body: Body) -> Result<
     let mut buf = bytes::BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame =
-            frame.map_err(|_| ApiError::invalid_parameter("the request body could not be read"))?;
+        let frame = frame.map_err(|e| {
+            if e.into_inner().is::<BodyTimeout>() {
+                ApiError::body_timeout(app.settings.body_read_timeout)
+            } else {
+                ApiError::invalid_parameter("the request body could not be read")
+            }
+        })?;
         if let Some(data) = frame.data_ref() {
             seen = seen.saturating_add(data.len());
             if seen <= limit {

@@ -26,6 +26,10 @@ pub(crate) struct Settings {
     pub(crate) log_capacity: usize,
     /// Validate every response against the spec and log violations.
     pub(crate) self_check: bool,
+    /// Deadline for a whole request body, counted from its head.
+    pub(crate) body_read_timeout: Duration,
+    /// Bearer token the admin API requires, when set.
+    pub(crate) admin_token: Option<String>,
 }
 
 /// Everything the handlers share.
@@ -128,8 +132,11 @@ impl App {
         let mut rate = lock(&self.rate);
         let RateLimit { limit, window_secs } = rate.config;
         let window_ms = window_secs.max(1).saturating_mul(1000);
+        // Saturating: the admin clock can be pushed to the end of time, and
+        // the window arithmetic must keep answering rather than overflow.
         let start = now_ms - now_ms % window_ms;
-        let reset_secs = (start + window_ms).div_ceil(1000);
+        let end = start.saturating_add(window_ms);
+        let reset_secs = end.div_ceil(1000);
         let Some(team) = team else {
             return RateOutcome {
                 limit,
@@ -143,7 +150,7 @@ impl App {
             *entry = (start, 0);
         }
         if entry.1 >= limit {
-            let wait_ms = start + window_ms - now_ms;
+            let wait_ms = end.saturating_sub(now_ms);
             return RateOutcome {
                 limit,
                 remaining: 0,
@@ -151,10 +158,10 @@ impl App {
                 retry_after: Some(wait_ms.div_ceil(1000).max(1)),
             };
         }
-        entry.1 += 1;
+        entry.1 = entry.1.saturating_add(1);
         RateOutcome {
             limit,
-            remaining: limit - entry.1,
+            remaining: limit.saturating_sub(entry.1),
             reset_unix: reset_secs,
             retry_after: None,
         }
@@ -204,7 +211,9 @@ impl App {
         let ttl = u64::try_from(IDEMPOTENCY_TTL.as_millis()).unwrap_or(u64::MAX);
         let mut store = lock(&self.store);
         if let Some(entry) = store.idempotency.get(key) {
-            let expired = entry.created_ms.saturating_add(ttl) <= now;
+            // Age rather than creation + TTL: at a clock saturated at its
+            // end, a sum would make every record expire at once.
+            let expired = now.saturating_sub(entry.created_ms) >= ttl;
             if !expired {
                 if entry.fingerprint != fingerprint {
                     return IdemBegin::Mismatch;

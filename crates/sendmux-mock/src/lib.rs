@@ -22,15 +22,19 @@
 //! the case idempotency keys exist for.
 //!
 //! Besides the API under `/api/v1`, the server answers admin and
-//! inspection requests under `/__mock/` (no auth; not part of the Sendmux
-//! API):
+//! inspection requests under `/__mock/` (not part of the Sendmux API). On a
+//! loopback address they need no auth, unless an admin token is set
+//! ([`MockServerBuilder::admin_token`], `--admin-token`); on any other
+//! address the token is required (the server refuses to start without
+//! one), and every admin call must send `Authorization: Bearer TOKEN` or
+//! gets `401 authentication_required` in the error envelope:
 //!
 //! | method and path | what it does |
 //! | --- | --- |
 //! | `GET /__mock/health` | liveness |
 //! | `GET`/`PUT`/`DELETE /__mock/faults` | read, replace, clear the fault rules ([`FaultConfig`] as JSON) |
 //! | `GET`/`DELETE /__mock/requests` | the request log ([`RequestRecord`]s), or clear it |
-//! | `GET /__mock/domains` | stored domains and their count; with `Authorization`, only that key's team |
+//! | `GET /__mock/domains` | stored domains and their count; with `X-Mock-Api-Key: KEY` (or, without an admin token, `Authorization`), only that key's team |
 //! | `PUT /__mock/domains/{id}/mailbox_count` | `{"mailbox_count": N}` |
 //! | `POST /__mock/reset` | forget domains, idempotency keys, rate windows and the log |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
@@ -67,8 +71,27 @@
 //!   operation, key), kept 24 h on the server clock, bodies compared as
 //!   JSON (key order does not matter). Replays carry the original status,
 //!   headers and body (and `Idempotent-Replayed: true`).
+//! - What a key stores follows one rule (as the best-known APIs do): a
+//!   request refused for its input before it executes stores nothing, so
+//!   the corrected request may reuse the key. That covers the schema check
+//!   and a handler's own input checks alike (`400 invalid_parameter`,
+//!   `400 missing_parameter`, `422 validation_error`, e.g. an uppercase
+//!   domain name). A request that executed stores its answer, success or
+//!   error: a `409 conflict` for a domain name already in use is replayed
+//!   for that key even after the name is free again. Answers given before
+//!   the key is looked at (auth, rate limit, injected faults, `413`) store
+//!   nothing either.
+//! - Robustness: a client has [`DEFAULT_BODY_READ_TIMEOUT`] (configurable)
+//!   to send a request body; a late API body gets `408` in the error
+//!   envelope (code `invalid_parameter`, the closest published one) and the
+//!   connection is closed. A panic while handling a request is answered
+//!   `500 internal_error` in the envelope and reported on stderr. Clock
+//!   arithmetic saturates, so `clock/advance` by any amount leaves a
+//!   working server. Malformed or oversized request heads are answered by
+//!   hyper itself (`400`, `414`, `431`, no body), before the mock sees them.
 //! - The binary: `sendmux-mock --port 8080 --seed 1 [--accept-key KEY]...
-//!   [--fault KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S]]...`
+//!   [--fault KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S]]...
+//!   [--host ADDR --admin-token TOKEN] [--body-timeout-ms MS]`
 //!   prints the base URL on stdout; `--help` lists the rest.
 //!
 //! # Example
@@ -122,6 +145,8 @@ use clock::ServerClock;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default number of request-log entries kept.
 pub const DEFAULT_LOG_CAPACITY: usize = 10_000;
+/// Default time a client gets to send a whole request body: 10 s.
+pub const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// A running mock server. Dropping it stops the server (abruptly); call
 /// [`shutdown`](Self::shutdown) to let running requests finish.
@@ -283,6 +308,8 @@ pub struct MockServerBuilder {
     max_body_bytes: usize,
     log_capacity: usize,
     self_check: bool,
+    body_read_timeout: std::time::Duration,
+    admin_token: Option<String>,
 }
 
 impl Default for MockServerBuilder {
@@ -298,6 +325,8 @@ impl Default for MockServerBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_capacity: DEFAULT_LOG_CAPACITY,
             self_check: false,
+            body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
+            admin_token: None,
         }
     }
 }
@@ -315,6 +344,9 @@ impl fmt::Debug for MockServerBuilder {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_capacity", &self.log_capacity)
             .field("self_check", &self.self_check)
+            .field("body_read_timeout", &self.body_read_timeout)
+            // A credential too: say whether there is one, never which.
+            .field("admin_token", &self.admin_token.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -385,6 +417,29 @@ impl MockServerBuilder {
         self
     }
 
+    /// How long a client has to send a whole request body once its head
+    /// arrived (default [`DEFAULT_BODY_READ_TIMEOUT`]). An API request whose
+    /// body is late gets `408` with the error envelope (code
+    /// `invalid_parameter`, nothing executed) and the connection is closed;
+    /// a late admin body gets a plain `400`, and its connection closes too.
+    /// So a client that sends part of a body and stalls cannot hold a
+    /// connection for longer than this.
+    pub fn body_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_read_timeout = timeout;
+        self
+    }
+
+    /// Requires `Authorization: Bearer TOKEN` on every `/__mock/` admin
+    /// call (others get `401 authentication_required` in the error
+    /// envelope). Optional on a loopback address; required when the server
+    /// binds any other address, where [`start`](Self::start) refuses to
+    /// run without it, because the admin API can read every team's data
+    /// and reset the server.
+    pub fn admin_token(mut self, token: impl Into<String>) -> Self {
+        self.admin_token = Some(token.into());
+        self
+    }
+
     /// Request-log entries kept (default 10 000; 0 disables the log).
     pub fn request_log_capacity(mut self, entries: usize) -> Self {
         self.log_capacity = entries;
@@ -402,6 +457,19 @@ impl MockServerBuilder {
 
     /// Binds the socket and starts serving on the current Tokio runtime.
     pub async fn start(self) -> std::io::Result<MockServer> {
+        // Before binding: a public listener must never serve an open admin
+        // API, not even for a moment.
+        if !self.addr.ip().is_loopback() && self.admin_token.as_deref().is_none_or(str::is_empty) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "refusing to listen on {}: the /__mock/ admin API can read every team's data \
+                     and reset the server, so a non-loopback address needs an admin token \
+                     (--admin-token TOKEN, or MockServerBuilder::admin_token)",
+                    self.addr.ip()
+                ),
+            ));
+        }
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
         let app = Arc::new(App::new(
@@ -411,6 +479,8 @@ impl MockServerBuilder {
                 max_body_bytes: self.max_body_bytes,
                 log_capacity: self.log_capacity,
                 self_check: self.self_check,
+                body_read_timeout: self.body_read_timeout,
+                admin_token: self.admin_token.filter(|t| !t.is_empty()),
             },
             ServerClock::new(self.clock),
             self.rate_limit,
@@ -419,7 +489,7 @@ impl MockServerBuilder {
         ));
         let (tx, rx) = watch::channel(false);
         let router = router(Arc::clone(&app));
-        let task = tokio::spawn(serve::serve(listener, router, rx));
+        let task = tokio::spawn(serve::serve(listener, router, Arc::clone(&app), rx));
         Ok(MockServer {
             addr,
             app,
@@ -435,8 +505,50 @@ impl MockServerBuilder {
 fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(&format!("{}/{{*path}}", api::BASE_PATH), any(api::route))
-        .merge(admin::routes())
+        .merge(admin::routes(&app))
         .fallback(api::route_not_found)
         .method_not_allowed_fallback(api::route_not_found)
         .with_state(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic in a route is answered `500 internal_error` in the envelope,
+    /// with the common headers, and the server keeps serving.
+    #[tokio::test]
+    async fn a_panicking_route_answers_500_internal_error() {
+        let server = MockServer::start()
+            .await
+            .unwrap_or_else(|e| panic!("start: {e}"));
+        let http = reqwest::Client::new();
+        let resp = http
+            .get(format!("{}/test/panic", server.admin_url()))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no answer to a panicking route: {e}"));
+        assert_eq!(resp.status().as_u16(), 500);
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let request_id = header("x-request-id").unwrap_or_default();
+        assert!(request_id.starts_with("req_"), "{request_id}");
+        assert_eq!(header("cache-control").as_deref(), Some("no-store"));
+        assert!(header("x-ratelimit-limit").is_some());
+        let body: serde_json::Value = resp.json().await.unwrap_or_default();
+        assert_eq!(body["ok"], false, "{body}");
+        assert_eq!(body["error"]["code"], "internal_error", "{body}");
+        assert_eq!(body["error"]["retryable"], true, "{body}");
+        assert_eq!(body["meta"]["request_id"], request_id.as_str(), "{body}");
+        let health = http
+            .get(format!("{}/health", server.admin_url()))
+            .send()
+            .await
+            .map(|r| r.status().as_u16());
+        assert_eq!(health.ok(), Some(200));
+    }
 }

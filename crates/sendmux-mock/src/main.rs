@@ -19,9 +19,25 @@ struct Args {
     #[arg(long, default_value_t = 0, env = "SENDMUX_MOCK_PORT")]
     port: u16,
 
-    /// Address to bind.
+    /// Address to bind. Any address other than loopback needs
+    /// --admin-token: the /__mock/ admin API can read every team's data.
     #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
     host: IpAddr,
+
+    /// Require `Authorization: Bearer TOKEN` on /__mock/ admin calls
+    /// (mandatory with a non-loopback --host).
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        env = "SENDMUX_MOCK_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    admin_token: Option<String>,
+
+    /// Milliseconds a client has to send a whole request body; a late API
+    /// body gets 408 and the connection is closed.
+    #[arg(long, value_name = "MS", default_value_t = 10_000)]
+    body_timeout_ms: u64,
 
     /// Seed for ids, DNS tokens and fault draws.
     #[arg(long, default_value_t = 0)]
@@ -91,7 +107,11 @@ async fn main() -> ExitCode {
         .propagation(propagation)
         .max_body_bytes(args.max_body_bytes)
         .request_log_capacity(args.request_log)
-        .self_check(args.self_check);
+        .self_check(args.self_check)
+        .body_read_timeout(std::time::Duration::from_millis(args.body_timeout_ms));
+    if let Some(token) = args.admin_token {
+        builder = builder.admin_token(token);
+    }
     for key in args.accept_keys {
         builder = builder.accept_key(key);
     }
@@ -100,6 +120,12 @@ async fn main() -> ExitCode {
     }
     let server = match builder.start().await {
         Ok(s) => s,
+        // Refused by our own rule (public address without an admin token):
+        // the message says it all.
+        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+            eprintln!("sendmux-mock: {e}");
+            return ExitCode::FAILURE;
+        }
         Err(e) => {
             eprintln!(
                 "sendmux-mock: cannot listen on {}:{}: {e}",

@@ -67,3 +67,37 @@ fn bad_fault_specs_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("latency needs ms=N"));
 }
+
+#[test]
+fn binary_refuses_a_public_host_without_an_admin_token() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sendmux-mock"))
+        .args(["--host", "0.0.0.0", "--port", "0"])
+        .env_remove("SENDMUX_MOCK_ADMIN_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded wait: a binary that starts serving anyway must fail the
+    // test, not hang it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sendmux-mock started on 0.0.0.0 without an admin token");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    assert!(!status.success());
+    assert!(out.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("refusing to listen on 0.0.0.0") && stderr.contains("--admin-token"),
+        "{stderr}"
+    );
+}

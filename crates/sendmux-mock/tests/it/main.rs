@@ -11,6 +11,7 @@ mod bad_input;
 mod binary;
 mod domains;
 mod faults;
+mod hardening;
 mod idempotency;
 mod operations;
 mod pagination;
