@@ -562,3 +562,26 @@ fn a_maybe_sent_add_prints_the_command_that_finishes_it() {
     let domains = harness.mock().domains(Some("smx_root_cli_tests"));
     assert_eq!(domains.len(), 1, "{domains:?}");
 }
+
+/// A base URL carrying credentials is refused before anything is sent, and
+/// the password appears nowhere in the output.
+#[test]
+fn a_base_url_with_credentials_is_refused_without_echoing_it() {
+    for url in [
+        "http://:pw-hidden@127.0.0.1:9/api/v1",
+        "http://user:pw-hidden@127.0.0.1:9/api/v1",
+    ] {
+        let outcome = run(bare_sendmux().args([
+            "--base-url",
+            url,
+            "--api-key",
+            "smx_root_cli_tests",
+            "domains",
+            "list",
+        ]));
+        assert_eq!(outcome.code, 2, "stderr: {}", outcome.stderr);
+        let all = format!("{}{}", outcome.stdout, outcome.stderr);
+        assert!(!all.contains("pw-hidden"), "{all}");
+        assert!(all.contains("credentials"), "{all}");
+    }
+}
