@@ -38,35 +38,31 @@
 //! # }
 //! ```
 
-// The generated module is formatted by prettyplease, not rustfmt, and is
+// The generated modules are formatted by prettyplease, not rustfmt, and are
 // guarded by `cargo xtask codegen --check` rather than by our lints.
 // `unreachable_patterns`: progenitor matches the `4XX`/`5XX` ranges before the
-// explicit codes they contain; both arms decode the same `ApiError`.
+// explicit codes they contain; both arms decode the same error type.
 #[rustfmt::skip]
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::restriction,
-    missing_docs,
-    unreachable_patterns,
-    unreachable_pub,
-    rust_2018_idioms
-)]
-mod generated;
+macro_rules! generated_module {
+    ($name:ident) => {
+        #[rustfmt::skip]
+        #[allow(
+            clippy::all,
+            clippy::pedantic,
+            clippy::restriction,
+            missing_docs,
+            unreachable_patterns,
+            unreachable_pub,
+            rust_2018_idioms
+        )]
+        mod $name;
+    };
+}
+
+generated_module!(generated);
+generated_module!(generated_sending);
 
 pub use generated::*;
-
-#[rustfmt::skip]
-#[allow(
-    clippy::all,
-    clippy::pedantic,
-    clippy::restriction,
-    missing_docs,
-    unreachable_patterns,
-    unreachable_pub,
-    rust_2018_idioms
-)]
-mod generated_sending;
 
 /// The Sending API (`https://smtp.sendmux.ai/api/v1`), generated from
 /// `openapi-sending.yaml`: its own [`Client`](sending::Client) and
