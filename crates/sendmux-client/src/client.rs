@@ -11,6 +11,7 @@ use crate::domains::Domains;
 use crate::error::{Error, InvalidInput};
 use crate::idempotency::IdempotencyPolicy;
 use crate::key::{ApiKey, KeyKind, Surface};
+use crate::mailboxes::Mailboxes;
 use crate::retry::{BudgetState, RetryPolicy};
 
 /// Base URL of the Management and Mailbox APIs.
@@ -85,6 +86,11 @@ impl Client {
     /// The Domains resource.
     pub fn domains(&self) -> Domains {
         Domains::new(self.clone())
+    }
+
+    /// The Mailboxes resource.
+    pub fn mailboxes(&self) -> Mailboxes {
+        Mailboxes::new(self.clone())
     }
 
     /// The generated low-level client, for operations or wire details this

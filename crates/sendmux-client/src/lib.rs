@@ -95,12 +95,14 @@ mod error;
 mod idempotency;
 mod key;
 mod lowlevel;
+pub mod mailboxes;
 pub mod models;
 mod paginate;
 mod raw;
 mod request;
 mod response;
 pub mod retry;
+mod secret;
 mod transport;
 mod validate;
 
@@ -112,14 +114,16 @@ pub use domains::{Domain, DomainDeleted, Domains, VerifyResult};
 pub use error::{ApiError, BoxError, Error, InvalidInput};
 pub use idempotency::{IdempotencyKey, IdempotencyPolicy};
 pub use key::{ApiKey, KeyKind, Surface};
+pub use mailboxes::{Mailbox, MailboxCreated, MailboxCredential, Mailboxes, SendScope};
 pub use models::{
     DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType, FilterState,
     VerificationStatus,
 };
 pub use raw::OperationCall;
-pub use request::{Body, Json, NoBody, Request};
+pub use request::{Body, Json, NoBody, Patch, Request};
 pub use response::{Conditional, Page, RateLimit, Response};
 pub use retry::{RetryBudget, RetryPolicy};
+pub use secret::Secret;
 pub use sendmux_operations as operations;
 
 /// The generated wire models (from [`sendmux_api::types`]).

@@ -7,6 +7,7 @@
 //! conditional reads, cursor lists as page and item streams, validation
 //! before any I/O, and one [`IntoFuture`] path through the client's runtime.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
@@ -62,6 +63,42 @@ impl<M: Serialize + Clone + fmt::Debug + Send + Sync + 'static> Body for Json<M>
     }
 }
 
+/// A JSON body that also sends `null` for the fields it clears: the
+/// generated update bodies leave out what is unset, and `null` is how a
+/// PATCH removes a value.
+#[derive(Debug, Clone, Default)]
+pub struct Patch<M> {
+    pub(crate) set: M,
+    cleared: BTreeSet<&'static str>,
+}
+
+impl<M> Patch<M> {
+    /// `field` goes out as `null` unless a value is set for it.
+    pub(crate) fn clear(&mut self, field: &'static str) {
+        self.cleared.insert(field);
+    }
+}
+
+impl<M> AsMut<M> for Patch<M> {
+    fn as_mut(&mut self) -> &mut M {
+        &mut self.set
+    }
+}
+
+impl<M: Serialize> Serialize for Patch<M> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut fields = match serde_json::to_value(&self.set) {
+            Ok(serde_json::Value::Object(fields)) => fields,
+            Ok(_) => serde_json::Map::new(),
+            Err(e) => return Err(serde::ser::Error::custom(e)),
+        };
+        for field in &self.cleared {
+            fields.entry(*field).or_insert(serde_json::Value::Null);
+        }
+        fields.serialize(serializer)
+    }
+}
+
 /// One call of one operation, built by a resource method; set options, then
 /// `.await` it (or call [`send`](Self::send)). `T` is what a successful call
 /// yields, `B` the body it sends.
@@ -94,6 +131,8 @@ struct Options {
     timeout: Option<Duration>,
     retry: Option<RetryPolicy>,
     max_body: Option<usize>,
+    /// The answer carries a secret: errors keep none of its body.
+    sensitive: bool,
 }
 
 // By hand: a derive would require `T: Clone`, and `T` is only an output.
@@ -228,6 +267,33 @@ impl<T, B> Request<T, B> {
         self
     }
 
+    /// Sets query parameter `name` to a typed value, as it displays.
+    pub(crate) fn param(self, name: &'static str, value: impl fmt::Display) -> Self {
+        self.query(name, value.to_string())
+    }
+
+    /// Puts a checked value into the body, or records why it was refused.
+    pub(crate) fn set<V>(
+        mut self,
+        value: Result<V, InvalidInput>,
+        put: impl FnOnce(&mut B, V),
+    ) -> Self {
+        match value {
+            Ok(value) => {
+                put(&mut self.body, value);
+                self
+            }
+            Err(problem) => self.check(Err(problem)),
+        }
+    }
+
+    /// The answer carries a secret: a failure keeps none of its body (no
+    /// snippet, decoding message or conformance details).
+    pub(crate) fn sensitive(mut self) -> Self {
+        self.options().sensitive = true;
+        self
+    }
+
     /// The operation this request calls (from the generated table).
     pub fn operation(&self) -> &'static Operation {
         self.op
@@ -315,6 +381,7 @@ impl<T: Send + 'static, B: Body> Request<T, B> {
                 timeout,
                 retry,
                 max_body,
+                sensitive: _,
             } = *options;
             call.headers = headers;
             call.idempotency_key = idempotency_key.map(IdempotencyKey::new).transpose()?;
@@ -331,8 +398,13 @@ impl<T: Send + 'static, B: Body> Request<T, B> {
     #[allow(clippy::manual_async_fn)]
     pub fn send(self) -> impl Future<Output = Result<T, Error>> + Send + 'static {
         async move {
+            let sensitive = self.options.as_ref().is_some_and(|o| o.sensitive);
             let (call, client, decode) = self.into_call()?;
-            let raw = client.execute(call).await?;
+            let raw = match client.execute(call).await {
+                Ok(raw) => raw,
+                Err(error) if sensitive => return Err(crate::secret::withhold_body(error)),
+                Err(error) => return Err(error),
+            };
             decode(raw)
         }
     }

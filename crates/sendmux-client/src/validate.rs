@@ -146,6 +146,114 @@ pub(crate) fn etag(field: &'static str, value: &str) -> Result<(), InvalidInput>
     Ok(())
 }
 
+/// A value for a generated body type whose constraints (such as lengths)
+/// come from the API description: the conversion is the check.
+pub(crate) fn wire<T>(field: &'static str, value: impl Into<String>) -> Result<T, InvalidInput>
+where
+    T: TryFrom<String>,
+    T::Error: std::fmt::Display,
+{
+    T::try_from(value.into()).map_err(|e| {
+        InvalidInput::new(
+            field,
+            format!("is {e}"),
+            "keep it within the documented length",
+        )
+    })
+}
+
+/// A string of `min..=max` characters, counted without echoing it (used
+/// for secrets).
+pub(crate) fn length(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), InvalidInput> {
+    let n = value.chars().count();
+    if (min..=max).contains(&n) {
+        return Ok(());
+    }
+    Err(InvalidInput::new(
+        field,
+        format!("is {n} characters long"),
+        format!("use {min} to {max} characters"),
+    ))
+}
+
+/// A number within the documented `min..=max`.
+pub(crate) fn in_range<N>(field: &'static str, value: N, min: N, max: N) -> Result<(), InvalidInput>
+where
+    N: PartialOrd + std::fmt::Display + Copy,
+{
+    if value >= min && value <= max {
+        return Ok(());
+    }
+    Err(InvalidInput::new(
+        field,
+        format!("is {value}"),
+        format!("use a value from {min} to {max}"),
+    ))
+}
+
+/// One of a documented set of values.
+pub(crate) fn one_of(field: &'static str, value: u64, allowed: &[u64]) -> Result<(), InvalidInput> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    let listed: Vec<String> = allowed.iter().map(u64::to_string).collect();
+    Err(InvalidInput::new(
+        field,
+        format!("is {value}"),
+        format!("use one of {}", listed.join(", ")),
+    ))
+}
+
+/// An email address: `local@domain.tld`, no whitespace, at most 254
+/// characters.
+pub(crate) fn email(field: &'static str, value: &str) -> Result<(), InvalidInput> {
+    let fix = "pass an address such as `agent@mail.acme.com`";
+    let shaped = value.rsplit_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    });
+    if !shaped || value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(InvalidInput::new(
+            field,
+            format!("{value:?} is not an email address"),
+            fix,
+        ));
+    }
+    length(field, value, 5, 254)
+}
+
+/// An absolute `http(s)` URL with a host (a webhook endpoint).
+pub(crate) fn http_url(field: &'static str, value: &str) -> Result<(), InvalidInput> {
+    let fine = reqwest::Url::parse(value)
+        .is_ok_and(|url| matches!(url.scheme(), "http" | "https") && url.host_str().is_some());
+    if fine {
+        return Ok(());
+    }
+    Err(InvalidInput::new(
+        field,
+        format!(
+            "{:?} is not an absolute http(s) URL",
+            crate::client::redact_userinfo(value)
+        ),
+        "pass the full endpoint, e.g. `https://hooks.acme.com/sendmux`",
+    ))
+}
+
+/// A list that must hold at least one item.
+pub(crate) fn not_empty<T>(field: &'static str, items: &[T]) -> Result<(), InvalidInput> {
+    if items.is_empty() {
+        return Err(InvalidInput::new(field, "is empty", "pass at least one"));
+    }
+    Ok(())
+}
+
 /// A full filter rule list.
 pub(crate) fn filter_rules(rules: &[FilterRule]) -> Result<(), InvalidInput> {
     if rules.len() > MAX_FILTER_RULES {
@@ -179,7 +287,7 @@ pub(crate) fn filter_rules(rules: &[FilterRule]) -> Result<(), InvalidInput> {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::expect_used)]
+    #![allow(clippy::expect_used, clippy::unwrap_used)]
     use super::*;
 
     #[test]
@@ -236,5 +344,52 @@ mod tests {
             filter_rules(&bad_note).map_err(|e| e.field),
             Err("rules[0].note".into())
         );
+    }
+
+    #[test]
+    fn emails_urls_ranges() {
+        for ok in ["agent@mail.acme.com", "a.b+c@x.io"] {
+            assert!(email("email", ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "agent",
+            "@acme.com",
+            "agent@acme",
+            "a b@acme.com",
+            "agent@acme.com.",
+        ] {
+            assert!(email("email", bad).is_err(), "{bad}");
+        }
+        assert!(http_url("url", "https://hooks.acme.com/x").is_ok());
+        assert!(http_url("url", "http://127.0.0.1:9000/x").is_ok());
+        for bad in [
+            "hooks.acme.com/x",
+            "ftp://acme.com",
+            "https://",
+            "/relative",
+        ] {
+            assert!(http_url("url", bad).is_err(), "{bad}");
+        }
+        let err = http_url("url", "mailto:me:pw@x").unwrap_err();
+        assert_eq!(err.field, "url");
+        assert!(
+            in_range("port", 0u16, 1, u16::MAX).is_err()
+                && in_range("port", 587u16, 1, u16::MAX).is_ok()
+        );
+        assert!(in_range("percentage", 101u8, 0, 100).is_err());
+        assert!(
+            one_of("quota_bytes", 5, &[1, 5]).is_ok() && one_of("quota_bytes", 2, &[1, 5]).is_err()
+        );
+        assert!(length("smtp_password", "", 1, 500).is_err());
+        assert!(
+            !length("smtp_password", &"p".repeat(501), 1, 500)
+                .unwrap_err()
+                .to_string()
+                .contains("ppp")
+        );
+        let name: Result<sendmux_api::types::CreateMailboxKeyBodyAppName, _> = wire("app_name", "");
+        assert_eq!(name.unwrap_err().field, "app_name");
+        assert!(not_empty::<u8>("event_types", &[]).is_err());
     }
 }

@@ -10,9 +10,11 @@ mod config;
 #[cfg(feature = "conformance")]
 mod conformance;
 mod errors;
+mod fixtures;
 mod hardening;
 mod idempotency;
 mod lowlevel;
+mod mailboxes;
 mod network;
 mod operations;
 mod pagination;

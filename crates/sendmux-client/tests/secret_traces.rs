@@ -1,0 +1,86 @@
+//! Secrets the API shows once (mailbox keys, webhook signing secrets) and
+//! the SMTP passwords we send never reach `tracing` output, on success or
+//! failure.
+//!
+//! Its own test binary with one global subscriber at TRACE for this crate,
+//! installed before any call (see `traces.rs` for why); the tests run one
+//! at a time over the shared capture.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[allow(dead_code)]
+#[path = "it/support.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "it/fixtures.rs"]
+mod fixtures;
+
+use std::sync::OnceLock;
+
+use httpmock::prelude::*;
+use serde_json::json;
+use tokio::sync::{Mutex, MutexGuard};
+use tracing_subscriber::fmt::format::FmtSpan;
+
+use fixtures::*;
+use support::Buffer;
+
+async fn capture() -> (MutexGuard<'static, ()>, Buffer) {
+    static SERIAL: Mutex<()> = Mutex::const_new(());
+    static BUFFER: OnceLock<Buffer> = OnceLock::new();
+    let guard = SERIAL.lock().await;
+    let buffer = BUFFER
+        .get_or_init(|| {
+            let buffer = Buffer::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(buffer.clone())
+                .with_env_filter("sendmux_client=trace")
+                .with_span_events(FmtSpan::FULL)
+                .with_ansi(false)
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            buffer
+        })
+        .clone();
+    buffer.clear();
+    (guard, buffer)
+}
+
+/// Checks that neither the capture nor the calls' outcomes, printed as an
+/// application would log them, show `secret`.
+fn assert_unseen(buffer: &Buffer, outcomes: &[String], secret: &str) {
+    let out = buffer.text();
+    assert!(out.contains("sendmux.call"), "nothing was traced:\n{out}");
+    assert!(!out.contains(secret), "secret in traces:\n{out}");
+    for outcome in outcomes {
+        assert!(!outcome.contains(secret), "secret in an outcome: {outcome}");
+    }
+}
+
+#[tokio::test]
+async fn mailbox_keys_stay_out_of_traces() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/mailboxes");
+            let data =
+                json!({"mailbox": mailbox("mbx_1"), "credential": credential(), "warning": null});
+            reply(then, 201, data);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/mailboxes/mbx_1/keys");
+            let mut broken = credential();
+            broken["smtp_port"] = json!("four-six-five");
+            reply(then, 201, json!({"credential": broken}));
+        })
+        .await;
+    let mailboxes = client(&server).mailboxes();
+    let (_serial, buffer) = capture().await;
+    let created = mailboxes.create("agent@mail.acme.com").await;
+    let broken = mailboxes.create_key("mbx_1", "ci").await;
+    assert!(created.is_ok() && broken.is_err());
+    let outcomes = [format!("{created:?}"), format!("{broken:?}")];
+    assert_unseen(&buffer, &outcomes, MAILBOX_KEY);
+}
