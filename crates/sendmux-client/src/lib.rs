@@ -105,6 +105,7 @@ pub mod retry;
 mod secret;
 mod transport;
 mod validate;
+pub mod webhook;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
