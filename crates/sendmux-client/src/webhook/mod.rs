@@ -217,7 +217,9 @@ impl Verifier {
     ///
     /// Fails when the secret is empty or has leading or trailing whitespace
     /// (typically a newline from a file or an environment variable), which
-    /// would otherwise fail every delivery.
+    /// would otherwise fail every delivery. A [`Secret`](crate::Secret), as
+    /// creating a webhook or rotating its secret returns it, goes in as
+    /// `secret.expose_secret()`.
     pub fn new(secret: impl AsRef<str>) -> Result<Self, SecretError> {
         Self::from_secrets([secret])
     }
