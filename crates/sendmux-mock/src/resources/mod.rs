@@ -28,6 +28,7 @@
 //! ```
 
 pub(crate) mod domains;
+pub(crate) mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{MutexGuard, OnceLock};
@@ -48,6 +49,10 @@ use crate::validate::schema_error;
 /// (`App::resources`).
 pub(crate) struct Resources {
     pub(crate) domains: Collection<domains::Domain>,
+    pub(crate) webhooks: Collection<webhooks::Webhook>,
+    /// Delivery attempts, keyed by team and subscription
+    /// (`webhooks::delivery::attempts_key`) instead of by team.
+    pub(crate) webhook_attempts: Collection<webhooks::Attempt>,
 }
 
 impl Resources {
@@ -55,6 +60,8 @@ impl Resources {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
             domains: Collection::new("mdom_", "domain", seed),
+            webhooks: Collection::new("whk_", "webhook", seed),
+            webhook_attempts: Collection::new("whda_", "delivery attempt", seed),
         }
     }
 }
@@ -64,7 +71,7 @@ impl Resources {
 pub(crate) type Handler = fn(Ctx<'_>) -> Result<Out, ApiError>;
 
 /// Every resource module's handlers.
-const RESOURCES: &[&[(&Operation, Handler)]] = &[domains::HANDLERS];
+const RESOURCES: &[&[(&Operation, Handler)]] = &[domains::HANDLERS, webhooks::HANDLERS];
 
 /// The handler of `op`, if the mock implements it.
 pub(crate) fn handler(op: &Operation) -> Option<Handler> {

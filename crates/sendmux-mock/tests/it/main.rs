@@ -16,3 +16,4 @@ mod idempotency;
 mod operations;
 mod pagination;
 mod rate_limit;
+mod webhooks;
