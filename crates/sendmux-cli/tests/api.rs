@@ -189,11 +189,15 @@ fn api_errors_exit_3_with_code_and_request_id() {
     assert_eq!(outcome.code, 3, "{}", outcome.stderr);
     assert!(outcome.stderr.contains("not_found"), "{}", outcome.stderr);
 
-    // An operation the mock has no handler for yet.
-    let outcome = harness.api(&["managementListMailboxes"]);
+    // A refusal with a body: a mailbox on a domain the team does not have.
+    let outcome = harness.api(&[
+        "managementCreateMailbox",
+        "-f",
+        "email=a@nowhere.example.com",
+    ]);
     assert_eq!(outcome.code, 3, "{}", outcome.stderr);
     assert!(
-        outcome.stderr.contains("not_implemented") && outcome.stderr.contains("HTTP 501"),
+        outcome.stderr.contains("validation_error") && outcome.stderr.contains("HTTP 422"),
         "{}",
         outcome.stderr
     );

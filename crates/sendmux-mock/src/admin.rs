@@ -8,17 +8,17 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::app::{App, lock};
 use crate::config::{FaultConfig, Propagation, RateLimit};
-use crate::resources::{self, domains};
+use crate::resources::{self, domains, mailboxes};
 
 /// Reserved prefix of the admin endpoints.
 pub(crate) const PREFIX: &str = "/__mock";
@@ -32,7 +32,7 @@ pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
         )
         .route("/__mock/requests", get(get_requests).delete(clear_requests))
         .route("/__mock/domains", get(get_domains))
-        .route("/__mock/domains/{id}/mailbox_count", put(put_mailbox_count))
+        .route("/__mock/mailboxes", get(get_mailboxes))
         .route("/__mock/reset", post(reset))
         .route(
             "/__mock/propagation",
@@ -144,13 +144,15 @@ async fn clear_requests(State(app): State<Arc<App>>) -> Response {
     json_response(StatusCode::OK, json!({ "ok": true }))
 }
 
-/// Header naming the API key whose team `GET /__mock/domains` lists; needed
+/// Header naming the API key whose team `GET /__mock/domains` (and
+/// `/__mock/mailboxes`) lists; needed
 /// when `Authorization` carries the admin token instead.
 const X_MOCK_API_KEY: &str = "x-mock-api-key";
 
-/// All domains, or only those of the team of the key in `X-Mock-Api-Key`
-/// (or in `Authorization`, when the server has no admin token).
-async fn get_domains(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+/// The team whose items an inspection call lists: that of the key in
+/// `X-Mock-Api-Key` (or in `Authorization`, when the server has no admin
+/// token); `None` lists every team's.
+fn inspected_team(app: &App, headers: &HeaderMap) -> Option<String> {
     let from_authorization = || {
         headers
             .get(http::header::AUTHORIZATION)
@@ -159,15 +161,31 @@ async fn get_domains(State(app): State<Arc<App>>, headers: HeaderMap) -> Respons
             .and_then(|v| v.trim().split_once(' '))
             .map(|(_, key)| key)
     };
-    let team = headers
+    headers
         .get(X_MOCK_API_KEY)
         .and_then(|v| v.to_str().ok())
         .or_else(from_authorization)
-        .map(|key| app.team_of(key.trim()));
+        .map(|key| app.team_of(key.trim()))
+}
+
+/// All domains, or only those of one team (see [`inspected_team`]).
+async fn get_domains(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let team = inspected_team(&app, &headers);
     let domains = domains::summaries(&app, team.as_deref());
     json_response(
         StatusCode::OK,
         json!({ "count": domains.len(), "domains": domains }),
+    )
+}
+
+/// All mailboxes (deleted ones too), or only those of one team (see
+/// [`inspected_team`]).
+async fn get_mailboxes(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let team = inspected_team(&app, &headers);
+    let mailboxes = mailboxes::summaries(&app, team.as_deref());
+    json_response(
+        StatusCode::OK,
+        json!({ "count": mailboxes.len(), "mailboxes": mailboxes }),
     )
 }
 
@@ -186,33 +204,6 @@ async fn get_operations() -> Response {
         })
         .collect();
     json_response(StatusCode::OK, json!({ "operations": operations }))
-}
-
-#[derive(Deserialize)]
-struct MailboxCount {
-    mailbox_count: u64,
-}
-
-async fn put_mailbox_count(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Response {
-    let MailboxCount { mailbox_count } = match parse(&body) {
-        Ok(c) => c,
-        Err(e) => return bad_request(e),
-    };
-    if domains::set_mailbox_count(&app, &id, mailbox_count) {
-        json_response(
-            StatusCode::OK,
-            json!({ "id": id, "mailbox_count": mailbox_count }),
-        )
-    } else {
-        json_response(
-            StatusCode::NOT_FOUND,
-            json!({ "ok": false, "error": "no such domain" }),
-        )
-    }
 }
 
 async fn reset(State(app): State<Arc<App>>) -> Response {

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use sendmux_operations::{Operation, Surface};
 
-use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse};
+use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse, lock};
 use crate::config::FaultKind;
 use crate::resources::{self, Ctx, Handler};
 use crate::serve::{AbortConnection, BodyTimeout};
@@ -553,6 +553,8 @@ struct Exchange<'a> {
     body: Option<Body>,
     /// The key's team, once authenticated.
     team: Option<String>,
+    /// The mailbox behind the key, for a mailbox key the mock issued.
+    mailbox: Option<String>,
     /// Rate accounting, once the rate stage ran.
     rate: Option<RateOutcome>,
     handler: Option<Handler>,
@@ -582,6 +584,7 @@ impl<'a> Exchange<'a> {
             request_id,
             body: Some(body),
             team: None,
+            mailbox: None,
             rate: None,
             handler: None,
             latency: Duration::ZERO,
@@ -611,11 +614,9 @@ impl<'a> Exchange<'a> {
 
     /// The key must be well formed, accepted, and fit the surface.
     fn authenticate(&mut self) -> Stage {
-        self.team = Some(authenticate(
-            self.app,
-            &self.parts.headers,
-            self.op.surface,
-        )?);
+        let identity = authenticate(self.app, &self.parts.headers, self.op.surface)?;
+        self.team = Some(identity.team);
+        self.mailbox = identity.mailbox;
         Ok(())
     }
 
@@ -749,6 +750,7 @@ impl<'a> Exchange<'a> {
         let ctx = Ctx {
             app: self.app,
             team: self.team.as_deref().unwrap_or_default(),
+            mailbox: self.mailbox.as_deref(),
             request_id: self.request_id,
             op: self.op,
             parts: self.parts,
@@ -853,10 +855,21 @@ impl<'a> Exchange<'a> {
 /// Every key prefix the API issues; a key without one is not a key.
 const KEY_PREFIXES: [&str; 3] = ["smx_root_", "smx_mbx_", "smx_agent_"];
 
+/// Who a request's key speaks for.
+struct Identity {
+    team: String,
+    /// Set for a mailbox key the mock issued.
+    mailbox: Option<String>,
+}
+
 /// Bearer auth: a well-formed key (one of the accepted ones, when the
 /// server was given a list) whose prefix fits the operation's surface;
-/// returns the key's team.
-fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<String, ApiError> {
+/// returns the key's team, and its mailbox for a mailbox key the mock
+/// issued. Such a key speaks for its mailbox's team, is accepted whatever
+/// the list says, and stops working once revoked or its mailbox deleted
+/// (`401`) and while its mailbox is suspended (`403`). Any other
+/// well-formed key is its own team.
+fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<Identity, ApiError> {
     let wanted = || {
         surface
             .key_prefixes()
@@ -897,7 +910,15 @@ fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<Stri
     if !well_formed {
         return Err(unauthenticated());
     }
-    if !app.settings.accept_keys.is_empty() && !app.settings.accept_keys.iter().any(|k| k == key) {
+    let issued = if prefix == "smx_mbx_" {
+        resources::mailboxes::key_owner(&lock(&app.resources), key, unauthenticated)?
+    } else {
+        None
+    };
+    if issued.is_none()
+        && !app.settings.accept_keys.is_empty()
+        && !app.settings.accept_keys.iter().any(|k| k == key)
+    {
         return Err(unauthenticated());
     }
     // A valid key of the wrong kind is a permission problem, not an
@@ -913,7 +934,16 @@ fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<Stri
             ),
         ));
     }
-    Ok(app.team_of(key))
+    Ok(match issued {
+        Some((team, mailbox)) => Identity {
+            team,
+            mailbox: Some(mailbox),
+        },
+        None => Identity {
+            team: app.team_of(key),
+            mailbox: None,
+        },
+    })
 }
 
 /// Beyond the limit, a body is still read and discarded up to this size so

@@ -117,6 +117,32 @@ impl<T: Serialize> Collection<T> {
         id
     }
 
+    /// Adds an item for `team` under an id the caller derived (seeded data
+    /// whose ids must not depend on what other teams did first). Returns
+    /// `false`, adding nothing, when the id is taken.
+    #[cfg_attr(not(test), expect(dead_code, reason = "the seeded logs use it next"))]
+    pub(crate) fn insert_with_id(&mut self, team: &str, id: String, item: T) -> bool {
+        if self.by_id.contains_key(&id) {
+            return false;
+        }
+        self.last_seq += 1;
+        let seq = self.last_seq;
+        self.by_id.insert(id.clone(), seq);
+        self.teams.entry(team.to_owned()).or_default().insert(seq);
+        self.entries.insert(
+            seq,
+            Entry {
+                item,
+                id,
+                team: team.to_owned(),
+                version: 1,
+                rendered: None,
+                dirty: false,
+            },
+        );
+        true
+    }
+
     fn seq_of(&self, team: &str, id: &str) -> Result<u64, ApiError> {
         self.by_id
             .get(id)
@@ -145,14 +171,6 @@ impl<T: Serialize> Collection<T> {
             .ok_or_else(|| ApiError::not_found(noun))?;
         entry.dirty = true;
         Ok(&mut entry.item)
-    }
-
-    /// Any team's item `id`, for the admin API.
-    pub(crate) fn get_mut_any_team(&mut self, id: &str) -> Option<&mut T> {
-        let seq = self.by_id.get(id)?;
-        let entry = self.entries.get_mut(seq)?;
-        entry.dirty = true;
-        Some(&mut entry.item)
     }
 
     /// The team's item `id` as JSON with its ETag, or `404 not_found`.
@@ -199,6 +217,16 @@ impl<T: Serialize> Collection<T> {
         self.entries.len()
     }
 
+    /// The team's items, newest first.
+    pub(crate) fn iter_team(&self, team: &str) -> impl Iterator<Item = &T> {
+        self.teams
+            .get(team)
+            .into_iter()
+            .flat_map(|seqs| seqs.iter().rev())
+            .filter_map(|seq| self.entries.get(seq))
+            .map(|e| &e.item)
+    }
+
     /// Every item with its team, newest first, for the admin API.
     pub(crate) fn iter_newest_first(&self) -> impl Iterator<Item = (&str, &T)> {
         self.entries
@@ -212,7 +240,20 @@ impl<T: Serialize> Collection<T> {
     /// page). A cursor names the last item returned, so deleting items
     /// between pages neither repeats nor skips any.
     pub(crate) fn page(&mut self, team: &str, query: Option<&str>) -> Result<Page, ApiError> {
-        let (limit, cursor) = page_query(self.seed, query)?;
+        self.page_where(team, query, DEFAULT_LIMIT, |_| true)
+    }
+
+    /// [`page`](Self::page) over the team's items for which `keep` holds,
+    /// `default_limit` items when the query names no `limit`. `has_more`
+    /// says whether another kept item follows.
+    pub(crate) fn page_where(
+        &mut self,
+        team: &str,
+        query: Option<&str>,
+        default_limit: usize,
+        keep: impl Fn(&T) -> bool,
+    ) -> Result<Page, ApiError> {
+        let (limit, cursor) = page_query(self.seed, query, default_limit)?;
         let Self {
             seed,
             noun,
@@ -225,14 +266,15 @@ impl<T: Serialize> Collection<T> {
         let mut has_more = false;
         if let Some(seqs) = teams.get(team) {
             for seq in seqs.range(..cursor.unwrap_or(u64::MAX)).rev() {
+                let Some(entry) = entries.get_mut(seq).filter(|e| keep(&e.item)) else {
+                    continue;
+                };
                 if items.len() == limit {
                     has_more = true;
                     break;
                 }
-                if let Some(entry) = entries.get_mut(seq) {
-                    items.push(entry.render(*seed, noun).json);
-                    last = Some(*seq);
-                }
+                items.push(entry.render(*seed, noun).json);
+                last = Some(*seq);
             }
         }
         let next_cursor = has_more
@@ -270,8 +312,12 @@ impl<T: Serialize> Entry<T> {
 
 /// `limit` and `cursor` of a list request. Unknown parameters are ignored,
 /// an empty `cursor` means the first page.
-fn page_query(seed: u64, query: Option<&str>) -> Result<(usize, Option<u64>), ApiError> {
-    let mut limit = DEFAULT_LIMIT;
+fn page_query(
+    seed: u64,
+    query: Option<&str>,
+    default_limit: usize,
+) -> Result<(usize, Option<u64>), ApiError> {
+    let mut limit = default_limit;
     let mut cursor = None;
     for pair in query.unwrap_or("").split('&') {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -459,6 +505,58 @@ mod tests {
     }
 
     #[test]
+    fn filtered_pages_cover_each_kept_item_once_with_their_own_default_size() {
+        let mut c = notes();
+        for i in 0..60 {
+            add(&mut c, "t", &i.to_string());
+        }
+        let even = |n: &Note| n.text.parse::<u32>().is_ok_and(|i| i % 2 == 0);
+        let mut seen = Vec::new();
+        let mut query = String::new();
+        let mut sizes = Vec::new();
+        loop {
+            let page = c.page_where("t", Some(&query), 25, even).expect("page");
+            sizes.push(page.items.len());
+            seen.extend(texts(&page));
+            match page.next_cursor {
+                Some(cursor) => query = format!("cursor={cursor}"),
+                None => break,
+            }
+        }
+        // 30 even items: 25 then 5, and no empty last page.
+        assert_eq!(sizes, [25, 5]);
+        let want: Vec<String> = (0..60)
+            .rev()
+            .filter(|i| i % 2 == 0)
+            .map(|i| i.to_string())
+            .collect();
+        assert_eq!(seen, want);
+        let newest: Vec<&str> = c.iter_team("t").take(2).map(|n| n.text.as_str()).collect();
+        assert_eq!(newest, ["59", "58"]);
+        assert_eq!(c.iter_team("nobody").count(), 0);
+    }
+
+    #[test]
+    fn insert_with_id_keeps_the_callers_id_and_refuses_a_taken_one() {
+        let mut c = notes();
+        let note = |t: &str| Note {
+            id: "note_fixed".to_owned(),
+            text: t.to_owned(),
+        };
+        assert!(c.insert_with_id("t", "note_fixed".to_owned(), note("a")));
+        assert!(!c.insert_with_id("u", "note_fixed".to_owned(), note("b")));
+        assert_eq!(
+            c.get("t", "note_fixed").map(|n| n.text.as_str()).ok(),
+            Some("a")
+        );
+        assert_eq!((c.team_len("u"), c.len()), (0, 1));
+        // Ordered with the others by insertion.
+        add(&mut c, "t", "later");
+        let order: Vec<&str> = c.iter_team("t").map(|n| n.text.as_str()).collect();
+        assert_eq!(order, ["later", "a"]);
+    }
+
+    #[test]
     fn bad_limits_and_cursors_are_invalid_parameters() {
         let mut c = notes();
         add(&mut c, "t", "a");
@@ -503,7 +601,7 @@ mod tests {
         assert_ne!(changed.etag, first.etag);
         assert_eq!(changed.json, to_json(&c.get("t", &id).expect("note")));
         // Changing back is new content as far as clients know: a new tag.
-        if let Some(n) = c.get_mut_any_team(&id) {
+        if let Ok(n) = c.get_mut("t", &id) {
             n.text = "a".to_owned();
         }
         let back = c.rendered("t", &id).expect("back");

@@ -3,12 +3,12 @@
 //! Routes come from the operation table (`sendmux_operations`): every
 //! published Management and Mailbox operation resolves under `/api/v1`
 //! (literal path segments win over parameters), and the registry in
-//! `resources` says which ones have a handler. Today that is the nine
-//! Domains operations; the others answer `501 not_implemented` after auth.
+//! `resources` says which ones have a handler (`GET /__mock/operations`
+//! lists them); the others answer `501 not_implemented` after auth.
 //!
-//! The server keeps domains in memory and behaves like the real API for the
-//! Domains operations: bearer auth with key prefixes, the `ok`/`data`/
-//! `error`/`meta` envelopes, request validation (through
+//! The server keeps its resources in memory and behaves like the real API
+//! for the operations it implements: bearer auth with key prefixes, the
+//! `ok`/`data`/`error`/`meta` envelopes, request validation (through
 //! `sendmux-conformance`), cursor pagination, weak ETags with
 //! `If-None-Match`/`If-Match`, idempotency keys, per-key rate limits, and a
 //! simulated domain lifecycle (DNS records, verification after
@@ -35,8 +35,8 @@
 //! | `GET`/`PUT`/`DELETE /__mock/faults` | read, replace, clear the fault rules ([`FaultConfig`] as JSON) |
 //! | `GET`/`DELETE /__mock/requests` | the request log ([`RequestRecord`]s), or clear it |
 //! | `GET /__mock/domains` | stored domains and their count; with `X-Mock-Api-Key: KEY` (or, without an admin token, `Authorization`), only that key's team |
-//! | `PUT /__mock/domains/{id}/mailbox_count` | `{"mailbox_count": N}` |
-//! | `POST /__mock/reset` | forget domains, idempotency keys, rate windows and the log |
+//! | `GET /__mock/mailboxes` | stored mailboxes (deleted ones too, never their keys) and their count; the same team selection as `/__mock/domains` |
+//! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
 //! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] as JSON |
 //! | `POST /__mock/clock/advance` | `{"seconds": N}` moves the server clock forward |
@@ -49,6 +49,26 @@
 //! - Keys must fit the operation's surface: `smx_root_` for Management
 //!   routes, `smx_mbx_` or `smx_agent_` for `/mailbox/` routes; a
 //!   well-formed key of the other kind gets `403 insufficient_permissions`.
+//! - Mailbox keys: creating a mailbox (and `POST /mailboxes/{id}/keys`)
+//!   issues an `smx_mbx_` key, derived from the seed and a counter and
+//!   shown only in that answer. It speaks for its mailbox's team on the
+//!   Mailbox API (accepted even when [`MockServerBuilder::accept_key`]
+//!   restricts the keys); revoked, or once its mailbox is deleted, it gets
+//!   `401 authentication_required`, and while its mailbox is suspended
+//!   `403 insufficient_permissions` (the key is genuine, the mailbox barred
+//!   until resumed). Any other well-formed `smx_mbx_`/`smx_agent_` key is
+//!   still accepted leniently as a team of its own, but has no mailbox
+//!   behind it: `GET /mailbox/me` answers it `404 not_found`.
+//! - Mailboxes need a verified `send_receive` domain of the team
+//!   (`422 validation_error` otherwise), except at `myagent.mx`, whose
+//!   addresses are unique across all teams; the availability check applies
+//!   the same rules. Quotas are the 1, 5 and 50 GB tiers (1 GB when
+//!   omitted). A deleted mailbox stays readable with status `deleted`
+//!   (listed with `include_deleted=true`), refuses changes
+//!   (`409 conflict`) and holds its address (`cleanup_pending`) for ten
+//!   minutes of server time. A domain's `mailbox_count` counts its
+//!   mailboxes that are not deleted, suspended ones included; deleting the
+//!   domain is `409 conflict` while it is above zero.
 //! - A published operation without a handler answers `501` with the error
 //!   envelope and the mock's own code `not_implemented` (not one the API
 //!   sends), after auth and the rate limit.
@@ -67,10 +87,12 @@
 //! - Domain names are unique per team (each key is a team), so tests using
 //!   different keys never collide.
 //! - `PATCH` on a domain that is already `send_receive` is `409 conflict`.
-//! - Idempotency keys apply to `POST /domains`: scoped per (team,
-//!   operation, key), kept 24 h on the server clock, bodies compared as
-//!   JSON (key order does not matter). Replays carry the original status,
-//!   headers and body (and `Idempotent-Replayed: true`).
+//! - Idempotency keys apply to the operations that declare
+//!   `Idempotency-Key` (`POST /domains`, `POST /mailboxes`, ...): scoped
+//!   per (team, operation, key), kept 24 h on the server clock, bodies
+//!   compared as JSON (key order does not matter). Replays carry the
+//!   original status, headers and body (and `Idempotent-Replayed: true`),
+//!   so a replayed mailbox creation hands back the same key.
 //! - What a key stores follows one rule (as the best-known APIs do): a
 //!   request refused for its input before it executes stores nothing, so
 //!   the corrected request may reuse the key. That covers the schema check
@@ -137,6 +159,7 @@ pub use app::RequestRecord;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::{FaultConfig, FaultKind, FaultRule, Propagation, RateLimit};
 pub use resources::domains::DomainSummary;
+pub use resources::mailboxes::MailboxSummary;
 
 use app::{App, Settings, lock};
 use clock::ServerClock;
@@ -155,8 +178,6 @@ pub struct MockServer {
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
-    /// The webhook delivery worker; stops with the server.
-    deliveries: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for MockServer {
@@ -203,9 +224,6 @@ impl MockServer {
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        if let Some(worker) = self.deliveries.take() {
-            let _ = worker.await;
-        }
     }
 
     /// Number of domains of the team that `api_key` belongs to.
@@ -232,10 +250,11 @@ impl MockServer {
         self.app.team_of(api_key)
     }
 
-    /// Sets how many mailboxes use a domain (deletion is refused while it
-    /// is above zero). Returns `false` if no such domain exists.
-    pub fn set_mailbox_count(&self, domain_id: &str, count: u64) -> bool {
-        resources::domains::set_mailbox_count(&self.app, domain_id, count)
+    /// Stored mailboxes of the team of `api_key` (all teams with `None`),
+    /// newest first, deleted ones included. Never their keys.
+    pub fn mailboxes(&self, api_key: Option<&str>) -> Vec<MailboxSummary> {
+        let team = api_key.map(|k| self.app.team_of(k));
+        resources::mailboxes::summaries(&self.app, team.as_deref())
     }
 
     /// The request log, oldest first (bounded; see
@@ -249,8 +268,9 @@ impl MockServer {
         lock(&self.app.log).clear();
     }
 
-    /// Forgets all domains, idempotency records, rate-limit windows and the
-    /// request log. Configuration (faults, limits, propagation) stays.
+    /// Forgets every stored resource, idempotency records, rate-limit
+    /// windows and the request log. Configuration (faults, limits,
+    /// propagation) stays.
     pub fn reset(&self) {
         self.app.reset();
     }
@@ -293,43 +313,6 @@ impl MockServer {
             .api_in_flight
             .load(std::sync::atomic::Ordering::Relaxed)
     }
-
-    /// Webhook deliveries queued or still being tried, waits between
-    /// retries included. Once it is 0, every attempt so far is listed by
-    /// `GET /webhooks/{id}/deliveries`.
-    pub fn webhook_deliveries_in_flight(&self) -> usize {
-        self.app.webhook_dispatch.in_flight()
-    }
-
-    /// Publishes a message event of the team of `api_key`, as the API does
-    /// when mail is delivered, bounces or arrives: every enabled webhook
-    /// subscription of the team that lists `event_type` (and, for the
-    /// inbound `message.received*` events, whose mailbox filter is empty
-    /// or names `mailbox_id`) gets a signed delivery. Returns the event id
-    /// (`evt_...`), or `None` when `event_type` is not a published message
-    /// event type (`sendmux.test` targets one subscription: use
-    /// `POST /webhooks/{id}/test`).
-    ///
-    /// ```no_run
-    /// # async fn demo(server: sendmux_mock::MockServer) {
-    /// let event = server.emit_webhook_event("smx_root_test", "message.received", Some("mbx_1"));
-    /// assert!(event.is_some_and(|id| id.starts_with("evt_")));
-    /// # }
-    /// ```
-    pub fn emit_webhook_event(
-        &self,
-        api_key: &str,
-        event_type: &str,
-        mailbox_id: Option<&str>,
-    ) -> Option<String> {
-        let event_type = resources::webhooks::EventType::parse(event_type)
-            .filter(|t| *t != resources::webhooks::EventType::Test)?;
-        let team = self.app.team_of(api_key);
-        let store = lock(&self.app.resources);
-        Some(resources::webhooks::delivery::emit(
-            &self.app, &store, &team, event_type, mailbox_id,
-        ))
-    }
 }
 
 impl Drop for MockServer {
@@ -352,7 +335,6 @@ pub struct MockServerBuilder {
     self_check: bool,
     body_read_timeout: std::time::Duration,
     admin_token: Option<String>,
-    webhooks: resources::webhooks::DeliverySettings,
 }
 
 impl Default for MockServerBuilder {
@@ -370,7 +352,6 @@ impl Default for MockServerBuilder {
             self_check: false,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             admin_token: None,
-            webhooks: resources::webhooks::DeliverySettings::default(),
         }
     }
 }
@@ -391,7 +372,6 @@ impl fmt::Debug for MockServerBuilder {
             .field("body_read_timeout", &self.body_read_timeout)
             // A credential too: say whether there is one, never which.
             .field("admin_token", &self.admin_token.is_some())
-            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -485,33 +465,6 @@ impl MockServerBuilder {
         self
     }
 
-    /// Accept `http://` webhook URLs (default off: like the API, the mock
-    /// refuses any URL but `https://` with `422 validation_error`). Turn it
-    /// on to receive the mock's signed deliveries on a plain local server
-    /// in tests; `--allow-http-webhooks` on the command line.
-    pub fn allow_http_webhooks(mut self, allow: bool) -> Self {
-        self.webhooks.allow_http = allow;
-        self
-    }
-
-    /// How a failed webhook delivery (an answer other than 2xx, or no
-    /// answer) is retried: `max_attempts` tries in all (at least 1;
-    /// default 3), the second `first_backoff` after the first (default
-    /// 100 ms) and each later wait four times the one before, capped at
-    /// 30 s. The attempts are listed by `GET /webhooks/{id}/deliveries`.
-    pub fn webhook_retry(mut self, max_attempts: u32, first_backoff: std::time::Duration) -> Self {
-        self.webhooks.max_attempts = max_attempts.max(1);
-        self.webhooks.first_backoff = first_backoff;
-        self
-    }
-
-    /// Deadline of one webhook delivery try, answer included (default
-    /// 5 s); a late endpoint counts as a failed try (`timeout`).
-    pub fn webhook_timeout(mut self, timeout: std::time::Duration) -> Self {
-        self.webhooks.timeout = timeout;
-        self
-    }
-
     /// Request-log entries kept (default 10 000; 0 disables the log).
     pub fn request_log_capacity(mut self, entries: usize) -> Self {
         self.log_capacity = entries;
@@ -553,7 +506,6 @@ impl MockServerBuilder {
                 self_check: self.self_check,
                 body_read_timeout: self.body_read_timeout,
                 admin_token: self.admin_token.filter(|t| !t.is_empty()),
-                webhooks: self.webhooks,
             },
             ServerClock::new(self.clock),
             self.rate_limit,
@@ -562,17 +514,12 @@ impl MockServerBuilder {
         ));
         let (tx, rx) = watch::channel(false);
         let router = router(Arc::clone(&app));
-        let deliveries = tokio::spawn(resources::webhooks::delivery::run(
-            Arc::clone(&app),
-            rx.clone(),
-        ));
         let task = tokio::spawn(serve::serve(listener, router, Arc::clone(&app), rx));
         Ok(MockServer {
             addr,
             app,
             shutdown: tx,
             task: Some(task),
-            deliveries: Some(deliveries),
         })
     }
 }

@@ -22,4 +22,3 @@ mod retry;
 mod schema;
 mod secrets;
 mod validation;
-mod webhooks;

@@ -1,6 +1,8 @@
 //! Handlers of the nine Domains operations, over the domains collection
 //! (ids, team scoping, pages, ETags) and the domain model (records,
-//! verification, filters).
+//! verification, filters). A domain's `mailbox_count` is the number of the
+//! team's mailboxes on it that are not deleted, kept current by the
+//! mailbox handlers; deleting a domain is refused while it is above zero.
 
 mod admin;
 mod model;
@@ -11,11 +13,11 @@ use sendmux_operations::{Operation, ops};
 use serde::Deserialize;
 
 pub use admin::DomainSummary;
-pub(crate) use admin::{set_mailbox_count, summaries};
-pub(crate) use model::Domain;
-use model::{FilterState, Mode, check_domain_name};
+pub(crate) use admin::summaries;
+pub(crate) use model::{Domain, Mode, Status, check_domain_name};
 
-use super::{Ctx, Handler};
+use super::filters::FilterState;
+use super::{Ctx, Handler, mailboxes};
 use crate::api::{ApiError, Out, header_value};
 use crate::app::lock;
 
@@ -103,7 +105,8 @@ fn update(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
 
 fn delete(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let mut store = ctx.store();
-    let count = store.domains.get(ctx.team, ctx.param(ID))?.mailbox_count;
+    store.domains.get(ctx.team, ctx.param(ID))?;
+    let count = mailboxes::count_on_domain(&store, ctx.team, ctx.param(ID));
     if count > 0 {
         let message = format!("{count} active mailbox(es) still use this domain");
         return Err(ApiError::conflict(message));
@@ -149,6 +152,6 @@ fn set_filters(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let d = store.domains.get_mut(ctx.team, ctx.param(ID))?;
     d.receives()?;
     ctx.if_match(&d.filters_rendered(ctx.seed()), "filters")?;
-    d.set_filters(filters);
+    d.filters.set(filters);
     Ok(ctx.item(StatusCode::OK, &d.filters_rendered(ctx.seed())))
 }

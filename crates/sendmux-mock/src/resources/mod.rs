@@ -28,7 +28,8 @@
 //! ```
 
 pub(crate) mod domains;
-pub(crate) mod webhooks;
+pub(crate) mod filters;
+pub(crate) mod mailboxes;
 
 use std::collections::HashMap;
 use std::sync::{MutexGuard, OnceLock};
@@ -49,10 +50,9 @@ use crate::validate::schema_error;
 /// (`App::resources`).
 pub(crate) struct Resources {
     pub(crate) domains: Collection<domains::Domain>,
-    pub(crate) webhooks: Collection<webhooks::Webhook>,
-    /// Delivery attempts, keyed by team and subscription
-    /// (`webhooks::delivery::attempts_key`) instead of by team.
-    pub(crate) webhook_attempts: Collection<webhooks::Attempt>,
+    pub(crate) mailboxes: Collection<mailboxes::Mailbox>,
+    /// Every mailbox key the mock issued, for authentication.
+    pub(crate) mailbox_keys: mailboxes::KeyIndex,
 }
 
 impl Resources {
@@ -60,8 +60,8 @@ impl Resources {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
             domains: Collection::new("mdom_", "domain", seed),
-            webhooks: Collection::new("whk_", "webhook", seed),
-            webhook_attempts: Collection::new("whda_", "delivery attempt", seed),
+            mailboxes: Collection::new("mbx_", "mailbox", seed),
+            mailbox_keys: mailboxes::KeyIndex::default(),
         }
     }
 }
@@ -71,7 +71,7 @@ impl Resources {
 pub(crate) type Handler = fn(Ctx<'_>) -> Result<Out, ApiError>;
 
 /// Every resource module's handlers.
-const RESOURCES: &[&[(&Operation, Handler)]] = &[domains::HANDLERS, webhooks::HANDLERS];
+const RESOURCES: &[&[(&Operation, Handler)]] = &[domains::HANDLERS, mailboxes::HANDLERS];
 
 /// The handler of `op`, if the mock implements it.
 pub(crate) fn handler(op: &Operation) -> Option<Handler> {
@@ -94,6 +94,9 @@ fn registry() -> &'static HashMap<&'static str, Handler> {
 pub(crate) struct Ctx<'a> {
     pub(crate) app: &'a App,
     pub(crate) team: &'a str,
+    /// The mailbox behind the key, when it is a mailbox key the mock
+    /// issued (`None` for root keys and for keys accepted leniently).
+    pub(crate) mailbox: Option<&'a str>,
     pub(crate) request_id: &'a str,
     pub(crate) op: &'static Operation,
     pub(crate) parts: &'a Parts,
@@ -118,6 +121,13 @@ impl Ctx<'_> {
             .iter()
             .find(|(n, _)| *n == name)
             .map_or("", |(_, v)| v)
+    }
+
+    /// The query parameter `name`, percent-decoded (its first value).
+    pub(crate) fn query(&self, name: &str) -> Option<String> {
+        form_urlencoded::parse(self.parts.uri.query()?.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 
     /// A request header as text, if present and visible ASCII.

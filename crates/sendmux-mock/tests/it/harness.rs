@@ -107,6 +107,34 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Creates a domain and verifies it (as often as the server's
+    /// propagation needs, up to 10 calls); returns its id.
+    pub(crate) async fn verified_domain(&self, domain: &str, mode: Option<&str>) -> String {
+        let id = self.create_id(domain, mode).await;
+        for _ in 0..10 {
+            let r = self
+                .call(Method::POST, &format!("/domains/{id}/verify"))
+                .send()
+                .await;
+            if r.json()["data"]["status"] == "verified" {
+                return id;
+            }
+        }
+        panic!("{domain} did not verify");
+    }
+
+    /// Creates a mailbox at `email` and returns the create result's `data`
+    /// (`mailbox`, `credential`, `warning`).
+    pub(crate) async fn create_mailbox(&self, email: &str) -> Value {
+        let r = self
+            .post("/mailboxes", serde_json::json!({ "email": email }))
+            .await;
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["data"].clone()
+    }
+}
+
 impl Call {
     pub(crate) fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_owned(), value.to_owned()));

@@ -13,7 +13,7 @@ mod domains;
 mod faults;
 mod hardening;
 mod idempotency;
+mod mailboxes;
 mod operations;
 mod pagination;
 mod rate_limit;
-mod webhooks;

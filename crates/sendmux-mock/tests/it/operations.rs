@@ -35,26 +35,29 @@ async fn unimplemented_operations_answer_501_after_auth() {
     let root = Api::new(&server);
     let mailbox = Api::with_key(&server, Some(MAILBOX_KEY));
 
-    let id = assert_not_implemented(&root.get("/mailboxes").await, "managementListMailboxes");
+    let id = assert_not_implemented(&mailbox.get("/mailbox/folders").await, "mailboxListFolders");
     assert!(id.starts_with("req_"));
-    assert_not_implemented(&mailbox.get("/mailbox/me").await, "mailboxGetMe");
+    assert_not_implemented(&mailbox.get("/mailbox/session").await, "mailboxGetSession");
     // The body is not looked at: 501 comes before body validation.
-    let r = root
-        .call(Method::POST, "/mailboxes")
+    let r = mailbox
+        .call(Method::POST, "/mailbox/folders")
         .json(&json!({ "nonsense": true }))
         .send()
         .await;
-    assert_not_implemented(&r, "managementCreateMailbox");
+    assert_not_implemented(&r, "mailboxCreateFolder");
 
     // Auth still comes first.
     Api::with_key(&server, None)
-        .get("/mailboxes")
+        .get("/mailbox/folders")
         .await
         .assert_error(401, "authentication_required");
     Api::with_key(&server, Some("smx_root_bad key"))
-        .get("/mailbox/me")
+        .get("/mailbox/session")
         .await
         .assert_error(401, "authentication_required");
+    root.get("/mailbox/folders")
+        .await
+        .assert_error(403, "insufficient_permissions");
 
     let log = server.requests();
     let ops: Vec<(&str, Option<u16>)> = log
@@ -64,11 +67,12 @@ async fn unimplemented_operations_answer_501_after_auth() {
     assert_eq!(
         ops,
         [
-            ("managementListMailboxes", Some(501)),
-            ("mailboxGetMe", Some(501)),
-            ("managementCreateMailbox", Some(501)),
-            ("managementListMailboxes", Some(401)),
-            ("mailboxGetMe", Some(401)),
+            ("mailboxListFolders", Some(501)),
+            ("mailboxGetSession", Some(501)),
+            ("mailboxCreateFolder", Some(501)),
+            ("mailboxListFolders", Some(401)),
+            ("mailboxGetSession", Some(401)),
+            ("mailboxListFolders", Some(403)),
         ]
     );
     // The server's own spec check skips the 501s (see the harness for why)
@@ -89,11 +93,18 @@ async fn keys_must_fit_the_operations_surface() {
             .await
             .assert_error(403, "insufficient_permissions");
     }
-    // An agent token is a Mailbox key: past auth, on to the 501.
-    let r = Api::with_key(&server, Some(AGENT_KEY))
+    // An agent token is a Mailbox key: past auth, on to the handler, which
+    // finds no mailbox the mock issued it for.
+    Api::with_key(&server, Some(AGENT_KEY))
         .get("/mailbox/me")
-        .await;
-    assert_not_implemented(&r, "mailboxGetMe");
+        .await
+        .assert_error(404, "not_found");
+    assert_not_implemented(
+        &Api::with_key(&server, Some(AGENT_KEY))
+            .get("/mailbox/folders")
+            .await,
+        "mailboxListFolders",
+    );
 }
 
 #[tokio::test]
@@ -109,13 +120,23 @@ async fn literal_segments_win_over_parameters() {
         &mailbox.get("/mailbox/messages/msg_1").await,
         "mailboxGetMessage",
     );
-    assert_not_implemented(
-        &root
-            .get("/mailboxes/availability?local_part=a&domain_id=mdom_1")
-            .await,
-        "managementCheckMailboxAvailability",
+    // `availability` is a literal segment, not a mailbox id: the check
+    // answers (missing `email`), not the mailbox lookup.
+    root.get("/mailboxes/availability?local_part=a&domain_id=mdom_1")
+        .await
+        .assert_error(400, "missing_parameter");
+    root.get("/mailboxes/mbx_1")
+        .await
+        .assert_error(404, "not_found");
+    let ops: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter_map(|r| r.operation)
+        .collect();
+    assert_eq!(
+        ops[2..],
+        ["managementCheckMailboxAvailability", "managementGetMailbox"]
     );
-    assert_not_implemented(&root.get("/mailboxes/mbx_1").await, "managementGetMailbox");
 }
 
 #[tokio::test]
@@ -183,15 +204,22 @@ async fn admin_lists_every_operation_and_what_is_implemented() {
         .map(|e| e["id"].as_str().unwrap())
         .collect();
     implemented.sort_unstable();
-    let mut domains: Vec<&str> = OPERATIONS
+    // Whole groups are implemented: every Management operation under
+    // these paths, and of the Mailbox API only `GET /mailbox/me`.
+    let groups = ["/domains", "/mailboxes"];
+    for op in OPERATIONS.iter().filter(|op| {
+        groups
+            .iter()
+            .any(|g| op.path == *g || op.path.starts_with(&format!("{g}/")))
+    }) {
+        assert!(implemented.contains(&op.id), "{} is not implemented", op.id);
+    }
+    let mailbox_api: Vec<&str> = implemented
         .iter()
-        // The Domains group, filters included (they carry another tag).
-        .filter(|op| op.path == "/domains" || op.path.starts_with("/domains/"))
-        .map(|op| op.id)
+        .copied()
+        .filter(|id| id.starts_with("mailbox"))
         .collect();
-    domains.sort_unstable();
-    assert_eq!(domains.len(), 9);
-    assert_eq!(implemented, domains);
+    assert_eq!(mailbox_api, ["mailboxGetMe"]);
     let count = |s: Surface| listed.iter().filter(|e| e["surface"] == s.as_str()).count();
     assert_eq!(
         (

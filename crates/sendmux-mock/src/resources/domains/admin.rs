@@ -1,23 +1,10 @@
-//! What the inspection API (`/__mock/domains`, `MockServer::domains`) and
-//! test set-up need beyond the published operations.
+//! What the inspection API (`/__mock/domains`, `MockServer::domains`)
+//! needs beyond the published operations.
 
 use serde::Serialize;
 
 use super::model::{Mode, Status};
 use crate::app::{App, lock};
-
-/// Mailbox count setter for the inspection API. Returns `false` when the
-/// domain does not exist.
-pub(crate) fn set_mailbox_count(app: &App, id: &str, count: u64) -> bool {
-    let mut store = lock(&app.resources);
-    match store.domains.get_mut_any_team(id) {
-        Some(d) => {
-            d.mailbox_count = count;
-            true
-        }
-        None => false,
-    }
-}
 
 /// Domain ids and names of one team (or all teams), newest first, for the
 /// inspection API.

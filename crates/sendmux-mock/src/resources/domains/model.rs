@@ -2,18 +2,14 @@
 //! records, zone file, verification after simulated propagation, sender
 //! filters, and the rules the schema cannot express.
 
-use sendmux_operations::Operation;
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::api::{ApiError, FieldError};
+use crate::api::ApiError;
 use crate::clock::rfc3339;
 use crate::collection::Rendered;
 use crate::config::Propagation;
 use crate::ids;
-use crate::validate::schema_error;
-
-/// Most filter rules a domain may hold.
-const MAX_RULES: usize = 1000;
+use crate::resources::filters::Filters;
 
 /// `send_only` or `send_receive`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,76 +159,6 @@ pub(crate) struct SesState {
     pub(crate) mail_from: &'static str,
 }
 
-/// Filter mode: `off`, `allowlist`, `denylist`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum FilterMode {
-    Off,
-    Allowlist,
-    Denylist,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum RuleType {
-    Allow,
-    Deny,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FilterRule {
-    #[serde(rename = "type")]
-    pub(crate) kind: RuleType,
-    pub(crate) pattern: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct FilterState {
-    pub(crate) mode: FilterMode,
-    pub(crate) rules: Vec<FilterRule>,
-}
-
-impl FilterState {
-    /// Rules the schema cannot express (patterns, note length). The schema
-    /// caps the rule count too; checked again so the handler stays safe
-    /// whatever document it runs with.
-    pub(crate) fn check(&self, op: &Operation) -> Result<(), ApiError> {
-        if self.rules.len() > MAX_RULES {
-            return Err(ApiError::validation_error(format!(
-                "at most {MAX_RULES} rules are allowed, got {}",
-                self.rules.len()
-            ))
-            .with_param("rules"));
-        }
-        let mut errors = Vec::new();
-        for (i, rule) in self.rules.iter().enumerate() {
-            if let Err(why) = check_pattern(&rule.pattern) {
-                errors.push(FieldError {
-                    field: format!("rules.{i}.pattern"),
-                    code: "invalid_string".to_owned(),
-                    message: format!("pattern {why}"),
-                });
-            }
-            if rule.note.as_ref().is_some_and(|n| n.chars().count() > 255) {
-                errors.push(FieldError {
-                    field: format!("rules.{i}.note"),
-                    code: "too_big".to_owned(),
-                    message: "note must be at most 255 characters".to_owned(),
-                });
-            }
-        }
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(schema_error(op, errors))
-        }
-    }
-}
-
 /// One stored domain (its team and position are the collection's).
 #[derive(Debug, Clone)]
 pub(crate) struct Domain {
@@ -249,9 +175,7 @@ pub(crate) struct Domain {
     /// Verify calls since `pending_since_ms`.
     pub(crate) verify_calls: u32,
     pub(crate) dns: DnsRecords,
-    pub(crate) filters: FilterState,
-    /// Bumped when the filters change; feeds their ETag.
-    pub(crate) filters_version: u64,
+    pub(crate) filters: Filters,
 }
 
 /// Wire shape of `MailboxDomain`.
@@ -336,11 +260,7 @@ impl Domain {
             mailbox_count: 0,
             pending_since_ms: now,
             verify_calls: 0,
-            filters: FilterState {
-                mode: FilterMode::Off,
-                rules: Vec::new(),
-            },
-            filters_version: 1,
+            filters: Filters::default(),
         }
     }
 
@@ -423,21 +343,7 @@ impl Domain {
 
     /// The filters as JSON with their own ETag.
     pub(crate) fn filters_rendered(&self, seed: u64) -> Rendered {
-        Rendered::versioned(
-            seed,
-            "filters",
-            &self.id,
-            self.filters_version,
-            &self.filters,
-        )
-    }
-
-    /// Replaces the filters; an identical set is not a change.
-    pub(crate) fn set_filters(&mut self, filters: FilterState) {
-        if self.filters != filters {
-            self.filters = filters;
-            self.filters_version += 1;
-        }
+        self.filters.rendered(seed, &self.id)
     }
 }
 
@@ -480,32 +386,6 @@ pub(crate) fn check_domain_name(name: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// A filter pattern is an address (`user@host`), `@host`, a host, or
-/// `*.host`.
-pub(crate) fn check_pattern(pattern: &str) -> Result<(), &'static str> {
-    let p = pattern.trim();
-    if p.is_empty() || p != pattern {
-        return Err("must be a non-empty sender address or domain without spaces");
-    }
-    if p.len() > 320
-        || p.bytes()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
-        return Err("must be a sender address or domain without spaces");
-    }
-    let host = match p.rsplit_once('@') {
-        Some((local, host)) => {
-            if local.contains('@') {
-                return Err("must contain at most one @");
-            }
-            host
-        }
-        None => p.strip_prefix("*.").unwrap_or(p),
-    };
-    let lower = host.to_ascii_lowercase();
-    check_domain_name(&lower).map_err(|_| "must name a valid sender domain")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,21 +401,6 @@ mod tests {
         assert!(check_domain_name("-acme.com").is_err());
         assert!(check_domain_name("1.2.3.4").is_err());
         assert!(check_domain_name("").is_err());
-    }
-
-    #[test]
-    fn patterns() {
-        for ok in [
-            "partner.com",
-            "a@partner.com",
-            "@partner.com",
-            "*.partner.com",
-        ] {
-            assert!(check_pattern(ok).is_ok(), "{ok}");
-        }
-        for bad in ["", " partner.com", "a b.com", "a@@b.com", "nodot", "*."] {
-            assert!(check_pattern(bad).is_err(), "{bad}");
-        }
     }
 
     #[test]
