@@ -13,6 +13,7 @@ mod args;
 mod commands;
 mod failure;
 mod output;
+mod records;
 mod terminal;
 
 use args::{Cli, OutputFormat};

@@ -2,12 +2,13 @@
 
 use std::io::Write;
 
-use comfy_table::{Table, presets};
+use comfy_table::Table;
 use sendmux_client::{Domain, DomainDeleted, FilterState, VerifyResult};
 use serde::Serialize;
 
 use crate::args::OutputFormat;
 use crate::failure::Failure;
+use crate::records::{bare_table as table, render};
 use crate::terminal::{clean, json_safe};
 
 /// The line printed above a domain in table output.
@@ -50,24 +51,9 @@ pub(crate) fn write_bytes(bytes: &[u8]) -> Result<(), Failure> {
         .map_err(|e| Failure::Io(format!("cannot write output: {e}")))
 }
 
-fn table() -> Table {
-    let mut table = Table::new();
-    table.load_preset(presets::NOTHING);
-    table
-}
-
 /// One table row, each cell cleaned: cells hold server text.
 fn row<S: AsRef<str>>(cells: impl IntoIterator<Item = S>) -> Vec<String> {
     cells.into_iter().map(|cell| clean(cell.as_ref())).collect()
-}
-
-/// A table as text without the padding comfy-table leaves at line ends.
-fn render(table: &Table) -> String {
-    table
-        .lines()
-        .map(|line| line.trim_end().to_string())
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// One domain: its summary and the DNS records to publish.

@@ -1,0 +1,168 @@
+//! Tables for any API model, described as data: a command names the columns
+//! it shows (a title and where the value sits in the model's JSON) and this
+//! module does the rest, so a new resource adds column lists, not renderers.
+//!
+//! JSON output is the model itself; table output reads the model through
+//! its serde form, which is exactly what the API sent.
+
+use comfy_table::{Table, presets};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::args::OutputFormat;
+use crate::failure::Failure;
+use crate::output::{json, write_stdout};
+use crate::terminal::clean;
+
+/// One column (or one line of a detail view): a title and a JSON pointer
+/// into the model (`/domain`, `/quota/used_bytes`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Column {
+    pub(crate) title: &'static str,
+    pub(crate) pointer: &'static str,
+}
+
+/// A [`Column`] in one line: `col("ID", "/id")`.
+pub(crate) const fn col(title: &'static str, pointer: &'static str) -> Column {
+    Column { title, pointer }
+}
+
+/// How a list is introduced and what to say when it is empty.
+pub(crate) struct ListText<'a> {
+    /// `sendmux ... --cursor C` printed (on stderr) when more pages follow.
+    pub(crate) more: &'a str,
+    /// Printed instead of an empty table.
+    pub(crate) empty: &'a str,
+}
+
+/// A list as a table with a header row, or as a JSON array.
+pub(crate) fn list<T: Serialize>(
+    format: OutputFormat,
+    items: &[T],
+    columns: &[Column],
+    next_cursor: Option<&str>,
+    text: &ListText<'_>,
+) -> Result<(), Failure> {
+    if let Some(cursor) = next_cursor {
+        eprintln!("more follow: {} --cursor {}  (or --all)", text.more, clean(cursor));
+    }
+    if format == OutputFormat::Json {
+        return json(items);
+    }
+    if items.is_empty() {
+        return write_stdout(text.empty);
+    }
+    let mut table = bare_table();
+    table.set_header(columns.iter().map(|c| c.title).collect::<Vec<_>>());
+    for item in items {
+        let value = to_value(item)?;
+        table.add_row(columns.iter().map(|c| cell(&value, c.pointer)).collect::<Vec<_>>());
+    }
+    write_stdout(&render(&table))
+}
+
+/// One model as `Title  value` lines, under an optional heading; JSON
+/// prints the whole model.
+pub(crate) fn detail<T: Serialize>(
+    format: OutputFormat,
+    item: &T,
+    fields: &[Column],
+    heading: Option<&str>,
+) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        return json(item);
+    }
+    let value = to_value(item)?;
+    let mut table = bare_table();
+    for field in fields {
+        let text = cell(&value, field.pointer);
+        // Absent optional fields are left out rather than shown empty.
+        if !text.is_empty() {
+            table.add_row(vec![field.title.to_string(), text]);
+        }
+    }
+    let mut out = String::new();
+    if let Some(heading) = heading {
+        out.push_str(heading);
+        out.push_str("\n\n");
+    }
+    out.push_str(&render(&table));
+    write_stdout(&out)
+}
+
+/// A one-line confirmation for tables; the model for JSON.
+pub(crate) fn done<T: Serialize>(
+    format: OutputFormat,
+    item: &T,
+    message: &str,
+) -> Result<(), Failure> {
+    if format == OutputFormat::Json {
+        return json(item);
+    }
+    write_stdout(message)
+}
+
+fn to_value<T: Serialize>(item: &T) -> Result<Value, Failure> {
+    serde_json::to_value(item).map_err(|e| Failure::Internal(format!("cannot encode JSON: {e}")))
+}
+
+/// The text of the value at `pointer`: strings as they are, numbers and
+/// booleans printed, arrays joined with commas, objects as compact JSON,
+/// absent and null as nothing. Always cleaned: cells hold server text.
+pub(crate) fn cell(value: &Value, pointer: &str) -> String {
+    clean(&plain(value.pointer(pointer).unwrap_or(&Value::Null)))
+}
+
+fn plain(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
+        Value::Object(_) => value.to_string(),
+    }
+}
+
+pub(crate) fn bare_table() -> Table {
+    let mut table = Table::new();
+    table.load_preset(presets::NOTHING);
+    table
+}
+
+/// A table as text without the padding comfy-table leaves at line ends.
+pub(crate) fn render(table: &Table) -> String {
+    table
+        .lines()
+        .map(|line| line.trim_end().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn cells_flatten_every_json_kind() {
+        let value = json!({
+            "s": "a", "n": 3, "b": true, "z": null,
+            "list": ["x", 1], "obj": {"k": "v"}, "nested": {"deep": "d"}
+        });
+        assert_eq!(cell(&value, "/s"), "a");
+        assert_eq!(cell(&value, "/n"), "3");
+        assert_eq!(cell(&value, "/b"), "true");
+        assert_eq!(cell(&value, "/z"), "");
+        assert_eq!(cell(&value, "/missing"), "");
+        assert_eq!(cell(&value, "/list"), "x,1");
+        assert_eq!(cell(&value, "/obj"), r#"{"k":"v"}"#);
+        assert_eq!(cell(&value, "/nested/deep"), "d");
+    }
+
+    #[test]
+    fn cells_are_cleaned_of_terminal_controls() {
+        let value = json!({"s": "evil\u{1b}[31mred"});
+        assert!(!cell(&value, "/s").contains('\u{1b}'));
+    }
+}
