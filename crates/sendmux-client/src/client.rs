@@ -13,6 +13,7 @@ use crate::idempotency::IdempotencyPolicy;
 use crate::key::{ApiKey, KeyKind, Surface};
 use crate::mailboxes::Mailboxes;
 use crate::retry::{BudgetState, RetryPolicy};
+use crate::webhooks::Webhooks;
 
 /// Base URL of the Management and Mailbox APIs.
 pub const DEFAULT_BASE_URL: &str = "https://app.sendmux.ai/api/v1";
@@ -91,6 +92,11 @@ impl Client {
     /// The Mailboxes resource.
     pub fn mailboxes(&self) -> Mailboxes {
         Mailboxes::new(self.clone())
+    }
+
+    /// The Webhooks resource (subscriptions and their deliveries).
+    pub fn webhooks(&self) -> Webhooks {
+        Webhooks::new(self.clone())
     }
 
     /// The generated low-level client, for operations or wire details this

@@ -106,6 +106,7 @@ mod secret;
 mod transport;
 mod validate;
 pub mod webhook;
+pub mod webhooks;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
@@ -118,7 +119,7 @@ pub use key::{ApiKey, KeyKind, Surface};
 pub use mailboxes::{Mailbox, MailboxCreated, MailboxCredential, Mailboxes, SendScope};
 pub use models::{
     DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType, FilterState,
-    VerificationStatus,
+    VerificationStatus, WebhookEventType,
 };
 pub use raw::OperationCall;
 pub use request::{Body, Json, NoBody, Patch, Request};
@@ -126,6 +127,7 @@ pub use response::{Conditional, Page, RateLimit, Response};
 pub use retry::{RetryBudget, RetryPolicy};
 pub use secret::Secret;
 pub use sendmux_operations as operations;
+pub use webhooks::{Webhook, WebhookWithSecret, Webhooks};
 
 /// The generated wire models (from [`sendmux_api::types`]).
 pub use sendmux_api::types;

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 pub use wire::{
     ApiErrorCode as ErrorCode, DomainMode, DomainVerificationStatus as VerificationStatus,
-    FilterMode, FilterRuleType,
+    FilterMode, FilterRuleType, WebhookEventType,
 };
 
 /// The closed set of known values as a JSON Schema string enum, for the

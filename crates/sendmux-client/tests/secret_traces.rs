@@ -84,3 +84,42 @@ async fn mailbox_keys_stay_out_of_traces() {
     let outcomes = [format!("{created:?}"), format!("{broken:?}")];
     assert_unseen(&buffer, &outcomes, MAILBOX_KEY);
 }
+
+#[tokio::test]
+async fn webhook_signing_secrets_stay_out_of_traces() {
+    const SIGNING_SECRET: &str = "whsec_TR4C3DS1GN1NG";
+    let subscription = |secret: serde_json::Value| {
+        json!({
+            "id": "wh_1", "name": null, "url": "https://hooks.acme.com/x",
+            "event_types": ["message.received"], "filters": {"mailbox_ids": []},
+            "enabled": true, "failing": false, "secret": secret,
+            "created_at": "2026-11-01T10:00:00Z", "updated_at": "2026-11-01T10:00:00Z"
+        })
+    };
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/webhooks");
+            reply(then, 201, subscription(json!(SIGNING_SECRET)));
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/webhooks/wh_1/rotate-secret");
+            // The secret where a number belongs: the decoder must not quote it.
+            reply(
+                then,
+                200,
+                json!({"secret": SIGNING_SECRET, "enabled": SIGNING_SECRET}),
+            );
+        })
+        .await;
+    let webhooks = client(&server).webhooks();
+    let (_serial, buffer) = capture().await;
+    let event = sendmux_client::WebhookEventType::MessageReceived;
+    let created = webhooks.create("https://hooks.acme.com/x", [event]).await;
+    let rotated = webhooks.rotate_secret("wh_1").await;
+    assert!(created.is_ok() && rotated.is_err());
+    let outcomes = [format!("{created:?}"), format!("{rotated:?}")];
+    assert_unseen(&buffer, &outcomes, SIGNING_SECRET);
+}

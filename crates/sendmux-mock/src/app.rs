@@ -14,6 +14,7 @@ use crate::clock::ServerClock;
 use crate::config::{FaultConfig, FaultKind, Propagation, RateLimit};
 use crate::ids;
 use crate::resources::Resources;
+use crate::resources::webhooks::{DeliverySettings, Dispatch};
 
 /// How long idempotency records live.
 pub(crate) const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -30,6 +31,8 @@ pub(crate) struct Settings {
     pub(crate) body_read_timeout: Duration,
     /// Bearer token the admin API requires, when set.
     pub(crate) admin_token: Option<String>,
+    /// Webhook delivery: plain-HTTP endpoints allowed, tries, backoff.
+    pub(crate) webhooks: DeliverySettings,
 }
 
 /// Everything the handlers share.
@@ -47,6 +50,8 @@ pub(crate) struct App {
     pub(crate) request_counter: AtomicU64,
     pub(crate) fault_draws: AtomicU64,
     pub(crate) api_in_flight: AtomicUsize,
+    /// Queue of webhook deliveries for the delivery worker.
+    pub(crate) webhook_dispatch: Dispatch,
 }
 
 /// Recovers the guard even if a panicking thread poisoned the lock: the
@@ -81,6 +86,7 @@ impl App {
             request_counter: AtomicU64::new(0),
             fault_draws: AtomicU64::new(0),
             api_in_flight: AtomicUsize::new(0),
+            webhook_dispatch: Dispatch::new(),
         }
     }
 

@@ -178,6 +178,8 @@ pub struct MockServer {
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// The webhook delivery worker; stops with the server.
+    deliveries: Option<JoinHandle<()>>,
 }
 
 impl fmt::Debug for MockServer {
@@ -223,6 +225,9 @@ impl MockServer {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(worker) = self.deliveries.take() {
+            let _ = worker.await;
         }
     }
 
@@ -313,6 +318,43 @@ impl MockServer {
             .api_in_flight
             .load(std::sync::atomic::Ordering::Relaxed)
     }
+
+    /// Webhook deliveries queued or still being tried, waits between
+    /// retries included. Once it is 0, every attempt so far is listed by
+    /// `GET /webhooks/{id}/deliveries`.
+    pub fn webhook_deliveries_in_flight(&self) -> usize {
+        self.app.webhook_dispatch.in_flight()
+    }
+
+    /// Publishes a message event of the team of `api_key`, as the API does
+    /// when mail is delivered, bounces or arrives: every enabled webhook
+    /// subscription of the team that lists `event_type` (and, for the
+    /// inbound `message.received*` events, whose mailbox filter is empty
+    /// or names `mailbox_id`) gets a signed delivery. Returns the event id
+    /// (`evt_...`), or `None` when `event_type` is not a published message
+    /// event type (`sendmux.test` targets one subscription: use
+    /// `POST /webhooks/{id}/test`).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: sendmux_mock::MockServer) {
+    /// let event = server.emit_webhook_event("smx_root_test", "message.received", Some("mbx_1"));
+    /// assert!(event.is_some_and(|id| id.starts_with("evt_")));
+    /// # }
+    /// ```
+    pub fn emit_webhook_event(
+        &self,
+        api_key: &str,
+        event_type: &str,
+        mailbox_id: Option<&str>,
+    ) -> Option<String> {
+        let event_type = resources::webhooks::EventType::parse(event_type)
+            .filter(|t| *t != resources::webhooks::EventType::Test)?;
+        let team = self.app.team_of(api_key);
+        let store = lock(&self.app.resources);
+        Some(resources::webhooks::delivery::emit(
+            &self.app, &store, &team, event_type, mailbox_id,
+        ))
+    }
 }
 
 impl Drop for MockServer {
@@ -335,6 +377,7 @@ pub struct MockServerBuilder {
     self_check: bool,
     body_read_timeout: std::time::Duration,
     admin_token: Option<String>,
+    webhooks: resources::webhooks::DeliverySettings,
 }
 
 impl Default for MockServerBuilder {
@@ -352,6 +395,7 @@ impl Default for MockServerBuilder {
             self_check: false,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             admin_token: None,
+            webhooks: resources::webhooks::DeliverySettings::default(),
         }
     }
 }
@@ -372,6 +416,7 @@ impl fmt::Debug for MockServerBuilder {
             .field("body_read_timeout", &self.body_read_timeout)
             // A credential too: say whether there is one, never which.
             .field("admin_token", &self.admin_token.is_some())
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }
@@ -465,6 +510,33 @@ impl MockServerBuilder {
         self
     }
 
+    /// Accept `http://` webhook URLs (default off: like the API, the mock
+    /// refuses any URL but `https://` with `422 validation_error`). Turn it
+    /// on to receive the mock's signed deliveries on a plain local server
+    /// in tests; `--allow-http-webhooks` on the command line.
+    pub fn allow_http_webhooks(mut self, allow: bool) -> Self {
+        self.webhooks.allow_http = allow;
+        self
+    }
+
+    /// How a failed webhook delivery (an answer other than 2xx, or no
+    /// answer) is retried: `max_attempts` tries in all (at least 1;
+    /// default 3), the second `first_backoff` after the first (default
+    /// 100 ms) and each later wait four times the one before, capped at
+    /// 30 s. The attempts are listed by `GET /webhooks/{id}/deliveries`.
+    pub fn webhook_retry(mut self, max_attempts: u32, first_backoff: std::time::Duration) -> Self {
+        self.webhooks.max_attempts = max_attempts.max(1);
+        self.webhooks.first_backoff = first_backoff;
+        self
+    }
+
+    /// Deadline of one webhook delivery try, answer included (default
+    /// 5 s); a late endpoint counts as a failed try (`timeout`).
+    pub fn webhook_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.webhooks.timeout = timeout;
+        self
+    }
+
     /// Request-log entries kept (default 10 000; 0 disables the log).
     pub fn request_log_capacity(mut self, entries: usize) -> Self {
         self.log_capacity = entries;
@@ -506,6 +578,7 @@ impl MockServerBuilder {
                 self_check: self.self_check,
                 body_read_timeout: self.body_read_timeout,
                 admin_token: self.admin_token.filter(|t| !t.is_empty()),
+                webhooks: self.webhooks,
             },
             ServerClock::new(self.clock),
             self.rate_limit,
@@ -514,12 +587,17 @@ impl MockServerBuilder {
         ));
         let (tx, rx) = watch::channel(false);
         let router = router(Arc::clone(&app));
+        let deliveries = tokio::spawn(resources::webhooks::delivery::run(
+            Arc::clone(&app),
+            rx.clone(),
+        ));
         let task = tokio::spawn(serve::serve(listener, router, Arc::clone(&app), rx));
         Ok(MockServer {
             addr,
             app,
             shutdown: tx,
             task: Some(task),
+            deliveries: Some(deliveries),
         })
     }
 }

@@ -86,6 +86,11 @@ struct Args {
     /// the request log (slower).
     #[arg(long)]
     self_check: bool,
+
+    /// Accept plain http:// webhook URLs (by default only https:// ones,
+    /// as the API), so a local test server can receive the deliveries.
+    #[arg(long)]
+    allow_http_webhooks: bool,
 }
 
 #[tokio::main]
@@ -108,6 +113,7 @@ async fn main() -> ExitCode {
         .max_body_bytes(args.max_body_bytes)
         .request_log_capacity(args.request_log)
         .self_check(args.self_check)
+        .allow_http_webhooks(args.allow_http_webhooks)
         .body_read_timeout(std::time::Duration::from_millis(args.body_timeout_ms));
     if let Some(token) = args.admin_token {
         builder = builder.admin_token(token);

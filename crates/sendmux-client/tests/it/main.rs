@@ -22,3 +22,4 @@ mod retry;
 mod schema;
 mod secrets;
 mod validation;
+mod webhooks;

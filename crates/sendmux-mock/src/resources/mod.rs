@@ -30,6 +30,7 @@
 pub(crate) mod domains;
 pub(crate) mod filters;
 pub(crate) mod mailboxes;
+pub(crate) mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::{MutexGuard, OnceLock};
@@ -53,6 +54,10 @@ pub(crate) struct Resources {
     pub(crate) mailboxes: Collection<mailboxes::Mailbox>,
     /// Every mailbox key the mock issued, for authentication.
     pub(crate) mailbox_keys: mailboxes::KeyIndex,
+    pub(crate) webhooks: Collection<webhooks::Webhook>,
+    /// Delivery attempts, keyed by team and subscription
+    /// (`webhooks::delivery::attempts_key`) instead of by team.
+    pub(crate) webhook_attempts: Collection<webhooks::Attempt>,
 }
 
 impl Resources {
@@ -62,6 +67,8 @@ impl Resources {
             domains: Collection::new("mdom_", "domain", seed),
             mailboxes: Collection::new("mbx_", "mailbox", seed),
             mailbox_keys: mailboxes::KeyIndex::default(),
+            webhooks: Collection::new("whk_", "webhook", seed),
+            webhook_attempts: Collection::new("whda_", "delivery attempt", seed),
         }
     }
 }
@@ -71,7 +78,8 @@ impl Resources {
 pub(crate) type Handler = fn(Ctx<'_>) -> Result<Out, ApiError>;
 
 /// Every resource module's handlers.
-const RESOURCES: &[&[(&Operation, Handler)]] = &[domains::HANDLERS, mailboxes::HANDLERS];
+const RESOURCES: &[&[(&Operation, Handler)]] =
+    &[domains::HANDLERS, mailboxes::HANDLERS, webhooks::HANDLERS];
 
 /// The handler of `op`, if the mock implements it.
 pub(crate) fn handler(op: &Operation) -> Option<Handler> {

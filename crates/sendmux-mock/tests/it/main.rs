@@ -17,3 +17,4 @@ mod mailboxes;
 mod operations;
 mod pagination;
 mod rate_limit;
+mod webhooks;
