@@ -18,7 +18,7 @@ use model::{AttemptResult, Filters, Secret, check_url, dedup};
 
 use super::{Ctx, Handler};
 use crate::api::{ApiError, Out, header_value, to_json};
-use crate::collection::{Collection, DEFAULT_LIMIT, MAX_LIMIT, Page, Rendered};
+use crate::collection::{Collection, DEFAULT_LIMIT, Rendered};
 
 /// The operations this module implements.
 pub(crate) const HANDLERS: &[(&Operation, Handler)] = &[
@@ -161,9 +161,8 @@ fn delete(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let key = delivery::attempts_key(ctx.team, id);
     let attempts: Vec<String> = store
         .webhook_attempts
-        .iter_newest_first()
-        .filter(|(k, _)| *k == key)
-        .map(|(_, a)| a.id.clone())
+        .iter_team(&key)
+        .map(|a| a.id.clone())
         .collect();
     for attempt in attempts {
         let _ = store.webhook_attempts.remove(&key, &attempt);
@@ -175,9 +174,9 @@ fn delete(ctx: Ctx<'_>) -> Result<Out, ApiError> {
 /// bodies are kept equally long).
 fn expire(attempts: &mut Collection<Attempt>, key: &str, now: u64) {
     let old: Vec<String> = attempts
-        .iter_newest_first()
-        .filter(|(k, a)| *k == key && a.expires_at_ms() <= now)
-        .map(|(_, a)| a.id.clone())
+        .iter_team(key)
+        .filter(|a| a.expires_at_ms() <= now)
+        .map(|a| a.id.clone())
         .collect();
     for id in old {
         let _ = attempts.remove(key, &id);
@@ -185,29 +184,42 @@ fn expire(attempts: &mut Collection<Attempt>, key: &str, now: u64) {
 }
 
 fn deliveries(ctx: Ctx<'_>) -> Result<Out, ApiError> {
-    let query = ListQuery::parse(ctx.parts.uri.query())?;
+    let event_type = query_filter(&ctx, "event_type", EventType::parse, "a webhook event type")?;
+    let result = query_filter(
+        &ctx,
+        "result",
+        AttemptResult::parse,
+        "success, retrying, failed or permanent_failure",
+    )?;
     let (id, now) = (ctx.param(ID), ctx.app.clock.unix_millis());
     let mut store = ctx.store();
     store.webhooks.get(ctx.team, id)?;
     let key = delivery::attempts_key(ctx.team, id);
     expire(&mut store.webhook_attempts, &key, now);
-    #[derive(Deserialize)]
-    struct Probe {
-        event_type: EventType,
-        result: AttemptResult,
-    }
-    let event_type = query.filter("event_type", EventType::parse, "a webhook event type")?;
-    let result = query.filter(
-        "result",
-        AttemptResult::parse,
-        "success, retrying, failed or permanent_failure",
-    )?;
-    let page = filtered_page(&mut store.webhook_attempts, &key, &query, |json| {
-        serde_json::from_slice::<Probe>(json).is_ok_and(|p| {
-            event_type.is_none_or(|t| t == p.event_type) && result.is_none_or(|r| r == p.result)
-        })
-    })?;
+    let page =
+        store
+            .webhook_attempts
+            .page_where(&key, ctx.parts.uri.query(), DEFAULT_LIMIT, |a| {
+                event_type.is_none_or(|t| t == a.event.event_type)
+                    && result.is_none_or(|r| r == a.result)
+            })?;
     Ok(ctx.page(&page))
+}
+
+/// The query parameter `name` parsed with `parse`, if given; `400
+/// invalid_parameter` naming `expected` when it is not a known value.
+pub(crate) fn query_filter<T>(
+    ctx: &Ctx<'_>,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>, ApiError> {
+    match ctx.query(name) {
+        None => Ok(None),
+        Some(v) => parse(&v).map(Some).ok_or_else(|| {
+            ApiError::invalid_parameter(format!("{name} must be {expected}")).with_param(name)
+        }),
+    }
 }
 
 fn payload(ctx: Ctx<'_>) -> Result<Out, ApiError> {
@@ -270,118 +282,4 @@ fn raw_ok(ctx: &Ctx<'_>, data: &[u8]) -> Out {
     body.extend_from_slice(&request_id);
     body.extend_from_slice(b"}}");
     Out::json(StatusCode::OK, ctx.request_id, Bytes::from(body))
-}
-
-/// `limit`, `cursor` and the other parameters of a filtered list.
-pub(crate) struct ListQuery {
-    limit: usize,
-    cursor: Option<String>,
-    /// The other parameters, for the caller's own filters.
-    rest: Vec<(String, String)>,
-}
-
-impl ListQuery {
-    /// Parses a list query: `limit` 1..=100 (default 50), `cursor` as
-    /// the collection issues them (an empty one means the first page).
-    pub(crate) fn parse(query: Option<&str>) -> Result<Self, ApiError> {
-        let mut q = Self {
-            limit: DEFAULT_LIMIT,
-            cursor: None,
-            rest: Vec::new(),
-        };
-        for (k, v) in form_pairs(query) {
-            match k.as_str() {
-                "limit" => {
-                    q.limit = v
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| {
-                            ApiError::invalid_parameter("limit must be an integer from 1 to 100")
-                                .with_param("limit")
-                        })?;
-                }
-                "cursor" if v.is_empty() => {}
-                "cursor" => {
-                    // Issued cursors are alphanumeric; anything else would
-                    // reach the collection as more than a cursor.
-                    if !v.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                        return Err(ApiError::invalid_parameter(
-                            "cursor is not one this server issued",
-                        )
-                        .with_param("cursor"));
-                    }
-                    q.cursor = Some(v);
-                }
-                _ => q.rest.push((k, v)),
-            }
-        }
-        Ok(q)
-    }
-
-    /// The filter parameter `name` parsed with `parse`, if given; `400
-    /// invalid_parameter` with `expected` when it is not a known value.
-    pub(crate) fn filter<T>(
-        &self,
-        name: &str,
-        parse: impl Fn(&str) -> Option<T>,
-        expected: &str,
-    ) -> Result<Option<T>, ApiError> {
-        match self.rest.iter().rev().find(|(k, _)| k == name) {
-            None => Ok(None),
-            Some((_, v)) => parse(v).map(Some).ok_or_else(|| {
-                ApiError::invalid_parameter(format!("{name} must be {expected}")).with_param(name)
-            }),
-        }
-    }
-}
-
-/// `k=v` pairs of a query string, percent-decoded.
-fn form_pairs(query: Option<&str>) -> Vec<(String, String)> {
-    form_urlencoded::parse(query.unwrap_or("").as_bytes())
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
-}
-
-/// One newest-first page of the `key` items whose JSON passes `keep`,
-/// with the collection's own cursors: the items are walked one at a time,
-/// so the cursor handed out names the last item returned and a filter
-/// never makes a page shorter than `limit` while more items match.
-pub(crate) fn filtered_page<T: serde::Serialize>(
-    items: &mut Collection<T>,
-    key: &str,
-    query: &ListQuery,
-    keep: impl Fn(&[u8]) -> bool,
-) -> Result<Page, ApiError> {
-    let mut cursor = query.cursor.clone();
-    let mut out = Vec::new();
-    let mut next_cursor = None;
-    let mut has_more = false;
-    loop {
-        let step = match &cursor {
-            Some(c) => format!("limit=1&cursor={c}"),
-            None => "limit=1".to_owned(),
-        };
-        let page = items.page(key, Some(&step))?;
-        let Some(item) = page.items.into_iter().next() else {
-            break;
-        };
-        if keep(&item) {
-            if out.len() == query.limit {
-                has_more = true;
-                break;
-            }
-            out.push(item);
-            next_cursor.clone_from(&page.next_cursor);
-        }
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => break,
-        }
-    }
-    Ok(Page {
-        items: out,
-        next_cursor: if has_more { next_cursor } else { None },
-        has_more,
-    })
 }

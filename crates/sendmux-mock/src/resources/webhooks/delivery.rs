@@ -172,9 +172,9 @@ pub(crate) fn emit(
     let event = Arc::new(publish(app, team, event_type, data, id.clone()));
     let targets: Vec<String> = store
         .webhooks
-        .iter_newest_first()
-        .filter(|(t, w)| *t == team && w.wants(event_type, mailbox_id))
-        .map(|(_, w)| w.id.clone())
+        .iter_team(team)
+        .filter(|w| w.wants(event_type, mailbox_id))
+        .map(|w| w.id.clone())
         .collect();
     for webhook_id in targets {
         app.webhook_dispatch.send(Job {
