@@ -13,6 +13,7 @@ use crate::idempotency::IdempotencyPolicy;
 use crate::key::{ApiKey, KeyKind, Surface};
 use crate::mailboxes::Mailboxes;
 use crate::retry::{BudgetState, RetryPolicy};
+use crate::sending_accounts::SendingAccounts;
 use crate::webhooks::Webhooks;
 
 /// Base URL of the Management and Mailbox APIs.
@@ -97,6 +98,11 @@ impl Client {
     /// The Webhooks resource (subscriptions and their deliveries).
     pub fn webhooks(&self) -> Webhooks {
         Webhooks::new(self.clone())
+    }
+
+    /// The sending accounts resource (the API's `/providers`).
+    pub fn sending_accounts(&self) -> SendingAccounts {
+        SendingAccounts::new(self.clone())
     }
 
     /// The generated low-level client, for operations or wire details this

@@ -103,6 +103,7 @@ mod request;
 mod response;
 pub mod retry;
 mod secret;
+pub mod sending_accounts;
 mod transport;
 mod validate;
 pub mod webhook;
@@ -126,6 +127,7 @@ pub use request::{Body, Json, NoBody, Patch, Request};
 pub use response::{Conditional, Page, RateLimit, Response};
 pub use retry::{RetryBudget, RetryPolicy};
 pub use secret::Secret;
+pub use sending_accounts::{SendingAccount, SendingAccounts};
 pub use sendmux_operations as operations;
 pub use webhooks::{Webhook, WebhookWithSecret, Webhooks};
 

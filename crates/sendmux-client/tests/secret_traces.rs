@@ -123,3 +123,40 @@ async fn webhook_signing_secrets_stay_out_of_traces() {
     let outcomes = [format!("{created:?}"), format!("{rotated:?}")];
     assert_unseen(&buffer, &outcomes, SIGNING_SECRET);
 }
+
+#[tokio::test]
+async fn smtp_passwords_stay_out_of_traces() {
+    const SMTP_PASSWORD: &str = "Tr4c3dSmtpP4ss";
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/providers");
+            reply_error(then, 422, "validation_error", "login refused");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(PATCH).path("/providers/dprov_1");
+            reply_error(then, 503, "service_unavailable", "busy");
+        })
+        .await;
+    let accounts = client(&server).sending_accounts();
+    let (_serial, buffer) = capture().await;
+    let protocol = sendmux_client::sending_accounts::SmtpProtocol::Starttls;
+    let create = accounts.create(
+        "Relay",
+        "smtp.acme.com",
+        587,
+        protocol,
+        "relay",
+        SMTP_PASSWORD,
+    );
+    let created = create.await;
+    let updated = accounts
+        .update("dprov_1")
+        .login("relay", SMTP_PASSWORD)
+        .await;
+    assert!(created.is_err() && updated.is_err());
+    let outcomes = [format!("{created:?}"), format!("{updated:?}")];
+    assert_unseen(&buffer, &outcomes, SMTP_PASSWORD);
+}

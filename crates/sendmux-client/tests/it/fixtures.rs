@@ -26,6 +26,12 @@ pub(crate) fn reply(then: Then, status: u16, data: Value) -> Then {
     headers(then.status(status)).json_body(ok(data, "req_1"))
 }
 
+/// Answers `status` with the error envelope and the usual headers.
+pub(crate) fn reply_error(then: Then, status: u16, code: &str, message: &str) -> Then {
+    let body = crate::support::api_error(code, message, false, "req_1");
+    headers(then.status(status)).json_body(body)
+}
+
 /// A `304 Not Modified` with its headers.
 pub(crate) fn not_modified(then: Then) -> Then {
     headers(then.status(304))

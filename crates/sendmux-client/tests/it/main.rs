@@ -21,5 +21,6 @@ mod pagination;
 mod retry;
 mod schema;
 mod secrets;
+mod sending_accounts;
 mod validation;
 mod webhooks;
