@@ -30,6 +30,7 @@
 pub(crate) mod domains;
 pub(crate) mod filters;
 pub(crate) mod mailboxes;
+pub(crate) mod sending_accounts;
 pub(crate) mod webhooks;
 
 use std::collections::HashMap;
@@ -58,6 +59,13 @@ pub(crate) struct Resources {
     /// Delivery attempts, keyed by team and subscription
     /// (`webhooks::delivery::attempts_key`) instead of by team.
     pub(crate) webhook_attempts: Collection<webhooks::Attempt>,
+    /// Sending accounts; each team's shared Amazon SES account is added
+    /// on its first request about accounts.
+    pub(crate) providers: Collection<sending_accounts::Provider>,
+    /// Requests for more sending accounts.
+    pub(crate) provider_limit_requests: Collection<sending_accounts::AccountLimitRequest>,
+    /// Requests for a higher shared Amazon SES daily limit.
+    pub(crate) ses_limit_requests: Collection<sending_accounts::SesLimitRequest>,
 }
 
 impl Resources {
@@ -69,6 +77,9 @@ impl Resources {
             mailbox_keys: mailboxes::KeyIndex::default(),
             webhooks: Collection::new("whk_", "webhook", seed),
             webhook_attempts: Collection::new("whda_", "delivery attempt", seed),
+            providers: Collection::new("dprov_", "sending account", seed),
+            provider_limit_requests: Collection::new("trir_", "limit request", seed),
+            ses_limit_requests: Collection::new("slir_", "limit request", seed),
         }
     }
 }
@@ -78,8 +89,12 @@ impl Resources {
 pub(crate) type Handler = fn(Ctx<'_>) -> Result<Out, ApiError>;
 
 /// Every resource module's handlers.
-const RESOURCES: &[&[(&Operation, Handler)]] =
-    &[domains::HANDLERS, mailboxes::HANDLERS, webhooks::HANDLERS];
+const RESOURCES: &[&[(&Operation, Handler)]] = &[
+    domains::HANDLERS,
+    mailboxes::HANDLERS,
+    webhooks::HANDLERS,
+    sending_accounts::HANDLERS,
+];
 
 /// The handler of `op`, if the mock implements it.
 pub(crate) fn handler(op: &Operation) -> Option<Handler> {

@@ -17,4 +17,5 @@ mod mailboxes;
 mod operations;
 mod pagination;
 mod rate_limit;
+mod sending_accounts;
 mod webhooks;
