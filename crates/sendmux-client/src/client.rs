@@ -6,11 +6,13 @@ use std::time::Duration;
 
 use http::HeaderValue;
 
+use crate::billing::Billing;
 use crate::clock::{Clock, SystemClock};
 use crate::domains::Domains;
 use crate::error::{Error, InvalidInput};
 use crate::idempotency::IdempotencyPolicy;
 use crate::key::{ApiKey, KeyKind, Surface};
+use crate::logs::{EmailLogs, InboxLogs};
 use crate::mailboxes::Mailboxes;
 use crate::retry::{BudgetState, RetryPolicy};
 use crate::sending_accounts::SendingAccounts;
@@ -103,6 +105,21 @@ impl Client {
     /// The sending accounts resource (the API's `/providers`).
     pub fn sending_accounts(&self) -> SendingAccounts {
         SendingAccounts::new(self.clone())
+    }
+
+    /// The Billing resource (balance, spending, transactions).
+    pub fn billing(&self) -> Billing {
+        Billing::new(self.clone())
+    }
+
+    /// The outbound delivery logs and metrics.
+    pub fn email_logs(&self) -> EmailLogs {
+        EmailLogs::new(self.clone())
+    }
+
+    /// The logs of received mail.
+    pub fn inbox_logs(&self) -> InboxLogs {
+        InboxLogs::new(self.clone())
     }
 
     /// The generated low-level client, for operations or wire details this

@@ -86,6 +86,7 @@
 
 #![deny(missing_docs)]
 
+pub mod billing;
 mod client;
 pub mod clock;
 #[cfg(feature = "conformance")]
@@ -94,6 +95,7 @@ pub mod domains;
 mod error;
 mod idempotency;
 mod key;
+pub mod logs;
 mod lowlevel;
 pub mod mailboxes;
 pub mod models;
@@ -109,6 +111,7 @@ mod validate;
 pub mod webhook;
 pub mod webhooks;
 
+pub use billing::Billing;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT, ENV_API_KEY, ENV_BASE_URL,
@@ -117,6 +120,7 @@ pub use domains::{Domain, DomainDeleted, Domains, VerifyResult};
 pub use error::{ApiError, BoxError, Error, InvalidInput};
 pub use idempotency::{IdempotencyKey, IdempotencyPolicy};
 pub use key::{ApiKey, KeyKind, Surface};
+pub use logs::{EmailLogs, InboxLogs};
 pub use mailboxes::{Mailbox, MailboxCreated, MailboxCredential, Mailboxes, SendScope};
 pub use models::{
     DomainMode, ErrorCode, FieldError, FilterMode, FilterRule, FilterRuleType, FilterState,

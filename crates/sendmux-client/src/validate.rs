@@ -246,10 +246,14 @@ pub(crate) fn http_url(field: &'static str, value: &str) -> Result<(), InvalidIn
     ))
 }
 
-/// A list that must hold at least one item.
+/// A list (or the bytes of a string) that must not be empty.
 pub(crate) fn not_empty<T>(field: &'static str, items: &[T]) -> Result<(), InvalidInput> {
     if items.is_empty() {
-        return Err(InvalidInput::new(field, "is empty", "pass at least one"));
+        return Err(InvalidInput::new(
+            field,
+            "is empty",
+            "pass a value, or leave it out",
+        ));
     }
     Ok(())
 }

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod billing_logs;
 mod conditional;
 mod config;
 #[cfg(feature = "conformance")]
