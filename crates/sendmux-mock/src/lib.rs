@@ -87,6 +87,31 @@
 //! - Domain names are unique per team (each key is a team), so tests using
 //!   different keys never collide.
 //! - `PATCH` on a domain that is already `send_receive` is `409 conflict`.
+//! - Webhooks are delivered for real: a handler queues the event and a
+//!   worker that lives as long as the server POSTs it to each subscription
+//!   that takes it, signed (`X-Sendmux-Signature: sha256=<hex HMAC-SHA256
+//!   of the body under the secret>`, with `X-Sendmux-Event-Id` and
+//!   `X-Sendmux-Event-Type`), without redirects, and records every attempt
+//!   for `GET /webhooks/{id}/deliveries`. Failures (no answer, or not 2xx)
+//!   are retried: 3 tries, 100 ms then 400 ms apart by default
+//!   ([`MockServerBuilder::webhook_retry`]); the last failed try marks the
+//!   subscription `failing` until it is enabled again. The secret shows
+//!   only on create and rotate, and a rotation signs the very next try.
+//!   Endpoints must be `https://` (`422 validation_error`) unless the
+//!   server allows plain HTTP ([`MockServerBuilder::allow_http_webhooks`],
+//!   `--allow-http-webhooks`) for a local test receiver. The published
+//!   event types are message events and `sendmux.test`:
+//!   `POST /webhooks/{id}/test` publishes the latter, and
+//!   [`MockServer::emit_webhook_event`] the former, as mail flow would.
+//! - Sending accounts: every team has its shared Amazon SES account
+//!   (`is_shared`), which can be switched on and off but not edited,
+//!   deleted or tested (`422 validation_error`). Custom SMTP accounts keep
+//!   their password and only ever show `has_smtp_password`; up to five are
+//!   allowed (`409 limit_exceeded`). A connection test fails for a host
+//!   under `.invalid` and passes for any other. One request for more
+//!   accounts and one shared SES limit request may be open at a time
+//!   (`409 conflict`); nobody reviews them, and the SES one can be
+//!   cancelled while pending.
 //! - Idempotency keys apply to the operations that declare
 //!   `Idempotency-Key` (`POST /domains`, `POST /mailboxes`, ...): scoped
 //!   per (team, operation, key), kept 24 h on the server clock, bodies
@@ -113,7 +138,8 @@
 //!   hyper itself (`400`, `414`, `431`, no body), before the mock sees them.
 //! - The binary: `sendmux-mock --port 8080 --seed 1 [--accept-key KEY]...
 //!   [--fault KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S]]...
-//!   [--host ADDR --admin-token TOKEN] [--body-timeout-ms MS]`
+//!   [--host ADDR --admin-token TOKEN] [--body-timeout-ms MS]
+//!   [--allow-http-webhooks]`
 //!   prints the base URL on stdout; `--help` lists the rest.
 //!
 //! # Example
