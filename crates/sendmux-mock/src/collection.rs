@@ -120,7 +120,6 @@ impl<T: Serialize> Collection<T> {
     /// Adds an item for `team` under an id the caller derived (seeded data
     /// whose ids must not depend on what other teams did first). Returns
     /// `false`, adding nothing, when the id is taken.
-    #[cfg_attr(not(test), expect(dead_code, reason = "the seeded logs use it next"))]
     pub(crate) fn insert_with_id(&mut self, team: &str, id: String, item: T) -> bool {
         if self.by_id.contains_key(&id) {
             return false;

@@ -27,6 +27,39 @@ pub(crate) fn unit(seed: u64, n: u64) -> f64 {
     (bits as f64) / ((1u64 << 53) as f64)
 }
 
+/// A small counter-based generator for seeded data sets (SplitMix64):
+/// the same seed draws the same sequence on every run and platform.
+pub(crate) struct Rng {
+    state: u64,
+}
+
+impl Rng {
+    /// A generator for `seed` and a text `label` (a team id, a purpose),
+    /// so separate data sets of one server draw separate sequences.
+    pub(crate) fn new(seed: u64, label: &str) -> Self {
+        Self {
+            state: hash_bytes(seed, label.as_bytes()),
+        }
+    }
+
+    /// The next 64 random bits.
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        mix64(self.state)
+    }
+
+    /// A draw in `0..n` (`0` when `n` is `0`).
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        if n == 0 { 0 } else { self.next_u64() % n }
+    }
+
+    /// One element of a non-empty slice (`None` for an empty one).
+    pub(crate) fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        let n = u64::try_from(items.len()).unwrap_or(u64::MAX);
+        items.get(usize::try_from(self.below(n)).unwrap_or(0))
+    }
+}
+
 const ALPHABET: &[u8; 36] = b"0123456789abcdefghijklmnopqrstuvwxyz";
 
 /// `prefix` + `cl` + 25 lowercase alphanumerics, the shape of the published
@@ -84,6 +117,22 @@ mod tests {
         let t1 = token(1, b"a", 32);
         let t2 = token(1, b"b", 32);
         assert_ne!(t1[24..], t2[24..]);
+    }
+
+    #[test]
+    fn rng_repeats_per_seed_and_label() {
+        let draws = |seed, label| {
+            let mut r = Rng::new(seed, label);
+            (0..8).map(|_| r.below(1000)).collect::<Vec<_>>()
+        };
+        assert_eq!(draws(1, "team_a"), draws(1, "team_a"));
+        assert_ne!(draws(1, "team_a"), draws(2, "team_a"));
+        assert_ne!(draws(1, "team_a"), draws(1, "team_b"));
+        let mut r = Rng::new(3, "x");
+        assert!((0..1000).all(|_| r.below(7) < 7));
+        assert_eq!(r.below(0), 0);
+        assert_eq!(r.pick::<u8>(&[]), None);
+        assert_eq!(r.pick(&[7]), Some(&7));
     }
 
     #[test]

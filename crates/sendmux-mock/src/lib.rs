@@ -69,6 +69,14 @@
 //!   minutes of server time. A domain's `mailbox_count` counts its
 //!   mailboxes that are not deleted, suspended ones included; deleting the
 //!   domain is `409 conflict` while it is above zero.
+//! - Billing and logs are seeded: a team's ledger (40 transactions over
+//!   100 days), delivery logs (120 over 30 days) and inbox logs (60) are
+//!   made from the seed and the team id on the team's first request to
+//!   them, before the server clock's time then, so a seed gives the same
+//!   data whatever other teams do. Lists page newest first, 25 items by
+//!   default, with every published filter; the balance, the spend summary
+//!   and the email metrics are computed from the same stored items, so
+//!   they agree with what the lists return.
 //! - A published operation without a handler answers `501` with the error
 //!   envelope and the mock's own code `not_implemented` (not one the API
 //!   sends), after auth and the rate limit.

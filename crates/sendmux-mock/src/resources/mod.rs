@@ -27,8 +27,10 @@
 //! }
 //! ```
 
+pub(crate) mod billing;
 pub(crate) mod domains;
 pub(crate) mod filters;
+pub(crate) mod logs;
 pub(crate) mod mailboxes;
 pub(crate) mod sending_accounts;
 pub(crate) mod webhooks;
@@ -55,6 +57,10 @@ pub(crate) struct Resources {
     pub(crate) mailboxes: Collection<mailboxes::Mailbox>,
     /// Every mailbox key the mock issued, for authentication.
     pub(crate) mailbox_keys: mailboxes::KeyIndex,
+    /// Seeded credit ledgers.
+    pub(crate) billing: billing::Billing,
+    /// Seeded (and recorded) delivery and inbox logs.
+    pub(crate) logs: logs::Logs,
     pub(crate) webhooks: Collection<webhooks::Webhook>,
     /// Delivery attempts, keyed by team and subscription
     /// (`webhooks::delivery::attempts_key`) instead of by team.
@@ -75,6 +81,8 @@ impl Resources {
             domains: Collection::new("mdom_", "domain", seed),
             mailboxes: Collection::new("mbx_", "mailbox", seed),
             mailbox_keys: mailboxes::KeyIndex::default(),
+            billing: billing::Billing::new(seed),
+            logs: logs::Logs::new(seed),
             webhooks: Collection::new("whk_", "webhook", seed),
             webhook_attempts: Collection::new("whda_", "delivery attempt", seed),
             providers: Collection::new("dprov_", "sending account", seed),
@@ -92,6 +100,8 @@ pub(crate) type Handler = fn(Ctx<'_>) -> Result<Out, ApiError>;
 const RESOURCES: &[&[(&Operation, Handler)]] = &[
     domains::HANDLERS,
     mailboxes::HANDLERS,
+    billing::HANDLERS,
+    logs::HANDLERS,
     webhooks::HANDLERS,
     sending_accounts::HANDLERS,
 ];

@@ -8,6 +8,7 @@ mod harness;
 mod admin;
 mod auth;
 mod bad_input;
+mod billing_logs;
 mod binary;
 mod domains;
 mod faults;
