@@ -730,3 +730,37 @@ async fn attempts_expire_after_seven_days() {
         .await
         .assert_error(404, "not_found");
 }
+
+#[tokio::test]
+async fn pausing_a_subscription_drops_its_planned_retry() {
+    let clock = ManualClock::default();
+    let server = MockServer::builder()
+        .allow_http_webhooks(true)
+        .clock(clock.clone())
+        .webhook_retry(3, Duration::from_secs(3))
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&server);
+    let mut hooks = Receiver::start().await;
+    hooks.answer(&[500]);
+    let id = id_of(&subscribe(&api, &hooks.url("hook"), &["sendmux.test"]).await);
+    api.post(&format!("/webhooks/{id}/test"), json!(null)).await;
+    hooks.next().await;
+    let first = recorded(&api, &id, 1).await;
+    assert_eq!(first[0]["result"], "retrying");
+    // The retry is due one backoff after the try, on the server clock.
+    assert_eq!(first[0]["next_retry_at"], "2026-01-01T00:00:03Z");
+    let r = api
+        .call(Method::PATCH, &format!("/webhooks/{id}"))
+        .json(&json!({ "enabled": false }))
+        .send()
+        .await;
+    assert_eq!(r.json()["data"]["enabled"], false);
+    settled(&server).await;
+    let list = attempts(&api, &id, "").await;
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["result"], "failed");
+    assert_eq!(list[0]["next_retry_at"], Value::Null);
+    assert!(hooks.drain().is_empty(), "the retry was still sent");
+}
