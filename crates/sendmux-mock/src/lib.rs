@@ -59,16 +59,17 @@
 //!   until resumed). Any other well-formed `smx_mbx_`/`smx_agent_` key is
 //!   still accepted leniently as a team of its own, but has no mailbox
 //!   behind it: `GET /mailbox/me` answers it `404 not_found`.
-//! - Mailboxes need a verified `send_receive` domain of the team
-//!   (`422 validation_error` otherwise), except at `myagent.mx`, whose
-//!   addresses are unique across all teams; the availability check applies
-//!   the same rules. Quotas are the 1, 5 and 50 GB tiers (1 GB when
-//!   omitted). A deleted mailbox stays readable with status `deleted`
-//!   (listed with `include_deleted=true`), refuses changes
-//!   (`409 conflict`) and holds its address (`cleanup_pending`) for ten
-//!   minutes of server time. A domain's `mailbox_count` counts its
-//!   mailboxes that are not deleted, suspended ones included; deleting the
-//!   domain is `409 conflict` while it is above zero.
+//! - Mailboxes need a verified `send_receive` domain of the team (`422
+//!   validation_error` otherwise), except at `myagent.mx`, whose
+//!   addresses are unique across all teams; the availability check
+//!   applies the same rules. Quotas are the 1, 5 and 50 GB tiers (1 GB
+//!   when omitted); a `providers` send scope must name the team's own
+//!   sending accounts (`422` otherwise). A deleted mailbox stays readable
+//!   with status `deleted` (listed with `include_deleted=true`), refuses
+//!   changes (`409 conflict`) and holds its address (`cleanup_pending`)
+//!   for ten minutes of server time. A domain's `mailbox_count` counts
+//!   its mailboxes that are not deleted, suspended ones included;
+//!   deleting the domain is `409 conflict` while it is above zero.
 //! - Billing and logs are seeded: a team's ledger (40 transactions over
 //!   100 days), delivery logs (120 over 30 days) and inbox logs (60) are
 //!   made from the seed and the team id on the team's first request to

@@ -142,6 +142,9 @@ fn create(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let send_scope = body.send_scope.map(SendScope::check).transpose()?;
     let (seed, now) = (ctx.seed(), ctx.app.clock.unix_millis());
     let mut store = ctx.store();
+    if let Some(scope) = &send_scope {
+        scope.check_accounts(&store, ctx.team)?;
+    }
     let (email, verdict) = check_address(&store, ctx.team, &body.email, now);
     let address = verdict.map_err(|why| why.into_error(&email))?;
     let id = store.mailboxes.insert(ctx.team, |id| Mailbox {
@@ -182,6 +185,9 @@ fn update(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let id = ctx.param(ID);
     let mut store = ctx.store();
     ctx.if_match(&store.mailboxes.rendered(ctx.team, id)?, "mailbox")?;
+    if let Some(scope) = &send_scope {
+        scope.check_accounts(&store, ctx.team)?;
+    }
     let m = store.mailboxes.get_mut(ctx.team, id)?;
     m.not_deleted()?;
     if let Some(name) = body.display_name {

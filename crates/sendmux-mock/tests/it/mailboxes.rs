@@ -43,6 +43,14 @@ fn assert_no_violations(server: &MockServer) {
     }
 }
 
+/// The id of the team's shared sending account (listing the accounts
+/// makes it).
+async fn shared_account(api: &Api) -> String {
+    let r = api.get("/providers").await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    str_of(&r.json(), "/data/0/id").to_owned()
+}
+
 async fn availability(api: &Api, email: &str) -> Value {
     let r = api
         .get(&format!(
@@ -235,9 +243,14 @@ async fn creation_is_refused_with_the_published_codes() {
         let r = refused("q@in.acme.com", json!({ "quota_bytes": tier })).await;
         check(r, 422, "validation_error", "quota_bytes");
     }
+    let ours = shared_account(&api).await;
+    let theirs = shared_account(&Api::with_key(&server, Some("smx_root_other"))).await;
     for scope in [
         json!({ "type": "providers" }),
         json!({ "type": "providers", "provider_public_ids": ["mdom_x"] }),
+        // Unknown, and another team's, sending accounts.
+        json!({ "type": "providers", "provider_public_ids": ["dprov_clnone"] }),
+        json!({ "type": "providers", "provider_public_ids": [ours, theirs] }),
         json!({ "type": "group", "provider_public_ids": ["dprov_x"] }),
         json!({ "type": "all", "group_public_ids": ["grp_1"] }),
     ] {
@@ -251,7 +264,7 @@ async fn creation_is_refused_with_the_published_codes() {
     {
         let scope = [
             json!({ "type": "all" }),
-            json!({ "type": "providers", "provider_public_ids": ["dprov_a", "dprov_b"] }),
+            json!({ "type": "providers", "provider_public_ids": [ours] }),
             json!({ "type": "group", "group_public_ids": ["grp_1"] }),
         ][i]
             .clone();
@@ -473,6 +486,7 @@ async fn update_honours_if_match_and_the_published_rules() {
     let (server, api) = start().await;
     let created = api.create_mailbox("agent@myagent.mx").await;
     let path = format!("/mailboxes/{}", str_of(&created, "/mailbox/id"));
+    let account = shared_account(&api).await;
     let etag = api.get(&path).await.header("etag").unwrap().to_owned();
     api.call(Method::PATCH, &path)
         .header("if-match", "W/\"0000000000000000\"")
@@ -486,7 +500,7 @@ async fn update_honours_if_match_and_the_published_rules() {
         .json(&json!({
             "display_name": "New",
             "quota_bytes": 53_687_091_200_u64,
-            "send_scope": { "type": "providers", "provider_public_ids": ["dprov_1"] }
+            "send_scope": { "type": "providers", "provider_public_ids": [account] }
         }))
         .send()
         .await;
@@ -494,7 +508,7 @@ async fn update_honours_if_match_and_the_published_rules() {
     let d = r.json()["data"].clone();
     assert_eq!(d["display_name"], "New");
     assert_eq!(d["quota_bytes"], 53_687_091_200_u64);
-    assert_eq!(d["send_scope"]["provider_public_ids"], json!(["dprov_1"]));
+    assert_eq!(d["send_scope"]["provider_public_ids"], json!([account]));
     assert_ne!(r.header("etag"), Some(etag.as_str()));
     // Omitted fields stay; null removes the name.
     let r = api
@@ -506,6 +520,12 @@ async fn update_honours_if_match_and_the_published_rules() {
     assert_eq!(r.json()["data"]["quota_bytes"], 53_687_091_200_u64);
     api.call(Method::PATCH, &path)
         .json(&json!({ "quota_bytes": 3 }))
+        .send()
+        .await
+        .assert_error(422, "validation_error");
+    let foreign = shared_account(&Api::with_key(&server, Some("smx_root_other"))).await;
+    api.call(Method::PATCH, &path)
+        .json(&json!({ "send_scope": { "type": "providers", "provider_public_ids": [foreign] } }))
         .send()
         .await
         .assert_error(422, "validation_error");

@@ -91,8 +91,8 @@ pub(crate) struct SendScope {
 impl SendScope {
     /// The published pairing of type and list: `providers` needs sending
     /// account ids (`dprov_`), `group` needs group ids, `all` takes
-    /// neither. Anything else is `422 validation_error`. The ids are not
-    /// looked up: any `dprov_` id of the right shape is accepted.
+    /// neither. Anything else is `422 validation_error`. Whether the
+    /// accounts are the team's is [`check_accounts`](Self::check_accounts).
     pub(crate) fn check(self) -> Result<Self, ApiError> {
         let providers = self.provider_public_ids.filter(|ids| !ids.is_empty());
         let groups = self.group_public_ids.filter(|ids| !ids.is_empty());
@@ -129,6 +129,25 @@ impl SendScope {
             (ScopeType::Group, _, _) => {
                 refuse("send_scope of type group needs group_public_ids and no provider_public_ids")
             }
+        }
+    }
+}
+
+impl SendScope {
+    /// Every sending account named must be one of `team`'s (`422
+    /// validation_error` for an unknown one or another team's). Delivery
+    /// groups have no resource in the mock; their ids are taken as given.
+    pub(crate) fn check_accounts(&self, store: &Resources, team: &str) -> Result<(), ApiError> {
+        let ids = self.provider_public_ids.iter().flatten();
+        match ids
+            .into_iter()
+            .find(|id| store.providers.get(team, id).is_err())
+        {
+            Some(id) => Err(ApiError::validation_error(format!(
+                "{id} is not a sending account of this team"
+            ))
+            .with_param("send_scope")),
+            None => Ok(()),
         }
     }
 }
