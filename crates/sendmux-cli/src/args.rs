@@ -77,6 +77,12 @@ pub(crate) enum Command {
     /// Mailbox domains: add, inspect, verify, upgrade, delete.
     #[command(subcommand)]
     Domains(DomainsCommand),
+    /// Hosted mailboxes: create, inspect, suspend, resume, keys, filters.
+    #[command(subcommand)]
+    Mailboxes(crate::groups::mailboxes::MailboxesCommand),
+    /// Webhook subscriptions, deliveries and secrets; `listen` receives them locally.
+    #[command(subcommand)]
+    Webhooks(crate::groups::webhooks::WebhooksCommand),
     /// Call any operation of the API by its operationId, or by METHOD and PATH.
     #[command(after_help = API_HELP)]
     Api(ApiArgs),
@@ -216,18 +222,8 @@ pub(crate) enum FiltersCommand {
     Set {
         /// Domain id (`mdom_...`).
         id: String,
-        /// Which senders get in.
-        #[arg(long, value_enum, required_unless_present = "from_file")]
-        mode: Option<FilterModeArg>,
-        /// A sender address or domain to let in (repeatable).
-        #[arg(long = "allow", value_name = "PATTERN")]
-        allow: Vec<String>,
-        /// A sender address or domain to keep out (repeatable).
-        #[arg(long = "deny", value_name = "PATTERN")]
-        deny: Vec<String>,
-        /// Read `{"mode": .., "rules": [{"type": "allow", "pattern": ..}]}` from a JSON file (`-` for stdin).
-        #[arg(long, conflicts_with_all = ["mode", "allow", "deny"])]
-        from_file: Option<PathBuf>,
+        #[command(flatten)]
+        rules: crate::groups::FilterRulesArgs,
         /// Only replace if the filters still have this ETag.
         #[arg(long)]
         if_match: Option<String>,

@@ -1,24 +1,26 @@
 //! What each subcommand does: build the client (or start the embedded mock),
 //! call the API, hand the result to `output`.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use sendmux_client::{Client, DomainMode, FilterMode, FilterRule, FilterState, VerificationStatus};
+use sendmux_client::{Client, DomainMode, VerificationStatus};
 
-use crate::args::{
-    Cli, Command, DomainsCommand, FilterModeArg, FiltersCommand, ModeArg, OutputFormat,
-};
+use crate::args::{Cli, Command, DomainsCommand, FiltersCommand, ModeArg, OutputFormat};
 use crate::failure::Failure;
-use crate::output;
+use crate::{groups, output};
 
 /// Key used with `--mock` when none is given: any `smx_root_` key works there.
 const MOCK_API_KEY: &str = "smx_root_mock";
 
 /// Runs one parsed command line.
 pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
+    // The local webhook receiver calls no API: no key needed.
+    if let Command::Webhooks(groups::webhooks::WebhooksCommand::Listen(args)) = cli.command {
+        return groups::webhooks::listen(args, format).await;
+    }
     let global = cli.global;
     let api_key = api_key(global.api_key, global.api_key_file.as_deref())?;
     // Keep the mock alive until the command is done.
@@ -60,6 +62,8 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
     let client = builder.build()?;
     let result = match cli.command {
         Command::Domains(command) => domains(&client, command, format).await,
+        Command::Mailboxes(command) => groups::mailboxes::run(&client, command, format).await,
+        Command::Webhooks(command) => groups::webhooks::run(&client, command, format).await,
         Command::Api(args) => crate::api::run(&client, args).await,
     };
     if let Some(server) = mock {
@@ -202,7 +206,7 @@ async fn domains(
         }
         DomainsCommand::Delete { id, yes } => {
             if !yes {
-                confirm_delete(&id)?;
+                groups::confirm_delete("domain", &id)?;
             }
             let deleted = domains.delete(id).send().await?;
             output::deleted(format, deleted.value())
@@ -226,28 +230,10 @@ async fn domains(
         }
         DomainsCommand::Filters(FiltersCommand::Set {
             id,
-            mode,
-            allow,
-            deny,
-            from_file,
+            rules,
             if_match,
         }) => {
-            let state = match from_file {
-                Some(path) => read_filter_file(&path)?,
-                None => {
-                    let mode = match mode {
-                        Some(FilterModeArg::Off) | None => FilterMode::Off,
-                        Some(FilterModeArg::Allowlist) => FilterMode::Allowlist,
-                        Some(FilterModeArg::Denylist) => FilterMode::Denylist,
-                    };
-                    let rules = allow
-                        .into_iter()
-                        .map(FilterRule::allow)
-                        .chain(deny.into_iter().map(FilterRule::deny));
-                    FilterState::new(mode, rules)
-                }
-            };
-            let mut request = domains.set_filters(id, state);
+            let mut request = domains.set_filters(id, rules.into_state()?);
             if let Some(etag) = if_match {
                 request = request.if_match(etag);
             }
@@ -358,41 +344,4 @@ async fn wait_for_verification(
         }
         tokio::time::sleep(interval).await;
     }
-}
-
-fn confirm_delete(id: &str) -> Result<(), Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure::Usage(format!(
-            "refusing to delete {id} without confirmation; pass --yes to delete from a script"
-        )));
-    }
-    eprint!("Delete domain {id}? This cannot be undone. [y/N] ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Failure::Io(format!("cannot read the answer: {e}")))?;
-    if matches!(answer.trim(), "y" | "Y" | "yes") {
-        Ok(())
-    } else {
-        Err(Failure::Usage("deletion cancelled".into()))
-    }
-}
-
-fn read_filter_file(path: &std::path::Path) -> Result<FilterState, Failure> {
-    let mut text = String::new();
-    if path.as_os_str() == "-" {
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| Failure::Io(format!("cannot read stdin: {e}")))?;
-    } else {
-        text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::Io(format!("cannot read {}: {e}", path.display())))?;
-    }
-    serde_json::from_str(&text).map_err(|e| {
-        Failure::Usage(format!(
-            "{} is not a filter state ({e}); expected {{\"mode\": \"allowlist\", \"rules\": [{{\"type\": \"allow\", \"pattern\": \"partner.com\"}}]}}",
-            path.display()
-        ))
-    })
 }

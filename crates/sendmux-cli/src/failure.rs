@@ -143,6 +143,16 @@ impl Failure {
 /// the same arguments, any earlier key replaced, and never the API key
 /// (the environment or a key file supplies it again).
 pub(crate) fn repeat_command(args: &[String], key: &str) -> String {
+    let mut kept = command_without(args, &["--idempotency-key"]);
+    kept.push("--idempotency-key".to_owned());
+    kept.push(shell_quote(key));
+    kept.join(" ")
+}
+
+/// `sendmux` and `args` as shell words, without the flags in `drop` (each
+/// taking a value, as `--flag V` or `--flag=V`) and never with `--api-key`.
+pub(crate) fn command_without(args: &[String], drop: &[&str]) -> Vec<String> {
+    let dropped = |flag: &str| flag == "--api-key" || drop.contains(&flag);
     let mut kept = vec!["sendmux".to_owned()];
     let mut skip_value = false;
     for arg in args {
@@ -150,16 +160,13 @@ pub(crate) fn repeat_command(args: &[String], key: &str) -> String {
             skip_value = false;
             continue;
         }
-        match arg.as_str() {
-            "--api-key" | "--idempotency-key" => skip_value = true,
-            other if other.starts_with("--api-key=") || other.starts_with("--idempotency-key=") => {
-            }
-            other => kept.push(shell_quote(other)),
+        match arg.split_once('=') {
+            _ if dropped(arg) => skip_value = true,
+            Some((flag, _)) if flag.starts_with("--") && dropped(flag) => {}
+            _ => kept.push(shell_quote(arg)),
         }
     }
-    kept.push("--idempotency-key".to_owned());
-    kept.push(shell_quote(key));
-    kept.join(" ")
+    kept
 }
 
 /// `arg` as a POSIX shell word.

@@ -12,6 +12,7 @@ mod api;
 mod args;
 mod commands;
 mod failure;
+mod groups;
 mod output;
 mod records;
 mod terminal;

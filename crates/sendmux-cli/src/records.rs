@@ -44,7 +44,11 @@ pub(crate) fn list<T: Serialize>(
     text: &ListText<'_>,
 ) -> Result<(), Failure> {
     if let Some(cursor) = next_cursor {
-        eprintln!("more follow: {} --cursor {}  (or --all)", text.more, clean(cursor));
+        eprintln!(
+            "more follow: {} --cursor {}  (or --all)",
+            text.more,
+            clean(cursor)
+        );
     }
     if format == OutputFormat::Json {
         return json(items);
@@ -56,7 +60,12 @@ pub(crate) fn list<T: Serialize>(
     table.set_header(columns.iter().map(|c| c.title).collect::<Vec<_>>());
     for item in items {
         let value = to_value(item)?;
-        table.add_row(columns.iter().map(|c| cell(&value, c.pointer)).collect::<Vec<_>>());
+        table.add_row(
+            columns
+                .iter()
+                .map(|c| cell(&value, c.pointer))
+                .collect::<Vec<_>>(),
+        );
     }
     write_stdout(&render(&table))
 }
@@ -69,6 +78,19 @@ pub(crate) fn detail<T: Serialize>(
     fields: &[Column],
     heading: Option<&str>,
 ) -> Result<(), Failure> {
+    detail_with(format, item, fields, heading, &[])
+}
+
+/// [`detail`] with lines that are not part of the model (an `ETag` from
+/// the response headers) after the model's own; JSON still prints the
+/// model alone.
+pub(crate) fn detail_with<T: Serialize>(
+    format: OutputFormat,
+    item: &T,
+    fields: &[Column],
+    heading: Option<&str>,
+    extra: &[(&str, Option<&str>)],
+) -> Result<(), Failure> {
     if format == OutputFormat::Json {
         return json(item);
     }
@@ -79,6 +101,11 @@ pub(crate) fn detail<T: Serialize>(
         // Absent optional fields are left out rather than shown empty.
         if !text.is_empty() {
             table.add_row(vec![field.title.to_string(), text]);
+        }
+    }
+    for (title, text) in extra {
+        if let Some(text) = text {
+            table.add_row(vec![(*title).to_string(), clean(text)]);
         }
     }
     let mut out = String::new();
