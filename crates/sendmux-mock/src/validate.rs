@@ -117,15 +117,16 @@ fn schema_check(op: &Operation, parts: &Parts, bytes: &[u8]) -> Result<(), ApiEr
         .find(|v| v.location != Location::Body && v.kind != ViolationKind::UndeclaredContentType)
     {
         let field = v.field_path();
+        let message = safe_message(v);
         let code = if v.keyword() == "required" {
-            ApiError::missing_parameter(v.message.clone())
+            ApiError::missing_parameter(message.clone())
         } else {
-            ApiError::invalid_parameter(v.message.clone())
+            ApiError::invalid_parameter(message.clone())
         };
         return Err(code.with_param(field.clone()).with_errors(vec![FieldError {
             field,
             code: v.keyword().to_owned(),
-            message: v.message.clone(),
+            message,
         }]));
     }
     let errors = report
@@ -134,10 +135,33 @@ fn schema_check(op: &Operation, parts: &Parts, bytes: &[u8]) -> Result<(), ApiEr
         .map(|v| FieldError {
             field: v.field_path(),
             code: v.keyword().to_owned(),
-            message: v.message.clone(),
+            message: safe_message(v),
         })
         .collect();
     Err(schema_error(op, errors))
+}
+
+/// The violation's message, unless the field holds a secret (an SMTP
+/// password, a key): the checker quotes the offending value, and an error
+/// answer must never echo a secret back, so those name the rule only.
+fn safe_message(v: &sendmux_conformance::Violation) -> String {
+    let field = v.field_path();
+    let last = field
+        .rsplit(['.', '/'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let secret = ["password", "secret", "authorization", "token"]
+        .iter()
+        .any(|word| last.contains(word));
+    if secret {
+        format!(
+            "{field} does not meet the `{}` rule (value not shown)",
+            v.keyword()
+        )
+    } else {
+        v.message.clone()
+    }
 }
 
 /// Whether the spec lists `status` among the responses of `op`. The table

@@ -445,3 +445,22 @@ async fn one_shared_ses_limit_request_at_a_time_cancellable_while_pending() {
     );
     assert_no_violations(&server);
 }
+
+#[tokio::test]
+async fn a_password_the_schema_refuses_is_not_quoted_in_the_error() {
+    let server = server().await;
+    let api = Api::new(&server);
+    // Over the published 500-character limit: refused by the schema check,
+    // whose messages normally quote the offending value.
+    let long = format!("pw-{}", "x".repeat(600));
+    let mut bad = smtp_body("Long", "smtp.acme.com");
+    bad["smtp_password"] = json!(long);
+    let r = api.post("/providers", bad).await;
+    assert_eq!(r.status / 100, 4, "{}", String::from_utf8_lossy(&r.body));
+    let body = String::from_utf8_lossy(&r.body);
+    assert!(!body.contains("pw-xxxx"), "{body}");
+    assert!(
+        body.contains("smtp_password"),
+        "the field is still named: {body}"
+    );
+}
