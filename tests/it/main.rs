@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod generated_client;
+mod management;
 mod soak;
 mod spec_guard;
 mod support;
