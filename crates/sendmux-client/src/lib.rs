@@ -53,6 +53,16 @@
 //! # }
 //! ```
 //!
+//! # Resources
+//!
+//! [`Client::domains`], [`Client::mailboxes`], [`Client::webhooks`],
+//! [`Client::sending_accounts`], [`Client::billing`], [`Client::email_logs`]
+//! and [`Client::inbox_logs`] cover the Management API, one method per
+//! operation, each returning a [`Request`] to adjust and await. Mailbox
+//! keys and webhook signing secrets, which the API shows only once, and the
+//! SMTP passwords you send are [`Secret`]s: `Debug` and `Display` redact
+//! them, and no error quotes a body that carries one.
+//!
 //! # Configuration
 //!
 //! ```no_run

@@ -79,9 +79,8 @@ impl EmailLogs {
     /// # Ok(()) }
     /// ```
     pub fn get(&self, id: impl AsRef<str>) -> GetEmailLog {
-        let path = [("id", id.as_ref())];
         self.client
-            .request(ops::MANAGEMENT_GET_EMAIL_LOG, &path, data)
+            .request(ops::MANAGEMENT_GET_EMAIL_LOG, &[("id", id.as_ref())], data)
     }
 
     /// Reads a delivery only if it changed since `etag`.
@@ -148,9 +147,8 @@ impl InboxLogs {
     /// # Ok(()) }
     /// ```
     pub fn get(&self, id: impl AsRef<str>) -> GetInboxLog {
-        let path = [("id", id.as_ref())];
         self.client
-            .request(ops::MANAGEMENT_GET_INBOX_LOG, &path, data)
+            .request(ops::MANAGEMENT_GET_INBOX_LOG, &[("id", id.as_ref())], data)
     }
 }
 

@@ -7,13 +7,13 @@
 use std::num::NonZeroU64;
 
 use sendmux_api::types as wire;
-use sendmux_operations::ops;
+use sendmux_operations::{Operation, ops};
 use serde::{Deserialize, Serialize};
 
 use crate::Client;
 use crate::error::InvalidInput;
 use crate::models::FilterState;
-use crate::request::{Json, Patch, Request, data, page};
+use crate::request::{Decoder, Json, Patch, Request, data, page};
 use crate::response::{Conditional, Page, Response};
 use crate::secret::{self, Secret};
 use crate::validate;
@@ -146,6 +146,11 @@ impl Mailboxes {
         Self { client }
     }
 
+    /// A call of `op` on the mailbox `id`.
+    fn on<T>(&self, op: &'static Operation, id: &str, decode: Decoder<T>) -> Request<T> {
+        self.client.request(op, &[("id", id)], decode)
+    }
+
     /// Lists mailboxes, newest first (`GET /mailboxes`); add
     /// [`include_deleted`](ListMailboxes::include_deleted) for deleted ones.
     /// ```no_run
@@ -185,9 +190,7 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn get(&self, id: impl AsRef<str>) -> GetMailbox {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_GET_MAILBOX, &path, data)
+        self.on(ops::MANAGEMENT_GET_MAILBOX, id.as_ref(), data)
     }
 
     /// Reads a mailbox only if it changed since `etag` (`304` comes back as
@@ -214,10 +217,7 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn update(&self, id: impl AsRef<str>) -> UpdateMailbox {
-        let path = [("id", id.as_ref())];
-        let request = self
-            .client
-            .request(ops::MANAGEMENT_UPDATE_MAILBOX, &path, data);
+        let request = self.on(ops::MANAGEMENT_UPDATE_MAILBOX, id.as_ref(), data);
         request.json(Patch::default())
     }
 
@@ -228,9 +228,7 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn delete(&self, id: impl AsRef<str>) -> DeleteMailbox {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_DELETE_MAILBOX, &path, data)
+        self.on(ops::MANAGEMENT_DELETE_MAILBOX, id.as_ref(), data)
     }
 
     /// Suspends a mailbox (`POST /mailboxes/{id}/suspend`); its keys stop
@@ -241,9 +239,7 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn suspend(&self, id: impl AsRef<str>) -> SuspendMailbox {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_SUSPEND_MAILBOX, &path, data)
+        self.on(ops::MANAGEMENT_SUSPEND_MAILBOX, id.as_ref(), data)
     }
 
     /// Resumes a suspended mailbox (`POST /mailboxes/{id}/resume`).
@@ -253,9 +249,7 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn resume(&self, id: impl AsRef<str>) -> ResumeMailbox {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_RESUME_MAILBOX, &path, data)
+        self.on(ops::MANAGEMENT_RESUME_MAILBOX, id.as_ref(), data)
     }
 
     /// Whether `email` is free for a new mailbox
@@ -282,14 +276,11 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn create_key(&self, id: impl AsRef<str>, app_name: impl Into<String>) -> CreateMailboxKey {
-        let path = [("id", id.as_ref())];
         let body = validate::wire("app_name", app_name)
             .map(|app_name| wire::CreateMailboxKeyBody { app_name });
-        let request = self
-            .client
-            .request(ops::MANAGEMENT_CREATE_MAILBOX_KEY, &path, |raw| {
-                secret::data::<KeyIssued>(raw).map(|r| r.map(|issued| issued.credential))
-            });
+        let request = self.on(ops::MANAGEMENT_CREATE_MAILBOX_KEY, id.as_ref(), |raw| {
+            secret::data::<KeyIssued>(raw).map(|r| r.map(|issued| issued.credential))
+        });
         request
             .json(None)
             .set(body, |b, body| b.0 = Some(body))
@@ -317,9 +308,7 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn filters(&self, id: impl AsRef<str>) -> GetMailboxFilters {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_GET_MAILBOX_FILTERS, &path, data)
+        self.on(ops::MANAGEMENT_GET_MAILBOX_FILTERS, id.as_ref(), data)
     }
 
     /// Reads the filter only if it changed since `etag`.
@@ -346,11 +335,8 @@ impl Mailboxes {
     /// # Ok(()) }
     /// ```
     pub fn set_filters(&self, id: impl AsRef<str>, state: FilterState) -> SetMailboxFilters {
-        let path = [("id", id.as_ref())];
         let checked = validate::filter_rules(&state.rules);
-        let request = self
-            .client
-            .request(ops::MANAGEMENT_SET_MAILBOX_FILTERS, &path, data);
+        let request = self.on(ops::MANAGEMENT_SET_MAILBOX_FILTERS, id.as_ref(), data);
         request.check(checked).json(state)
     }
 }

@@ -10,12 +10,12 @@ use std::fmt;
 use std::num::NonZeroU64;
 
 use sendmux_api::types as wire;
-use sendmux_operations::ops;
+use sendmux_operations::{Operation, ops};
 use serde::Serialize;
 
 use crate::Client;
 use crate::error::InvalidInput;
-use crate::request::{Json, Patch, Request, data, page};
+use crate::request::{Decoder, Json, Patch, Request, data, page};
 use crate::response::{Conditional, Page, Response};
 use crate::secret::{self, Secret};
 use crate::validate;
@@ -154,6 +154,11 @@ impl SendingAccounts {
         Self { client }
     }
 
+    /// A call of `op` on the account `id`.
+    fn on<T>(&self, op: &'static Operation, id: &str, decode: Decoder<T>) -> Request<T> {
+        self.client.request(op, &[("id", id)], decode)
+    }
+
     /// Lists sending accounts (`GET /providers`), optionally by
     /// [`status`](ListSendingAccounts::status) and [`kind`](ListSendingAccounts::kind).
     /// ```no_run
@@ -200,9 +205,7 @@ impl SendingAccounts {
     /// # Ok(()) }
     /// ```
     pub fn get(&self, id: impl AsRef<str>) -> GetSendingAccount {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_GET_PROVIDER, &path, data)
+        self.on(ops::MANAGEMENT_GET_PROVIDER, id.as_ref(), data)
     }
 
     /// Reads an account only if it changed since `etag`.
@@ -227,10 +230,7 @@ impl SendingAccounts {
     /// # Ok(()) }
     /// ```
     pub fn update(&self, id: impl AsRef<str>) -> UpdateSendingAccount {
-        let path = [("id", id.as_ref())];
-        let request = self
-            .client
-            .request(ops::MANAGEMENT_UPDATE_PROVIDER, &path, data);
+        let request = self.on(ops::MANAGEMENT_UPDATE_PROVIDER, id.as_ref(), data);
         request.json(Patch::default())
     }
 
@@ -241,9 +241,7 @@ impl SendingAccounts {
     /// # Ok(()) }
     /// ```
     pub fn delete(&self, id: impl AsRef<str>) -> DeleteSendingAccount {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_DELETE_PROVIDER, &path, data)
+        self.on(ops::MANAGEMENT_DELETE_PROVIDER, id.as_ref(), data)
     }
 
     /// Switches an account on (`POST /providers/{id}/activate`).
@@ -253,9 +251,7 @@ impl SendingAccounts {
     /// # Ok(()) }
     /// ```
     pub fn activate(&self, id: impl AsRef<str>) -> ActivateSendingAccount {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_ACTIVATE_PROVIDER, &path, data)
+        self.on(ops::MANAGEMENT_ACTIVATE_PROVIDER, id.as_ref(), data)
     }
 
     /// Switches an account off (`POST /providers/{id}/deactivate`).
@@ -265,9 +261,7 @@ impl SendingAccounts {
     /// # Ok(()) }
     /// ```
     pub fn deactivate(&self, id: impl AsRef<str>) -> DeactivateSendingAccount {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_DEACTIVATE_PROVIDER, &path, data)
+        self.on(ops::MANAGEMENT_DEACTIVATE_PROVIDER, id.as_ref(), data)
     }
 
     /// Tests the connection and login (`POST /providers/{id}/test`).
@@ -277,9 +271,7 @@ impl SendingAccounts {
     /// # Ok(()) }
     /// ```
     pub fn test(&self, id: impl AsRef<str>) -> TestSendingAccount {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_TEST_PROVIDER, &path, data)
+        self.on(ops::MANAGEMENT_TEST_PROVIDER, id.as_ref(), data)
     }
 
     /// How many accounts the team has and may have, and the shared Amazon

@@ -5,12 +5,12 @@
 //! is created or its secret rotated; it comes back as a [`Secret`].
 
 use sendmux_api::types as wire;
-use sendmux_operations::ops;
+use sendmux_operations::{Operation, ops};
 use serde::Deserialize;
 
 use crate::Client;
 use crate::models::WebhookEventType;
-use crate::request::{Json, Patch, Request, data, page};
+use crate::request::{Decoder, Json, Patch, Request, data, page};
 use crate::response::{Conditional, Page, Response};
 use crate::secret::{self, Secret};
 use crate::validate;
@@ -79,6 +79,11 @@ impl Webhooks {
         Self { client }
     }
 
+    /// A call of `op` on the subscription `id`.
+    fn on<T>(&self, op: &'static Operation, id: &str, decode: Decoder<T>) -> Request<T> {
+        self.client.request(op, &[("id", id)], decode)
+    }
+
     /// Lists subscriptions, newest first (`GET /webhooks`), without secrets.
     /// ```no_run
     /// # async fn f(w: sendmux_client::Webhooks) -> Result<(), sendmux_client::Error> {
@@ -128,9 +133,7 @@ impl Webhooks {
     /// # Ok(()) }
     /// ```
     pub fn get(&self, id: impl AsRef<str>) -> GetWebhook {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_GET_WEBHOOK, &path, data)
+        self.on(ops::MANAGEMENT_GET_WEBHOOK, id.as_ref(), data)
     }
 
     /// Reads a subscription only if it changed since `etag`.
@@ -156,10 +159,7 @@ impl Webhooks {
     /// # Ok(()) }
     /// ```
     pub fn update(&self, id: impl AsRef<str>) -> UpdateWebhook {
-        let path = [("id", id.as_ref())];
-        let request = self
-            .client
-            .request(ops::MANAGEMENT_UPDATE_WEBHOOK, &path, data);
+        let request = self.on(ops::MANAGEMENT_UPDATE_WEBHOOK, id.as_ref(), data);
         request.json(Patch::default())
     }
 
@@ -170,9 +170,7 @@ impl Webhooks {
     /// # Ok(()) }
     /// ```
     pub fn delete(&self, id: impl AsRef<str>) -> DeleteWebhook {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_DELETE_WEBHOOK, &path, data)
+        self.on(ops::MANAGEMENT_DELETE_WEBHOOK, id.as_ref(), data)
     }
 
     /// Lists delivery attempts, newest first
@@ -185,9 +183,7 @@ impl Webhooks {
     /// # Ok(()) }
     /// ```
     pub fn deliveries(&self, id: impl AsRef<str>) -> ListDeliveries {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_LIST_DELIVERY, &path, page)
+        self.on(ops::MANAGEMENT_LIST_DELIVERY, id.as_ref(), page)
     }
 
     /// The body one delivery attempt sent, while it is kept
@@ -215,10 +211,11 @@ impl Webhooks {
     /// # Ok(()) }
     /// ```
     pub fn rotate_secret(&self, id: impl AsRef<str>) -> RotateWebhookSecret {
-        let path = [("id", id.as_ref())];
-        let request =
-            self.client
-                .request(ops::MANAGEMENT_ROTATE_WEBHOOK_SECRET, &path, secret::data);
+        let request = self.on(
+            ops::MANAGEMENT_ROTATE_WEBHOOK_SECRET,
+            id.as_ref(),
+            secret::data,
+        );
         request.sensitive()
     }
 
@@ -230,9 +227,7 @@ impl Webhooks {
     /// # Ok(()) }
     /// ```
     pub fn test(&self, id: impl AsRef<str>) -> TestWebhook {
-        let path = [("id", id.as_ref())];
-        self.client
-            .request(ops::MANAGEMENT_TEST_WEBHOOK, &path, data)
+        self.on(ops::MANAGEMENT_TEST_WEBHOOK, id.as_ref(), data)
     }
 }
 

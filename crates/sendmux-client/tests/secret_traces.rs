@@ -22,8 +22,19 @@ use serde_json::json;
 use tokio::sync::{Mutex, MutexGuard};
 use tracing_subscriber::fmt::format::FmtSpan;
 
-use fixtures::*;
+use fixtures::{credential, mailbox, reply, reply_error};
+use sendmux_client::Client;
+use sendmux_client::clock::VirtualClock;
 use support::Buffer;
+
+/// A client without response validation: these tests are about what this
+/// crate's decoding and requests do with secrets (see the last test for
+/// validation reports).
+fn client(server: &MockServer) -> Client {
+    support::builder(&server.base_url(), &VirtualClock::new())
+        .build()
+        .unwrap()
+}
 
 async fn capture() -> (MutexGuard<'static, ()>, Buffer) {
     static SERIAL: Mutex<()> = Mutex::const_new(());
@@ -82,7 +93,7 @@ async fn mailbox_keys_stay_out_of_traces() {
     let broken = mailboxes.create_key("mbx_1", "ci").await;
     assert!(created.is_ok() && broken.is_err());
     let outcomes = [format!("{created:?}"), format!("{broken:?}")];
-    assert_unseen(&buffer, &outcomes, MAILBOX_KEY);
+    assert_unseen(&buffer, &outcomes, fixtures::MAILBOX_KEY);
 }
 
 #[tokio::test]
@@ -159,4 +170,36 @@ async fn smtp_passwords_stay_out_of_traces() {
     assert!(created.is_err() && updated.is_err());
     let outcomes = [format!("{created:?}"), format!("{updated:?}")];
     assert_unseen(&buffer, &outcomes, SMTP_PASSWORD);
+}
+
+/// A secret-bearing answer that breaks the API description: the
+/// `conformance` feature's reports quote the values they reject, and both
+/// the warn-mode warning and the strict-mode "giving up" event print the
+/// report, so the secret reaches the traces. Ignored until those reports
+/// leave values out for such answers.
+#[cfg(feature = "conformance")]
+#[ignore = "conformance reports quote rejected values, secrets included"]
+#[tokio::test]
+async fn conformance_reports_keep_secrets_out_of_traces() {
+    use sendmux_client::conformance::ConformanceMode;
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/mailboxes/mbx_1/keys");
+            let mut broken = credential();
+            broken["imap_port"] = json!(fixtures::MAILBOX_KEY);
+            reply(then, 201, json!({"credential": broken}));
+        })
+        .await;
+    let (_serial, buffer) = capture().await;
+    let mut outcomes = Vec::new();
+    for mode in [ConformanceMode::Warn, ConformanceMode::Strict] {
+        let client = support::builder(&server.base_url(), &VirtualClock::new())
+            .conformance(mode)
+            .build()
+            .unwrap();
+        let outcome = client.mailboxes().create_key("mbx_1", "ci").await;
+        outcomes.push(format!("{outcome:?}"));
+    }
+    assert_unseen(&buffer, &outcomes, fixtures::MAILBOX_KEY);
 }
