@@ -33,6 +33,7 @@ pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
         .route("/__mock/requests", get(get_requests).delete(clear_requests))
         .route("/__mock/domains", get(get_domains))
         .route("/__mock/mailboxes", get(get_mailboxes))
+        .route("/__mock/webhooks/events", post(emit_webhook_event))
         .route("/__mock/reset", post(reset))
         .route(
             "/__mock/propagation",
@@ -187,6 +188,47 @@ async fn get_mailboxes(State(app): State<Arc<App>>, headers: HeaderMap) -> Respo
         StatusCode::OK,
         json!({ "count": mailboxes.len(), "mailboxes": mailboxes }),
     )
+}
+
+/// `{"event_type": "message.bounced", "mailbox_id": null}`: publishes a
+/// message event to the webhook subscriptions of the team named as for
+/// `/__mock/domains` (required here), as mail activity would.
+async fn emit_webhook_event(
+    State(app): State<Arc<App>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Emit {
+        event_type: String,
+        #[serde(default)]
+        mailbox_id: Option<String>,
+    }
+    let emit: Emit = match parse(&body) {
+        Ok(emit) => emit,
+        Err(e) => return bad_request(e),
+    };
+    let Some(team) = inspected_team(&app, &headers) else {
+        return bad_request(format!(
+            "name the team with the API key whose webhooks receive the event, in {X_MOCK_API_KEY}"
+        ));
+    };
+    match resources::webhooks::emit_for_team(
+        &app,
+        &team,
+        &emit.event_type,
+        emit.mailbox_id.as_deref(),
+    ) {
+        Some(event_id) => json_response(
+            StatusCode::ACCEPTED,
+            json!({ "ok": true, "event_id": event_id }),
+        ),
+        None => bad_request(format!(
+            "{:?} is not a published message event type (sendmux.test goes through POST /webhooks/{{id}}/test)",
+            emit.event_type
+        )),
+    }
 }
 
 /// Every operation of the table and whether the mock implements it.

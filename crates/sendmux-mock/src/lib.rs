@@ -36,6 +36,7 @@
 //! | `GET`/`DELETE /__mock/requests` | the request log ([`RequestRecord`]s), or clear it |
 //! | `GET /__mock/domains` | stored domains and their count; with `X-Mock-Api-Key: KEY` (or, without an admin token, `Authorization`), only that key's team |
 //! | `GET /__mock/mailboxes` | stored mailboxes (deleted ones too, never their keys) and their count; the same team selection as `/__mock/domains` |
+//! | `POST /__mock/webhooks/events` | `{"event_type": "message.bounced", "mailbox_id": null}` publishes a message event to the webhooks of the team named by `X-Mock-Api-Key` (see [`MockServer::emit_webhook_event`]); answers `{"event_id"}` |
 //! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
 //! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] as JSON |
@@ -382,13 +383,8 @@ impl MockServer {
         event_type: &str,
         mailbox_id: Option<&str>,
     ) -> Option<String> {
-        let event_type = resources::webhooks::EventType::parse(event_type)
-            .filter(|t| *t != resources::webhooks::EventType::Test)?;
         let team = self.app.team_of(api_key);
-        let store = lock(&self.app.resources);
-        Some(resources::webhooks::delivery::emit(
-            &self.app, &store, &team, event_type, mailbox_id,
-        ))
+        resources::webhooks::emit_for_team(&self.app, &team, event_type, mailbox_id)
     }
 }
 

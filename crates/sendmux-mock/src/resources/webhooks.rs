@@ -20,6 +20,20 @@ use super::{Ctx, Handler};
 use crate::api::{ApiError, Out, header_value, to_json};
 use crate::collection::{Collection, DEFAULT_LIMIT, Rendered};
 
+/// Publishes a message event of `event_type` to `team`'s subscriptions and
+/// returns its id; `None` unless it names a published message event
+/// (`sendmux.test` targets one subscription, through its own endpoint).
+pub(crate) fn emit_for_team(
+    app: &crate::app::App,
+    team: &str,
+    event_type: &str,
+    mailbox_id: Option<&str>,
+) -> Option<String> {
+    let event_type = EventType::parse(event_type).filter(|t| *t != EventType::Test)?;
+    let store = crate::app::lock(&app.resources);
+    Some(delivery::emit(app, &store, team, event_type, mailbox_id))
+}
+
 /// The operations this module implements.
 pub(crate) const HANDLERS: &[(&Operation, Handler)] = &[
     (ops::MANAGEMENT_LIST_WEBHOOKS, list),

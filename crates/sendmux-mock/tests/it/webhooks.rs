@@ -764,3 +764,46 @@ async fn pausing_a_subscription_drops_its_planned_retry() {
     assert_eq!(list[0]["next_retry_at"], Value::Null);
     assert!(hooks.drain().is_empty(), "the retry was still sent");
 }
+
+#[tokio::test]
+async fn the_admin_api_publishes_a_message_event_to_the_named_team() {
+    let server = server().await;
+    let api = Api::new(&server);
+    let mut hooks = Receiver::start().await;
+    let hook = subscribe(&api, &hooks.url("/bounces"), &["message.bounced"]).await;
+    let http = reqwest::Client::new();
+    let emit = |body: Value, key: Option<&str>| {
+        let mut request = http
+            .post(format!("{}/webhooks/events", server.admin_url()))
+            .json(&body);
+        if let Some(key) = key {
+            request = request.header("X-Mock-Api-Key", key);
+        }
+        request.send()
+    };
+
+    let r = emit(json!({ "event_type": "message.bounced" }), Some(KEY))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let event_id = r.json::<Value>().await.unwrap()["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delivery = hooks.next().await;
+    assert_eq!(delivery.header("x-sendmux-event-id"), event_id);
+    assert!(delivery.signed_with(hook["secret"].as_str().unwrap()));
+
+    // Without a team, or with an event type that is not a message event,
+    // nothing is published.
+    let r = emit(json!({ "event_type": "message.bounced" }), None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = emit(json!({ "event_type": "sendmux.test" }), Some(KEY))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    settled(&server).await;
+    assert!(hooks.drain().is_empty());
+}
