@@ -381,8 +381,9 @@ impl<T: Send + 'static, B: Body> Request<T, B> {
                 timeout,
                 retry,
                 max_body,
-                sensitive: _,
+                sensitive,
             } = *options;
+            call.sensitive = sensitive;
             call.headers = headers;
             call.idempotency_key = idempotency_key.map(IdempotencyKey::new).transpose()?;
             call.timeout = timeout;

@@ -43,6 +43,8 @@ pub(crate) struct Call {
     /// This call's retry policy, instead of the client's (boxed: rare, and
     /// the call is moved with every future that holds it).
     pub(crate) retry: Option<Box<crate::retry::RetryPolicy>>,
+    /// The answer carries a secret: nothing quoting its body may be logged.
+    pub(crate) sensitive: bool,
 }
 
 impl Call {
@@ -57,6 +59,7 @@ impl Call {
             max_body: None,
             timeout: None,
             retry: None,
+            sensitive: false,
         }
     }
 
