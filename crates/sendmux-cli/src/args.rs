@@ -16,7 +16,7 @@ Exit codes:
   5  timed out: `domains verify --wait` gave up before the domain verified
   6  domain verification failed";
 
-/// Manage Sendmux mailbox domains.
+/// Manage Sendmux: domains, mailboxes, webhooks, sending accounts, billing and logs.
 #[derive(Debug, Parser)]
 #[command(name = "sendmux", version, after_help = EXIT_CODES_HELP)]
 pub(crate) struct Cli {
@@ -29,7 +29,7 @@ pub(crate) struct Cli {
 /// Flags accepted before or after the subcommand.
 #[derive(Debug, Args)]
 pub(crate) struct GlobalArgs {
-    /// API key (`smx_root_...` for domains), or `-` to read one line from
+    /// API key (a root key, `smx_root_...`), or `-` to read one line from
     /// stdin. A key given here is visible to every user of the machine (`ps`)
     /// and ends up in shell history: the environment (SENDMUX_API_KEY),
     /// --api-key-file or `--api-key -` keep it out of the process list.
@@ -83,6 +83,15 @@ pub(crate) enum Command {
     /// Webhook subscriptions, deliveries and secrets; `listen` receives them locally.
     #[command(subcommand)]
     Webhooks(crate::groups::webhooks::WebhooksCommand),
+    /// Sending accounts (SMTP servers and connected accounts) and their limits.
+    #[command(subcommand)]
+    SendingAccounts(crate::groups::sending_accounts::SendingAccountsCommand),
+    /// Credit balance, spend and transactions.
+    #[command(subcommand)]
+    Billing(crate::groups::billing::BillingCommand),
+    /// Delivery logs, metrics and inbound logs; `tail` follows new deliveries.
+    #[command(subcommand)]
+    Logs(crate::groups::logs::LogsCommand),
     /// Call any operation of the API by its operationId, or by METHOD and PATH.
     #[command(after_help = API_HELP)]
     Api(ApiArgs),
@@ -250,7 +259,7 @@ pub(crate) enum FilterModeArg {
     Denylist,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e} (examples: 90s, 10m, 1h)"))
 }
 

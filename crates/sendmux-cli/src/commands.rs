@@ -64,6 +64,11 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         Command::Domains(command) => domains(&client, command, format).await,
         Command::Mailboxes(command) => groups::mailboxes::run(&client, command, format).await,
         Command::Webhooks(command) => groups::webhooks::run(&client, command, format).await,
+        Command::SendingAccounts(command) => {
+            groups::sending_accounts::run(&client, command, format).await
+        }
+        Command::Billing(command) => groups::billing::run(&client, command, format).await,
+        Command::Logs(command) => groups::logs::run(&client, command, format).await,
         Command::Api(args) => crate::api::run(&client, args).await,
     };
     if let Some(server) = mock {

@@ -1,4 +1,5 @@
-//! `sendmux`: manage Sendmux mailbox domains from a terminal or a script.
+//! `sendmux`: manage Sendmux (domains, mailboxes, webhooks, sending
+//! accounts, billing, logs) from a terminal or a script.
 //!
 //! Run `sendmux --help` for the commands and exit codes, and
 //! `sendmux --mock domains add mail.acme.com` to try it without an account.

@@ -145,10 +145,18 @@ fn plain(value: &Value) -> String {
         Value::Null => String::new(),
         Value::String(s) => s.clone(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        Value::Number(n) => whole(n).unwrap_or_else(|| n.to_string()),
         Value::Array(items) => items.iter().map(plain).collect::<Vec<_>>().join(","),
         Value::Object(_) => value.to_string(),
     }
+}
+
+/// A float with nothing after the point as an integer (`12`, not `12.0`):
+/// some counts are JSON numbers that decode as floats.
+fn whole(n: &serde_json::Number) -> Option<String> {
+    let f = n.as_f64().filter(|_| n.is_f64())?;
+    // Beyond 2^53 a float no longer holds every integer: keep its own form.
+    (f.fract() == 0.0 && f.abs() < 9_007_199_254_740_992.0).then(|| format!("{f:.0}"))
 }
 
 pub(crate) fn bare_table() -> Table {
@@ -179,6 +187,8 @@ mod tests {
         });
         assert_eq!(cell(&value, "/s"), "a");
         assert_eq!(cell(&value, "/n"), "3");
+        assert_eq!(cell(&json!({"f": 12.0}), "/f"), "12");
+        assert_eq!(cell(&json!({"f": 12.5}), "/f"), "12.5");
         assert_eq!(cell(&value, "/b"), "true");
         assert_eq!(cell(&value, "/z"), "");
         assert_eq!(cell(&value, "/missing"), "");

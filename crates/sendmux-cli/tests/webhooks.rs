@@ -176,22 +176,30 @@ fn listen(format: &str, args: &[&str], env_secret: Option<&str>) -> Listening {
         command.env("SENDMUX_WEBHOOK_SECRET", secret);
     }
     let mut child = command.spawn().unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    // Owned by `Listening` from here on, whose `drop` ends it.
+    let mut listening = Listening {
+        child,
+        url: String::new(),
+        stderr,
+    };
     let mut line = String::new();
     loop {
         line.clear();
-        assert_ne!(
-            stderr.read_line(&mut line).unwrap(),
-            0,
-            "listen exited before listening"
-        );
+        let read = listening.stderr.read_line(&mut line).unwrap_or(0);
+        assert_ne!(read, 0, "listen exited before listening");
         if let Some(url) = line.trim().strip_prefix("listening on ") {
-            return Listening {
-                child,
-                url: format!("{url}/hooks"),
-                stderr,
-            };
+            listening.url = format!("{url}/hooks");
+            return listening;
         }
+    }
+}
+
+/// A test that failed half way leaves no receiver running.
+impl Drop for Listening {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -18,7 +18,10 @@ use crate::args::{FilterModeArg, OutputFormat};
 use crate::failure::Failure;
 use crate::records::{self, Column, ListText};
 
+pub(crate) mod billing;
+pub(crate) mod logs;
 pub(crate) mod mailboxes;
+pub(crate) mod sending_accounts;
 pub(crate) mod webhooks;
 
 /// `--limit`, `--all` and `--cursor` of every list command.

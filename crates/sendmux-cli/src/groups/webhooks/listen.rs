@@ -47,7 +47,8 @@ pub(crate) struct ListenArgs {
     /// or SENDMUX_WEBHOOK_SECRET.
     #[arg(long = "secret", value_name = "SECRET", value_parser = secret_arg)]
     secrets: Vec<Secret>,
-    /// Read the signing secrets from this file, one per line.
+    /// Read the signing secrets from this file, one per line. Without
+    /// --secret or --secret-file, SENDMUX_WEBHOOK_SECRET is read.
     #[arg(long, value_name = "PATH", conflicts_with = "secrets")]
     secret_file: Option<PathBuf>,
     /// Pass each verified delivery on to this URL (same body, Content-Type and
