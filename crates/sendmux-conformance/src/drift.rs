@@ -163,6 +163,14 @@ pub enum DriftError {
         #[source]
         source: std::io::Error,
     },
+    /// A published document could not be fetched from its URL.
+    #[error("cannot fetch {url}: {message}")]
+    Fetch {
+        /// Where it was asked for.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// A document is not JSON or YAML.
     #[error("cannot parse {path}: {message}")]
     Parse {
@@ -192,6 +200,50 @@ impl Published {
             |n| n.to_string_lossy().into_owned(),
         );
         Ok(Self { name, document })
+    }
+}
+
+impl Published {
+    /// A published document from its text (JSON or YAML), e.g. as fetched
+    /// from a live server's `/openapi.json`; `name` labels it in output.
+    pub fn from_text(name: impl Into<String>, text: &str) -> Result<Self, DriftError> {
+        let name = name.into();
+        let document = serde_yaml::from_str(text).map_err(|err| DriftError::Parse {
+            path: PathBuf::from(&name),
+            message: err.to_string(),
+        })?;
+        Ok(Self { name, document })
+    }
+
+    /// Fetches a published document from `url` (a live API's
+    /// `/openapi.json`), so drift can compare against what the server
+    /// describes right now rather than a saved copy.
+    #[cfg(feature = "check")]
+    pub async fn fetch(url: &str, timeout: std::time::Duration) -> Result<Self, DriftError> {
+        let failed = |message: String| DriftError::Fetch {
+            url: url.to_owned(),
+            message,
+        };
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        let response = client
+            .get(url)
+            .header(http::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(failed(format!("the server answered {status}")));
+        }
+        let text = response
+            .text()
+            .await
+            .map_err(|e| failed(e.without_url().to_string()))?;
+        Self::from_text(url, &text)
     }
 }
 

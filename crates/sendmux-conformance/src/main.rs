@@ -51,9 +51,10 @@ enum Command {
     /// By default ours are both embedded documents, `openapi.yaml` and
     /// `openapi-sending.yaml`.
     Drift {
-        /// A published document (repeat for several).
-        #[arg(long, required = true, num_args = 1.., value_name = "PATH")]
-        published: Vec<PathBuf>,
+        /// A published document (repeat for several): a file, or an
+        /// `http(s)://` URL such as a live API's `/openapi.json`.
+        #[arg(long, required = true, num_args = 1.., value_name = "PATH|URL")]
+        published: Vec<String>,
         /// Our OpenAPI 3.0 documents to compare instead of the embedded ones.
         #[arg(long, num_args = 1.., value_name = "PATH")]
         ours: Vec<PathBuf>,
@@ -112,7 +113,7 @@ fn check_command(spec: Option<&Path>, options: &CheckOptions) -> ExitCode {
 
 /// `drift`: `--ours` files, else the `--spec` file, else both embedded
 /// documents, against the published ones.
-fn drift_command(spec: Option<&Path>, ours: &[PathBuf], published: &[PathBuf]) -> ExitCode {
+fn drift_command(spec: Option<&Path>, ours: &[PathBuf], published: &[String]) -> ExitCode {
     let paths: Vec<&Path> = if ours.is_empty() {
         spec.into_iter().collect()
     } else {
@@ -134,9 +135,47 @@ fn drift_command(spec: Option<&Path>, ours: &[PathBuf], published: &[PathBuf]) -
     } else {
         loaded.iter().collect()
     };
-    finish(drift::compare_files(&documents, published), |report| {
+    let published = match load_published(published) {
+        Ok(published) => published,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return ExitCode::from(CANNOT_RUN);
+        }
+    };
+    let report = drift::compare(&documents, &published);
+    finish(Ok::<_, drift::DriftError>(report), |report| {
         report.is_clean()
     })
+}
+
+/// Each `--published` value, read from its file or fetched from its URL.
+fn load_published(sources: &[String]) -> Result<Vec<drift::Published>, drift::DriftError> {
+    let is_url = |s: &str| s.starts_with("http://") || s.starts_with("https://");
+    let mut runtime = None;
+    sources
+        .iter()
+        .map(|source| {
+            if !is_url(source) {
+                return drift::Published::from_path(source);
+            }
+            let runtime = match &mut runtime {
+                Some(runtime) => runtime,
+                None => runtime.insert(
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| drift::DriftError::Fetch {
+                            url: source.clone(),
+                            message: format!("cannot start the async runtime: {e}"),
+                        })?,
+                ),
+            };
+            runtime.block_on(drift::Published::fetch(
+                source,
+                std::time::Duration::from_secs(30),
+            ))
+        })
+        .collect()
 }
 
 /// Prints a report and exits 0 when it is clean, else with the problem

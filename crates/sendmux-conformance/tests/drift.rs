@@ -239,4 +239,73 @@ mod cli {
         ]);
         assert_eq!(code, Some(2));
     }
+
+    /// Serves `body` at `/api/v1/openapi.json` on a free loopback port
+    /// (answering `status`) until the process ends; returns that URL.
+    fn serve_document(body: String, status: u16) -> String {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!(
+            "http://{}/api/v1/openapi.json",
+            listener.local_addr().unwrap()
+        );
+        listener.set_nonblocking(true).unwrap();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                let status = http::StatusCode::from_u16(status).unwrap();
+                let app = axum::Router::new().route(
+                    "/api/v1/openapi.json",
+                    axum::routing::get(move || {
+                        let body = body.clone();
+                        async move { (status, body) }
+                    }),
+                );
+                axum::serve(listener, app).await.unwrap();
+            });
+        });
+        url
+    }
+
+    #[test]
+    fn drift_command_fetches_a_published_document_from_a_url() {
+        let Some(dir) = reference_dir() else { return };
+        let app = dir.join("openapi-app.json");
+        let sending = std::fs::read_to_string(dir.join("openapi-sending.json")).unwrap();
+        let url = serve_document(sending, 200);
+        let (code, stdout) = run(&["--published".as_ref(), app.as_ref(), url.as_ref()]);
+        assert!(stdout.trim_end().ends_with("covered 101/101"), "{stdout}");
+        assert_eq!(code, Some(0), "{stdout}");
+
+        // A live document that moved is reported like a file that did.
+        let mut moved: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join("openapi-sending.json")).unwrap(),
+        )
+        .unwrap();
+        moved["paths"]
+            .as_object_mut()
+            .unwrap()
+            .remove("/emails/send/batch");
+        let url = serve_document(moved.to_string(), 200);
+        let (code, stdout) = run(&["--published".as_ref(), app.as_ref(), url.as_ref()]);
+        assert_eq!(code, Some(1), "{stdout}");
+    }
+
+    #[test]
+    fn drift_command_says_when_a_url_cannot_be_fetched() {
+        let url = serve_document("gone".to_owned(), 404);
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_sendmux-conformance"))
+            .args(["drift", "--published", &url])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("cannot fetch") && stderr.contains("404"),
+            "{stderr}"
+        );
+    }
 }
