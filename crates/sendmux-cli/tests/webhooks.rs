@@ -293,6 +293,11 @@ fn listen_verifies_the_mock_test_delivery() {
     let deliveries = json(&harness, &["webhooks", "deliveries", &id]);
     assert_eq!(deliveries[0]["result"], "success", "{deliveries}");
     assert_eq!(deliveries[0]["response_status"], 200, "{deliveries}");
+    let delivery = deliveries[0]["id"].as_str().unwrap();
+    let sent = json(&harness, &["webhooks", "payload", &id, delivery]);
+    assert_eq!(sent["payload"]["id"], event_id.as_str(), "{sent}");
+    let table = ok(cli(&harness, "table").args(["webhooks", "payload", &id, delivery])).stdout;
+    assert!(table.contains(&event_id), "{table}");
 }
 
 #[test]

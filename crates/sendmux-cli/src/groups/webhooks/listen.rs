@@ -70,7 +70,9 @@ struct Listener {
     forward: Option<Forward>,
     format: OutputFormat,
     max_events: Option<u64>,
+    /// Deliveries taken in, and those completely handled.
     received: AtomicU64,
+    handled: AtomicU64,
     stop: Notify,
 }
 
@@ -104,6 +106,7 @@ pub(crate) async fn listen(args: ListenArgs, format: OutputFormat) -> Result<(),
         format,
         max_events: args.max_events,
         received: AtomicU64::new(0),
+        handled: AtomicU64::new(0),
         stop: Notify::new(),
     });
     let app = Router::new()
@@ -162,7 +165,7 @@ fn secrets(args: &ListenArgs) -> Result<Vec<Secret>, Failure> {
     }
 }
 
-/// One delivery: verify, forward, print, answer.
+/// One delivery: verify, answer, and print (after forwarding, if asked).
 async fn receive(
     State(listener): State<Arc<Listener>>,
     method: Method,
@@ -188,15 +191,33 @@ async fn receive(
         ) => StatusCode::UNAUTHORIZED,
         Err(_) => StatusCode::BAD_REQUEST,
     };
-    let forwarded = match (&verdict, &listener.forward) {
-        (Ok(_), Some(forward)) => Some(forward.send(&headers, body).await),
-        _ => None,
-    };
-    print(listener.format, &headers, &verdict, forwarded.as_ref());
-    if listener.max_events.is_some_and(|max| count >= max) {
-        listener.stop.notify_one();
+    if verdict.is_ok() && listener.forward.is_some() {
+        // Answer the sender now and forward after: a slow app must not make
+        // the sender time out and deliver again.
+        let listener = Arc::clone(&listener);
+        tokio::spawn(async move {
+            if let Some(forward) = &listener.forward {
+                let forwarded = forward.send(&headers, body).await;
+                print(listener.format, &headers, &verdict, Some(&forwarded));
+            }
+            listener.handled();
+        });
+    } else {
+        print(listener.format, &headers, &verdict, None);
+        listener.handled();
     }
     status
+}
+
+impl Listener {
+    /// Counts a delivery as printed (and forwarded); stops the receiver
+    /// after `--max-events` of them.
+    fn handled(&self) {
+        let done = self.handled.fetch_add(1, Ordering::SeqCst) + 1;
+        if self.max_events.is_some_and(|max| done >= max) {
+            self.stop.notify_one();
+        }
+    }
 }
 
 /// One line per delivery: a table row, or a JSON object.
