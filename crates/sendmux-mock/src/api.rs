@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use sendmux_operations::{Operation, Surface};
 
-use crate::app::{App, IdemBegin, IdemKey, LogEntry, RateOutcome, StoredResponse, lock};
+use crate::app::{App, IdemBegin, IdemKey, Listener, LogEntry, RateOutcome, StoredResponse, lock};
 use crate::config::FaultKind;
 use crate::resources::{self, Ctx, Handler};
 use crate::serve::{AbortConnection, BodyTimeout};
@@ -379,32 +379,61 @@ impl Drop for Reservation<'_> {
     }
 }
 
-/// Entry point of every request under [`BASE_PATH`]: the operation table
-/// resolves method and path (literal segments win over parameters), then
-/// the pipeline runs.
+/// Entry point of every request under [`BASE_PATH`] on the main listener
+/// (Management and Mailbox APIs).
 pub(crate) async fn route(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
     req: Request<Body>,
 ) -> Response<Body> {
+    route_on(app, Listener::Main, req).await
+}
+
+/// Entry point of every request under [`BASE_PATH`] on the sending
+/// listener (the Sending API).
+pub(crate) async fn route_sending(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request<Body>,
+) -> Response<Body> {
+    route_on(app, Listener::Sending, req).await
+}
+
+/// Whether `listener` stands for the host that serves `surface`.
+fn serves(listener: Listener, surface: Surface) -> bool {
+    match listener {
+        Listener::Main => surface != Surface::Sending,
+        Listener::Sending => surface == Surface::Sending,
+    }
+}
+
+/// The operation table resolves method and path (literal segments win over
+/// parameters), then the pipeline runs, if this listener stands for the
+/// operation's host.
+async fn route_on(app: Arc<App>, listener: Listener, req: Request<Body>) -> Response<Body> {
     let path = req.uri().path().strip_prefix(BASE_PATH).unwrap_or_default();
     match sendmux_operations::match_route(req.method(), path) {
-        // The Sending API has its own host; this listener stands for the
-        // Management and Mailbox host, which does not serve it, so a client
-        // given the wrong base URL fails here as it would in production.
-        Some((op, _)) if op.surface == Surface::Sending => {
+        // Each API has its own host, so a client given the wrong base URL
+        // fails here as it would in production; the message says where the
+        // operation is served.
+        Some((op, _)) if !serves(listener, op.surface) => {
+            let (api, port) = match op.surface {
+                Surface::Sending => ("the Sending API", "sending"),
+                Surface::Management => ("the Management API", "main"),
+                Surface::Mailbox => ("the Mailbox API", "main"),
+            };
             let message = format!(
-                "{} belongs to the Sending API ({}), which this server does not serve",
+                "{} belongs to {api} ({}), which this listener does not serve; \
+                 the mock serves it on its {port} port",
                 op.id,
                 op.surface.default_base_url()
             );
-            not_found(&app, message)
+            not_found(&app, listener, message)
         }
-        Some((op, _)) => dispatch(app, op, req).await,
+        Some((op, _)) => dispatch(app, listener, op, req).await,
         None => {
             // A known path with another method is a 404 too, as for any
             // route outside the API; the message says which methods exist.
             let mut allowed: Vec<&str> = sendmux_operations::route_candidates(path)
-                .filter(|(op, _)| op.surface != Surface::Sending)
+                .filter(|(op, _)| serves(listener, op.surface))
                 .map(|(op, _)| op.method.as_str())
                 .collect();
             allowed.sort_unstable();
@@ -419,19 +448,24 @@ pub(crate) async fn route(
                     allowed.join(", ")
                 )
             };
-            not_found(&app, message)
+            not_found(&app, listener, message)
         }
     }
 }
 
 /// Runs the pipeline for one request of `op`: the stages, then the
 /// common headers and the log.
-async fn dispatch(app: Arc<App>, op: &'static Operation, req: Request<Body>) -> Response<Body> {
+async fn dispatch(
+    app: Arc<App>,
+    listener: Listener,
+    op: &'static Operation,
+    req: Request<Body>,
+) -> Response<Body> {
     app.api_in_flight.fetch_add(1, Ordering::Relaxed);
     let _in_flight = InFlight(&app);
     let request_id = app.next_request_id();
     let (parts, body) = req.into_parts();
-    let mut exchange = Exchange::new(&app, op, &parts, body, &request_id);
+    let mut exchange = Exchange::new(&app, listener, op, &parts, body, &request_id);
     let out = match exchange.run().await {
         Ok(out) | Err(Stop::Answer(out)) => out,
         Err(Stop::Fail(e)) => e.into_out(&request_id),
@@ -439,18 +473,28 @@ async fn dispatch(app: Arc<App>, op: &'static Operation, req: Request<Body>) -> 
     exchange.respond(out)
 }
 
-/// Answer for paths outside the API's base path (the router's fallback).
+/// Answer for paths outside the API's base path (the main router's
+/// fallback).
 pub(crate) async fn route_not_found(
     axum::extract::State(app): axum::extract::State<Arc<App>>,
     req: Request<Body>,
 ) -> Response<Body> {
     let message = format!("no route for {} {}", req.method(), req.uri().path());
-    not_found(&app, message)
+    not_found(&app, Listener::Main, message)
+}
+
+/// Answer for paths outside the API's base path on the sending listener.
+pub(crate) async fn sending_route_not_found(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    req: Request<Body>,
+) -> Response<Body> {
+    let message = format!("no route for {} {}", req.method(), req.uri().path());
+    not_found(&app, Listener::Sending, message)
 }
 
 /// A 404 in the usual envelope, with the usual headers. No operation, so no
 /// auth and no log entry.
-fn not_found(app: &App, message: String) -> Response<Body> {
+fn not_found(app: &App, _listener: Listener, message: String) -> Response<Body> {
     error_response(
         app,
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
@@ -546,6 +590,8 @@ type Stage = Result<(), Stop>;
 /// stages found so far, and what the log will report.
 struct Exchange<'a> {
     app: &'a App,
+    /// The listener the request arrived on.
+    listener: Listener,
     op: &'static Operation,
     parts: &'a Parts,
     request_id: &'a str,
@@ -572,6 +618,7 @@ struct Exchange<'a> {
 impl<'a> Exchange<'a> {
     fn new(
         app: &'a App,
+        listener: Listener,
         op: &'static Operation,
         parts: &'a Parts,
         body: Body,
@@ -579,6 +626,7 @@ impl<'a> Exchange<'a> {
     ) -> Self {
         Self {
             app,
+            listener,
             op,
             parts,
             request_id,
@@ -824,7 +872,7 @@ impl<'a> Exchange<'a> {
         let violations = match body {
             Some(body) if written && !trace.not_implemented => {
                 let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
-                sendmux_conformance::Spec::embedded()
+                validate::spec_for(self.op)
                     .validate_response(&parts.method, path, status.as_u16(), headers, &body)
                     .violations
                     .iter()
@@ -841,6 +889,8 @@ impl<'a> Exchange<'a> {
                 .path_and_query()
                 .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
             operation: self.op.id,
+            surface: self.op.surface,
+            port: self.app.settings.listeners.port(self.listener),
             team: self.team.clone(),
             headers: LogEntry::pack_headers(&parts.headers),
             status: written.then_some(status.as_u16()),

@@ -33,6 +33,35 @@ pub(crate) struct Settings {
     pub(crate) admin_token: Option<String>,
     /// Webhook delivery: plain-HTTP endpoints allowed, tries, backoff.
     pub(crate) webhooks: DeliverySettings,
+    /// Where each listener is bound (known once both are).
+    pub(crate) listeners: Listeners,
+}
+
+/// The two listeners of a server: the Management and Mailbox host, and
+/// the Sending host.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Listeners {
+    pub(crate) main: std::net::SocketAddr,
+    pub(crate) sending: std::net::SocketAddr,
+}
+
+/// Which listener a request arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listener {
+    /// The Management and Mailbox host.
+    Main,
+    /// The Sending host.
+    Sending,
+}
+
+impl Listeners {
+    /// The port of `listener`.
+    pub(crate) fn port(&self, listener: Listener) -> u16 {
+        match listener {
+            Listener::Main => self.main.port(),
+            Listener::Sending => self.sending.port(),
+        }
+    }
 }
 
 /// Everything the handlers share.
@@ -346,8 +375,13 @@ pub(crate) struct LogEntry {
     pub(crate) method: http::Method,
     pub(crate) path: String,
     pub(crate) operation: &'static str,
+    /// The operation's surface.
+    pub(crate) surface: sendmux_operations::Surface,
+    /// The port the request arrived on.
+    pub(crate) port: u16,
     pub(crate) team: Option<String>,
-    /// `name:value\n` per header, `Authorization` already redacted.
+    /// `name:value\n` per header, credentials (`Authorization`, the upload
+    /// token) already redacted.
     pub(crate) headers: String,
     pub(crate) status: Option<u16>,
     pub(crate) faults: Vec<&'static str>,
@@ -363,7 +397,7 @@ impl LogEntry {
         for (name, value) in headers {
             out.push_str(name.as_str());
             out.push(':');
-            if name == http::header::AUTHORIZATION {
+            if name == http::header::AUTHORIZATION || name.as_str() == "x-sendmux-upload-token" {
                 out.push_str("[redacted]");
             } else {
                 out.push_str(&String::from_utf8_lossy(value.as_bytes()));
@@ -389,6 +423,8 @@ impl LogEntry {
             method: self.method.to_string(),
             path: self.path.clone(),
             operation: Some(self.operation.to_owned()),
+            surface: Some(self.surface.as_str().to_owned()),
+            port: self.port,
             team: self.team.clone(),
             headers,
             idempotency_key,
@@ -414,9 +450,20 @@ pub struct RequestRecord {
     pub path: String,
     /// `operationId` of the matched route, if any.
     pub operation: Option<String>,
+    /// The API the operation belongs to: `management`, `mailbox` or
+    /// `sending`.
+    pub surface: Option<String>,
+    /// The server port the request arrived on: [`MockServer::addr`]'s for
+    /// the Management and Mailbox APIs, [`MockServer::sending_addr`]'s for
+    /// the Sending API.
+    ///
+    /// [`MockServer::addr`]: crate::MockServer::addr
+    /// [`MockServer::sending_addr`]: crate::MockServer::sending_addr
+    pub port: u16,
     /// Team the key belongs to, when the key was accepted.
     pub team: Option<String>,
-    /// Request headers in order; `Authorization` is redacted.
+    /// Request headers in order; `Authorization` and
+    /// `X-Sendmux-Upload-Token` are redacted.
     pub headers: Vec<(String, String)>,
     /// The `Idempotency-Key` header, when sent.
     pub idempotency_key: Option<String>,

@@ -197,7 +197,7 @@ pub use config::{FaultConfig, FaultKind, FaultRule, Propagation, RateLimit};
 pub use resources::domains::DomainSummary;
 pub use resources::mailboxes::MailboxSummary;
 
-use app::{App, Settings, lock};
+use app::{App, Listeners, Settings, lock};
 use clock::ServerClock;
 
 /// Default request-body limit: 1 MiB.
@@ -211,9 +211,12 @@ pub const DEFAULT_BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::
 /// [`shutdown`](Self::shutdown) to let running requests finish.
 pub struct MockServer {
     addr: SocketAddr,
+    sending_addr: SocketAddr,
     app: Arc<App>,
     shutdown: watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
+    /// The accept loop of the Sending API's listener.
+    sending_task: Option<JoinHandle<()>>,
     /// The webhook delivery worker; stops with the server.
     deliveries: Option<JoinHandle<()>>,
 }
@@ -222,6 +225,7 @@ impl fmt::Debug for MockServer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("MockServer")
             .field("addr", &self.addr)
+            .field("sending_addr", &self.sending_addr)
             .field("seed", &self.app.settings.seed)
             .finish_non_exhaustive()
     }
@@ -240,14 +244,37 @@ impl MockServer {
         MockServerBuilder::default()
     }
 
-    /// The socket address the server listens on.
+    /// The socket address of the Management and Mailbox APIs (and the
+    /// admin API).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT/api/v1`, the base URL clients use.
+    /// `http://127.0.0.1:PORT/api/v1`, the base URL of the Management and
+    /// Mailbox APIs (`https://app.sendmux.ai/api/v1` in production).
     pub fn base_url(&self) -> String {
         format!("http://{}/api/v1", self.addr)
+    }
+
+    /// The socket address of the Sending API, a listener of its own as the
+    /// API has its own host.
+    pub fn sending_addr(&self) -> SocketAddr {
+        self.sending_addr
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1` on the sending port, the base URL of
+    /// the Sending API (`https://smtp.sendmux.ai/api/v1` in production):
+    /// `POST {sending_base_url}/emails/send` and the rest of `/emails/...`,
+    /// and `GET {sending_base_url}/openapi.json`.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let server = sendmux_mock::MockServer::start().await?;
+    /// assert_ne!(server.sending_base_url(), server.base_url());
+    /// # Ok(()) }
+    /// ```
+    pub fn sending_base_url(&self) -> String {
+        format!("http://{}/api/v1", self.sending_addr)
     }
 
     /// `http://127.0.0.1:PORT/__mock`, the base of the admin endpoints.
@@ -260,6 +287,9 @@ impl MockServer {
     pub async fn shutdown(mut self) {
         let _ = self.shutdown.send(true);
         if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(task) = self.sending_task.take() {
             let _ = task.await;
         }
         if let Some(worker) = self.deliveries.take() {
@@ -398,6 +428,8 @@ impl Drop for MockServer {
 pub struct MockServerBuilder {
     seed: u64,
     addr: SocketAddr,
+    /// Port of the Sending API's listener (0: any free one).
+    sending_port: u16,
     accept_keys: Vec<String>,
     rate_limit: RateLimit,
     faults: FaultConfig,
@@ -416,6 +448,7 @@ impl Default for MockServerBuilder {
         Self {
             seed: 0,
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            sending_port: 0,
             accept_keys: Vec::new(),
             rate_limit: RateLimit::default(),
             faults: FaultConfig::default(),
@@ -437,6 +470,7 @@ impl fmt::Debug for MockServerBuilder {
         f.debug_struct("MockServerBuilder")
             .field("seed", &self.seed)
             .field("addr", &self.addr)
+            .field("sending_port", &self.sending_port)
             .field("accept_keys", &self.accept_keys.len())
             .field("rate_limit", &self.rate_limit)
             .field("faults", &self.faults)
@@ -465,9 +499,18 @@ impl MockServerBuilder {
         self
     }
 
-    /// Full listen address (default `127.0.0.1:0`).
+    /// Full listen address (default `127.0.0.1:0`). The Sending API
+    /// listens on the same address, on its own port.
     pub fn bind(mut self, addr: SocketAddr) -> Self {
         self.addr = addr;
+        self
+    }
+
+    /// Port of the Sending API's listener (default 0: any free port), on
+    /// the address of [`bind`](Self::bind). Its base URL is
+    /// [`MockServer::sending_base_url`].
+    pub fn sending_port(mut self, port: u16) -> Self {
+        self.sending_port = port;
         self
     }
 
@@ -600,6 +643,9 @@ impl MockServerBuilder {
         }
         let listener = TcpListener::bind(self.addr).await?;
         let addr = listener.local_addr()?;
+        let sending_listener =
+            TcpListener::bind(SocketAddr::new(self.addr.ip(), self.sending_port)).await?;
+        let sending_addr = sending_listener.local_addr()?;
         let app = Arc::new(App::new(
             Settings {
                 seed: self.seed,
@@ -610,6 +656,10 @@ impl MockServerBuilder {
                 body_read_timeout: self.body_read_timeout,
                 admin_token: self.admin_token.filter(|t| !t.is_empty()),
                 webhooks: self.webhooks,
+                listeners: Listeners {
+                    main: addr,
+                    sending: sending_addr,
+                },
             },
             ServerClock::new(self.clock),
             self.rate_limit,
@@ -622,12 +672,20 @@ impl MockServerBuilder {
             Arc::clone(&app),
             rx.clone(),
         ));
+        let sending_task = tokio::spawn(serve::serve(
+            sending_listener,
+            sending_router(Arc::clone(&app)),
+            Arc::clone(&app),
+            rx.clone(),
+        ));
         let task = tokio::spawn(serve::serve(listener, router, Arc::clone(&app), rx));
         Ok(MockServer {
             addr,
+            sending_addr,
             app,
             shutdown: tx,
             task: Some(task),
+            sending_task: Some(sending_task),
             deliveries: Some(deliveries),
         })
     }
@@ -642,6 +700,20 @@ fn router(app: Arc<App>) -> Router {
         .merge(admin::routes(&app))
         .fallback(api::route_not_found)
         .method_not_allowed_fallback(api::route_not_found)
+        .with_state(app)
+}
+
+/// The Sending API's listener: the same catch-all route, resolving only
+/// Sending operations, and envelope-shaped 404s for the rest. The admin
+/// API stays on the main listener.
+fn sending_router(app: Arc<App>) -> Router {
+    Router::new()
+        .route(
+            &format!("{}/{{*path}}", api::BASE_PATH),
+            any(api::route_sending),
+        )
+        .fallback(api::sending_route_not_found)
+        .method_not_allowed_fallback(api::sending_route_not_found)
         .with_state(app)
 }
 

@@ -1,7 +1,8 @@
 //! `sendmux-mock`: runs the mock Sendmux API on loopback.
 //!
-//! Prints its base URL on stdout once it listens, then serves until
-//! Ctrl-C (graceful shutdown).
+//! Prints its two base URLs on stdout once it listens (the Management and
+//! Mailbox APIs on the first line, the Sending API on the second), then
+//! serves until Ctrl-C (graceful shutdown).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;
@@ -9,15 +10,21 @@ use std::process::ExitCode;
 use clap::Parser;
 use sendmux_mock::{FaultRule, MockServer, Propagation};
 
-/// Stateful mock of the Sendmux Management and Mailbox APIs (under /api/v1;
-/// Domains implemented, other operations answer 501), with admin endpoints
-/// under /__mock/.
+/// Stateful mock of the Sendmux API: the Management and Mailbox APIs under
+/// /api/v1 on --port, the Sending API under /api/v1 on --sending-port
+/// (operations without a handler answer 501), with admin endpoints under
+/// /__mock/ on --port. Prints both base URLs, one per line.
 #[derive(Debug, Parser)]
 #[command(name = "sendmux-mock", version)]
 struct Args {
     /// Port to listen on (0 picks a free one).
     #[arg(long, default_value_t = 0, env = "SENDMUX_MOCK_PORT")]
     port: u16,
+
+    /// Port of the Sending API (/emails/..., /openapi.json), on the same
+    /// address (0 picks a free one).
+    #[arg(long, default_value_t = 0, env = "SENDMUX_MOCK_SENDING_PORT")]
+    sending_port: u16,
 
     /// Address to bind. Any address other than loopback needs
     /// --admin-token: the /__mock/ admin API can read every team's data.
@@ -107,6 +114,7 @@ async fn main() -> ExitCode {
     };
     let mut builder = MockServer::builder()
         .bind(SocketAddr::new(args.host, args.port))
+        .sending_port(args.sending_port)
         .seed(args.seed)
         .rate_limit(args.rate_limit, args.rate_window)
         .propagation(propagation)
@@ -134,20 +142,24 @@ async fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!(
-                "sendmux-mock: cannot listen on {}:{}: {e}",
-                args.host, args.port
+                "sendmux-mock: cannot listen on {} (ports {} and {}): {e}",
+                args.host, args.port, args.sending_port
             );
             return ExitCode::FAILURE;
         }
     };
     #[allow(clippy::print_stdout)]
     {
-        // The one line scripts read to find the server.
+        // The lines scripts read to find the server: the main base URL
+        // first (as always), the Sending API's second.
         println!("{}", server.base_url());
+        println!("{}", server.sending_base_url());
     }
     eprintln!(
-        "sendmux-mock: serving the API at {} (admin: {}); Ctrl-C stops",
+        "sendmux-mock: serving the Management and Mailbox APIs at {}, the Sending API at {} \
+         (admin: {}); Ctrl-C stops",
         server.base_url(),
+        server.sending_base_url(),
         server.admin_url()
     );
     let _ = tokio::signal::ctrl_c().await;

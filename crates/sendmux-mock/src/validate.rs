@@ -2,7 +2,8 @@
 //! operation's request body.
 
 use http::request::Parts;
-use sendmux_operations::{MediaType, Operation, RequestBody};
+use sendmux_conformance::Spec;
+use sendmux_operations::{MediaType, Operation, RequestBody, Surface};
 
 use crate::api::{ApiError, FieldError};
 
@@ -100,12 +101,7 @@ fn schema_check(op: &Operation, parts: &Parts, bytes: &[u8]) -> Result<(), ApiEr
         .uri
         .path_and_query()
         .map_or_else(|| parts.uri.path(), |pq| pq.as_str());
-    let report = sendmux_conformance::Spec::embedded().validate_request(
-        &parts.method,
-        path,
-        &parts.headers,
-        bytes,
-    );
+    let report = spec_for(op).validate_request(&parts.method, path, &parts.headers, bytes);
     if report.is_ok() {
         return Ok(());
     }
@@ -171,10 +167,16 @@ fn declares_status(op: &Operation, status: u16) -> bool {
     let template = op.path.replace('~', "~0").replace('/', "~1");
     let method = op.method.as_str().to_ascii_lowercase();
     let pointer = format!("/paths/{template}/{method}/responses/{status}");
-    sendmux_conformance::Spec::embedded()
-        .document()
-        .pointer(&pointer)
-        .is_some()
+    spec_for(op).document().pointer(&pointer).is_some()
+}
+
+/// The document that describes `op`: `openapi-sending.yaml` for the
+/// Sending API, `openapi.yaml` for the rest.
+pub(crate) fn spec_for(op: &Operation) -> &'static Spec {
+    match op.surface {
+        Surface::Sending => Spec::embedded_sending(),
+        Surface::Management | Surface::Mailbox => Spec::embedded(),
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The `sendmux-mock` binary prints its base URL and serves.
+//! The `sendmux-mock` binary prints its base URLs and serves.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -13,19 +13,28 @@ async fn binary_prints_its_base_url_and_serves() {
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
-        line
+    let (line, second) = tokio::task::spawn_blocking(move || {
+        let mut reader = BufReader::new(stdout);
+        let (mut line, mut second) = (String::new(), String::new());
+        reader.read_line(&mut line).unwrap();
+        reader.read_line(&mut second).unwrap();
+        (line, second)
     })
     .await
     .unwrap();
     let base = line.trim().to_owned();
+    let sending = second.trim().to_owned();
     let result = async move {
         assert!(
             base.starts_with("http://127.0.0.1:") && base.ends_with("/api/v1"),
             "{base}"
         );
+        // The Sending API's base URL follows, on its own port.
+        assert!(
+            sending.starts_with("http://127.0.0.1:") && sending.ends_with("/api/v1"),
+            "{sending}"
+        );
+        assert_ne!(sending, base);
         let http = reqwest::Client::new();
         let ok = http
             .get(format!("{base}/domains"))
@@ -48,6 +57,14 @@ async fn binary_prints_its_base_url_and_serves() {
             .await
             .unwrap();
         assert_eq!(faulted.status().as_u16(), 500);
+        // The main host's routes are not served on the sending port.
+        let elsewhere = http
+            .get(format!("{sending}/domains"))
+            .bearer_auth("smx_root_bin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(elsewhere.status().as_u16(), 404);
     };
     // Kill the child whatever the assertions say.
     let outcome = tokio::spawn(result).await;

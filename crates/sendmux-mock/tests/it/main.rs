@@ -18,5 +18,6 @@ mod mailboxes;
 mod operations;
 mod pagination;
 mod rate_limit;
+mod sending;
 mod sending_accounts;
 mod webhooks;
