@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::app::{App, lock};
+use crate::app::{App, RateLimits, lock};
 use crate::config::{FaultConfig, Propagation, RateLimit};
 use crate::resources::{self, domains, mailboxes};
 
@@ -42,6 +42,10 @@ pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
         .route(
             "/__mock/rate_limit",
             get(get_rate_limit).put(put_rate_limit),
+        )
+        .route(
+            "/__mock/rate_limit/mailbox",
+            get(get_mailbox_rate_limit).put(put_mailbox_rate_limit),
         )
         .route("/__mock/clock/advance", post(advance_clock))
         .route("/__mock/operations", get(get_operations));
@@ -267,20 +271,40 @@ async fn put_propagation(State(app): State<Arc<App>>, body: Bytes) -> Response {
     json_response(StatusCode::OK, json!(p))
 }
 
+/// The limit of root keys.
 async fn get_rate_limit(State(app): State<Arc<App>>) -> Response {
-    let r = lock(&app.rate).config;
+    let r = lock(&app.rate).config.root;
     json_response(StatusCode::OK, json!(r))
 }
 
 async fn put_rate_limit(State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let r: RateLimit = match parse(&body) {
+    set_rate_limit(&app, &body, |limits| &mut limits.root)
+}
+
+/// The limit of mailbox keys and agent tokens.
+async fn get_mailbox_rate_limit(State(app): State<Arc<App>>) -> Response {
+    let r = lock(&app.rate).config.mailbox;
+    json_response(StatusCode::OK, json!(r))
+}
+
+async fn put_mailbox_rate_limit(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    set_rate_limit(&app, &body, |limits| &mut limits.mailbox)
+}
+
+/// Replaces one class's limit with the [`RateLimit`] in `body`.
+fn set_rate_limit(
+    app: &App,
+    body: &Bytes,
+    class: impl FnOnce(&mut RateLimits) -> &mut RateLimit,
+) -> Response {
+    let r: RateLimit = match parse(body) {
         Ok(r) => r,
         Err(e) => return bad_request(e),
     };
     if r.window_secs == 0 {
         return bad_request("window_secs must be at least 1".to_owned());
     }
-    lock(&app.rate).config = r;
+    *class(&mut lock(&app.rate).config) = r;
     json_response(StatusCode::OK, json!(r))
 }
 

@@ -18,7 +18,9 @@ use serde::Serialize;
 
 use sendmux_operations::{Operation, Surface};
 
-use crate::app::{App, IdemBegin, IdemKey, Listener, LogEntry, RateOutcome, StoredResponse, lock};
+use crate::app::{
+    App, IdemBegin, IdemKey, KeyClass, Listener, LogEntry, RateOutcome, StoredResponse, lock,
+};
 use crate::config::FaultKind;
 use crate::resources::{self, Ctx, Handler};
 use crate::serve::{AbortConnection, BodyTimeout};
@@ -494,18 +496,23 @@ pub(crate) async fn sending_route_not_found(
 
 /// A 404 in the usual envelope, with the usual headers. No operation, so no
 /// auth and no log entry.
-fn not_found(app: &App, _listener: Listener, message: String) -> Response<Body> {
+fn not_found(app: &App, listener: Listener, message: String) -> Response<Body> {
+    let class = match listener {
+        Listener::Main => KeyClass::Root,
+        Listener::Sending => KeyClass::Mailbox,
+    };
     error_response(
         app,
+        class,
         ApiError::new(StatusCode::NOT_FOUND, "not_found", message),
     )
 }
 
 /// An error envelope with the common headers, outside the pipeline (no
 /// operation, so no auth, no counting, no log entry).
-fn error_response(app: &App, error: ApiError) -> Response<Body> {
+fn error_response(app: &App, class: KeyClass, error: ApiError) -> Response<Body> {
     let request_id = app.next_request_id();
-    let rate = app.rate_check(None);
+    let rate = app.rate_check(None, class);
     finish(error.into_out(&request_id), rate)
 }
 
@@ -513,6 +520,7 @@ fn error_response(app: &App, error: ApiError) -> Response<Body> {
 pub(crate) fn admin_unauthorized(app: &App) -> Response<Body> {
     error_response(
         app,
+        KeyClass::Root,
         ApiError::new(
             StatusCode::UNAUTHORIZED,
             "authentication_required",
@@ -544,13 +552,15 @@ pub(crate) fn panic_response(
     }
     // The panic may have come from the rate accounting itself; the answer
     // to a panic must not panic again, so fall back to bare figures.
-    let rate = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| app.rate_check(None)))
-        .unwrap_or(RateOutcome {
-            limit: 0,
-            remaining: 0,
-            reset_unix: 0,
-            retry_after: None,
-        });
+    let rate = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        app.rate_check(None, KeyClass::Root)
+    }))
+    .unwrap_or(RateOutcome {
+        limit: 0,
+        remaining: 0,
+        reset_unix: 0,
+        retry_after: None,
+    });
     finish(error.into_out(&request_id), rate)
 }
 
@@ -601,6 +611,8 @@ struct Exchange<'a> {
     team: Option<String>,
     /// The mailbox behind the key, for a mailbox key the mock issued.
     mailbox: Option<String>,
+    /// The key's rate window and limit class, once authenticated.
+    rate_key: Option<(u64, KeyClass)>,
     /// Rate accounting, once the rate stage ran.
     rate: Option<RateOutcome>,
     handler: Option<Handler>,
@@ -633,6 +645,7 @@ impl<'a> Exchange<'a> {
             body: Some(body),
             team: None,
             mailbox: None,
+            rate_key: None,
             rate: None,
             handler: None,
             latency: Duration::ZERO,
@@ -665,12 +678,18 @@ impl<'a> Exchange<'a> {
         let identity = authenticate(self.app, &self.parts.headers, self.op.surface)?;
         self.team = Some(identity.team);
         self.mailbox = identity.mailbox;
+        self.rate_key = Some((identity.rate_key, identity.class));
         Ok(())
     }
 
-    /// Counts the request against its team's window.
+    /// Counts the request against its key's window (a batch send is one
+    /// request like any other).
     fn rate_limit(&mut self) -> Stage {
-        let rate = self.app.rate_check(self.team.as_deref());
+        let class = KeyClass::of_surface(self.op.surface);
+        let rate = match self.rate_key {
+            Some((key, class)) => self.app.rate_check(Some(key), class),
+            None => self.app.rate_check(None, class),
+        };
         self.rate = Some(rate);
         match rate.retry_after {
             Some(retry) => Err(ApiError::rate_limited(retry).into()),
@@ -845,7 +864,10 @@ impl<'a> Exchange<'a> {
     fn respond(mut self, out: Out) -> Response<Body> {
         // An unauthenticated request never reached the rate stage: report
         // the limit without counting it.
-        let rate = self.rate.unwrap_or_else(|| self.app.rate_check(None));
+        let rate = self.rate.unwrap_or_else(|| {
+            self.app
+                .rate_check(None, KeyClass::of_surface(self.op.surface))
+        });
         let status = out.status;
         let body_copy = self.app.settings.self_check.then(|| out.body.clone());
         let mut resp = finish(out, rate);
@@ -910,6 +932,10 @@ struct Identity {
     team: String,
     /// Set for a mailbox key the mock issued.
     mailbox: Option<String>,
+    /// The key's rate window.
+    rate_key: u64,
+    /// Which limit the key falls under.
+    class: KeyClass,
 }
 
 /// Bearer auth: a well-formed key (one of the accepted ones, when the
@@ -984,14 +1010,26 @@ fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<Iden
             ),
         ));
     }
+    let (rate_key, class) = (
+        app.rate_key(key),
+        if prefix == "smx_root_" {
+            KeyClass::Root
+        } else {
+            KeyClass::Mailbox
+        },
+    );
     Ok(match issued {
         Some((team, mailbox)) => Identity {
             team,
             mailbox: Some(mailbox),
+            rate_key,
+            class,
         },
         None => Identity {
             team: app.team_of(key),
             mailbox: None,
+            rate_key,
+            class,
         },
     })
 }

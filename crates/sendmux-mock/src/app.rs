@@ -93,7 +93,7 @@ impl App {
     pub(crate) fn new(
         settings: Settings,
         clock: ServerClock,
-        rate: RateLimit,
+        rate: RateLimits,
         faults: FaultConfig,
         propagation: Propagation,
     ) -> Self {
@@ -160,19 +160,21 @@ impl App {
         log.push_back(rec);
     }
 
-    /// Rate-limit accounting for one request of `team` (or none for an
-    /// unauthenticated one, which is not counted).
-    pub(crate) fn rate_check(&self, team: Option<&str>) -> RateOutcome {
+    /// Rate-limit accounting for one request made with the key `key` (its
+    /// [`rate_key`](Self::rate_key)) of class `class`, or with none (an
+    /// unauthenticated request, or one that needs no key), which is not
+    /// counted but reported against the class's limit.
+    pub(crate) fn rate_check(&self, key: Option<u64>, class: KeyClass) -> RateOutcome {
         let now_ms = self.clock.unix_millis();
         let mut rate = lock(&self.rate);
-        let RateLimit { limit, window_secs } = rate.config;
+        let RateLimit { limit, window_secs } = rate.config.of(class);
         let window_ms = window_secs.max(1).saturating_mul(1000);
         // Saturating: the admin clock can be pushed to the end of time, and
         // the window arithmetic must keep answering rather than overflow.
         let start = now_ms - now_ms % window_ms;
         let end = start.saturating_add(window_ms);
         let reset_secs = end.div_ceil(1000);
-        let Some(team) = team else {
+        let Some(key) = key else {
             return RateOutcome {
                 limit,
                 remaining: limit,
@@ -180,7 +182,7 @@ impl App {
                 retry_after: None,
             };
         };
-        let entry = rate.windows.entry(team.to_owned()).or_insert((start, 0));
+        let entry = rate.windows.entry(key).or_insert((start, 0));
         if entry.0 != start {
             *entry = (start, 0);
         }
@@ -200,6 +202,12 @@ impl App {
             reset_unix: reset_secs,
             retry_after: None,
         }
+    }
+
+    /// What the rate windows are keyed by: a seeded hash of the API key,
+    /// so the secret itself is not kept for this.
+    pub(crate) fn rate_key(&self, key: &str) -> u64 {
+        ids::hash_bytes(self.settings.seed ^ 0x7261_7465_6b65_7973, key.as_bytes())
     }
 
     /// Draws the faults for one request of `operation`.
@@ -300,9 +308,50 @@ pub(crate) struct RateOutcome {
 }
 
 pub(crate) struct RateState {
-    pub(crate) config: RateLimit,
-    /// team -> (window start ms, requests counted)
-    windows: HashMap<String, (u64, u32)>,
+    pub(crate) config: RateLimits,
+    /// key (its [`App::rate_key`]) -> (window start ms, requests counted)
+    windows: HashMap<u64, (u64, u32)>,
+}
+
+/// The limit of each class of key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RateLimits {
+    /// Root keys (`smx_root_`): the Management API.
+    pub(crate) root: RateLimit,
+    /// Mailbox keys and agent tokens (`smx_mbx_`, `smx_agent_`): the
+    /// Mailbox and Sending APIs.
+    pub(crate) mailbox: RateLimit,
+}
+
+impl RateLimits {
+    fn of(&self, class: KeyClass) -> RateLimit {
+        match class {
+            KeyClass::Root => self.root,
+            KeyClass::Mailbox => self.mailbox,
+        }
+    }
+}
+
+/// Which published limit a key falls under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyClass {
+    /// `smx_root_` keys.
+    Root,
+    /// `smx_mbx_` keys and `smx_agent_` tokens.
+    Mailbox,
+}
+
+impl KeyClass {
+    /// The class of the keys that may call `surface`, for requests that
+    /// carry none of their own.
+    pub(crate) fn of_surface(surface: sendmux_operations::Surface) -> Self {
+        match surface {
+            sendmux_operations::Surface::Management => Self::Root,
+            sendmux_operations::Surface::Mailbox | sendmux_operations::Surface::Sending => {
+                Self::Mailbox
+            }
+        }
+    }
 }
 
 pub(crate) struct FaultState {

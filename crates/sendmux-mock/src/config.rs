@@ -166,7 +166,9 @@ pub struct FaultConfig {
     pub rules: Vec<FaultRule>,
 }
 
-/// Per-key fixed-window rate limit.
+/// Per-key fixed-window rate limit. Each key counts in a window of its
+/// own; root keys and mailbox keys (with agent tokens) have one limit
+/// each ([`RateLimit::ROOT`], [`RateLimit::MAILBOX`] by default).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RateLimit {
     /// Requests allowed per window and key.
@@ -175,13 +177,27 @@ pub struct RateLimit {
     pub window_secs: u64,
 }
 
+impl RateLimit {
+    /// The published limit of root keys (`smx_root_`): 600 requests per
+    /// 60 s.
+    pub const ROOT: Self = Self {
+        limit: 600,
+        window_secs: 60,
+    };
+
+    /// The published limit of mailbox keys and agent tokens (`smx_mbx_`,
+    /// `smx_agent_`), on the Mailbox and Sending APIs alike: 1,800
+    /// requests per 60 s. A batch send is one request.
+    pub const MAILBOX: Self = Self {
+        limit: 1800,
+        window_secs: 60,
+    };
+}
+
 impl Default for RateLimit {
-    /// The published management-key limit: 600 requests per 60 s.
+    /// [`RateLimit::ROOT`], the published management-key limit.
     fn default() -> Self {
-        Self {
-            limit: 600,
-            window_secs: 60,
-        }
+        Self::ROOT
     }
 }
 

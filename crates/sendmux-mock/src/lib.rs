@@ -39,7 +39,8 @@
 //! | `POST /__mock/webhooks/events` | `{"event_type": "message.bounced", "mailbox_id": null}` publishes a message event to the webhooks of the team named by `X-Mock-Api-Key` (see [`MockServer::emit_webhook_event`]); answers `{"event_id"}` |
 //! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
-//! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] as JSON |
+//! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] of root keys as JSON |
+//! | `GET`/`PUT /__mock/rate_limit/mailbox` | [`RateLimit`] of mailbox keys and agent tokens as JSON |
 //! | `POST /__mock/clock/advance` | `{"seconds": N}` moves the server clock forward |
 //! | `GET /__mock/operations` | every operation of the table: `{"operations": [{"id", "method", "path", "surface", "implemented"}, ...]}` |
 //!
@@ -47,6 +48,12 @@
 //!
 //! - Every response carries `X-Request-Id` (equal to `meta.request_id`),
 //!   `Cache-Control: no-store` and `X-RateLimit-Limit/Remaining/Reset`.
+//! - Rate limits are per key, in fixed windows, with the published limits:
+//!   600 requests per 60 s for each root key, 1,800 for each mailbox key
+//!   or agent token ([`MockServerBuilder::rate_limit`],
+//!   [`MockServerBuilder::mailbox_rate_limit`]). A key has one window
+//!   whichever listener it calls; a batch send is one request. Requests
+//!   without a key (or that need none) are not counted.
 //! - Keys must fit the operation's surface: `smx_root_` for Management
 //!   routes, `smx_mbx_` or `smx_agent_` for `/mailbox/` routes; a
 //!   well-formed key of the other kind gets `403 insufficient_permissions`.
@@ -197,7 +204,7 @@ pub use config::{FaultConfig, FaultKind, FaultRule, Propagation, RateLimit};
 pub use resources::domains::DomainSummary;
 pub use resources::mailboxes::MailboxSummary;
 
-use app::{App, Listeners, Settings, lock};
+use app::{App, Listeners, RateLimits, Settings, lock};
 use clock::ServerClock;
 
 /// Default request-body limit: 1 MiB.
@@ -363,9 +370,15 @@ impl MockServer {
         *lock(&self.app.propagation) = propagation;
     }
 
-    /// Changes the per-key rate limit from now on.
+    /// Changes the rate limit of root keys from now on.
     pub fn set_rate_limit(&self, rate_limit: RateLimit) {
-        lock(&self.app.rate).config = rate_limit;
+        lock(&self.app.rate).config.root = rate_limit;
+    }
+
+    /// Changes the rate limit of mailbox keys and agent tokens (Mailbox
+    /// and Sending APIs) from now on.
+    pub fn set_mailbox_rate_limit(&self, rate_limit: RateLimit) {
+        lock(&self.app.rate).config.mailbox = rate_limit;
     }
 
     /// Moves the server clock forward (on top of the configured clock).
@@ -432,6 +445,7 @@ pub struct MockServerBuilder {
     sending_port: u16,
     accept_keys: Vec<String>,
     rate_limit: RateLimit,
+    mailbox_rate_limit: RateLimit,
     faults: FaultConfig,
     propagation: Propagation,
     clock: Arc<dyn Clock>,
@@ -450,7 +464,8 @@ impl Default for MockServerBuilder {
             addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             sending_port: 0,
             accept_keys: Vec::new(),
-            rate_limit: RateLimit::default(),
+            rate_limit: RateLimit::ROOT,
+            mailbox_rate_limit: RateLimit::MAILBOX,
             faults: FaultConfig::default(),
             propagation: Propagation::default(),
             clock: Arc::new(SystemClock),
@@ -473,6 +488,7 @@ impl fmt::Debug for MockServerBuilder {
             .field("sending_port", &self.sending_port)
             .field("accept_keys", &self.accept_keys.len())
             .field("rate_limit", &self.rate_limit)
+            .field("mailbox_rate_limit", &self.mailbox_rate_limit)
             .field("faults", &self.faults)
             .field("propagation", &self.propagation)
             .field("max_body_bytes", &self.max_body_bytes)
@@ -521,9 +537,23 @@ impl MockServerBuilder {
         self
     }
 
-    /// Per-key fixed-window rate limit (default 600 per 60 s).
+    /// Fixed-window rate limit of each root key (`smx_root_`, the
+    /// Management API; default [`RateLimit::ROOT`], 600 per 60 s). Every
+    /// key has a window of its own.
     pub fn rate_limit(mut self, limit: u32, window_secs: u64) -> Self {
         self.rate_limit = RateLimit {
+            limit,
+            window_secs: window_secs.max(1),
+        };
+        self
+    }
+
+    /// Fixed-window rate limit of each mailbox key and agent token
+    /// (`smx_mbx_`, `smx_agent_`: the Mailbox and Sending APIs; default
+    /// [`RateLimit::MAILBOX`], 1,800 per 60 s). A batch send counts as one
+    /// request.
+    pub fn mailbox_rate_limit(mut self, limit: u32, window_secs: u64) -> Self {
+        self.mailbox_rate_limit = RateLimit {
             limit,
             window_secs: window_secs.max(1),
         };
@@ -662,7 +692,10 @@ impl MockServerBuilder {
                 },
             },
             ServerClock::new(self.clock),
-            self.rate_limit,
+            RateLimits {
+                root: self.rate_limit,
+                mailbox: self.mailbox_rate_limit,
+            },
             self.faults,
             self.propagation,
         ));

@@ -55,13 +55,22 @@ struct Args {
     #[arg(long = "accept-key", value_name = "KEY")]
     accept_keys: Vec<String>,
 
-    /// Requests per window and key.
+    /// Requests per window and root key (smx_root_...).
     #[arg(long, default_value_t = 600)]
     rate_limit: u32,
 
-    /// Rate-limit window in seconds.
+    /// Rate-limit window of root keys, in seconds.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     rate_window: u64,
+
+    /// Requests per window and mailbox key or agent token (smx_mbx_...,
+    /// smx_agent_...: the Mailbox and Sending APIs; a batch send is one).
+    #[arg(long, default_value_t = 1800)]
+    mailbox_rate_limit: u32,
+
+    /// Rate-limit window of mailbox keys and agent tokens, in seconds.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    mailbox_rate_window: u64,
 
     /// Inject a fault (repeatable): KIND@RATE[,op=OPERATION_ID][,times=N][,ms=N][,retry_after=S].
     /// KIND is internal_error (500), service_unavailable (503), rate_limited (429),
@@ -117,6 +126,7 @@ async fn main() -> ExitCode {
         .sending_port(args.sending_port)
         .seed(args.seed)
         .rate_limit(args.rate_limit, args.rate_window)
+        .mailbox_rate_limit(args.mailbox_rate_limit, args.mailbox_rate_window)
         .propagation(propagation)
         .max_body_bytes(args.max_body_bytes)
         .request_log_capacity(args.request_log)
