@@ -3,8 +3,9 @@
 //!
 //! The client reads each response body itself, so the check sees exactly the
 //! bytes, status and headers the server sent, on every attempt, error and
-//! `304` responses included. It uses [`sendmux_conformance::Spec::embedded`],
-//! compiled once per process.
+//! `304` responses included. It uses [`sendmux_conformance::Spec::embedded`]
+//! (or [`Spec::embedded_sending`] for the Sending API), compiled once per
+//! process.
 //!
 //! ```no_run
 //! use sendmux_client::Client;
@@ -36,19 +37,15 @@ pub enum ConformanceMode {
     Strict,
 }
 
-/// The compiled description and the mode.
+/// The mode; the descriptions are compiled on first use.
 #[derive(Debug)]
 pub(crate) struct Checker {
     mode: ConformanceMode,
-    spec: &'static Spec,
 }
 
 impl Checker {
     pub(crate) fn new(mode: ConformanceMode) -> Self {
-        Self {
-            mode,
-            spec: Spec::embedded(),
-        }
+        Self { mode }
     }
 
     /// Validates one response; `Err` only in strict mode.
@@ -60,9 +57,12 @@ impl Checker {
         body: &[u8],
         request_id: Option<&str>,
     ) -> Result<(), Error> {
-        let report =
-            self.spec
-                .validate_response(&call.op.method, &call.path, status, headers, body);
+        // One document per base URL: the Sending API has its own.
+        let spec = match call.op.surface {
+            sendmux_operations::Surface::Sending => Spec::embedded_sending(),
+            _ => Spec::embedded(),
+        };
+        let report = spec.validate_response(&call.op.method, &call.path, status, headers, body);
         if report.is_ok() {
             return Ok(());
         }

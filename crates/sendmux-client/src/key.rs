@@ -35,8 +35,10 @@ impl KeyKind {
 
 /// A group of API routes that share one kind of credential.
 ///
-/// Each surface accepts only some [`KeyKind`]s; the client checks this when it
-/// is built so a wrong key fails before any request is made.
+/// Each surface accepts only some [`KeyKind`]s. A [`Client`](crate::Client)
+/// may hold a root key and a mailbox key at once; every call picks the one
+/// its operation's surface accepts, and fails before any request is made
+/// when the client has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Surface {
@@ -81,6 +83,61 @@ pub(crate) fn check_kind(kind: KeyKind, surface: Surface) -> Result<(), Error> {
         ),
         format!("use a key starting with {}", wanted.join(" or ")),
     )))
+}
+
+/// The name used in messages (`the Sending API`).
+fn api_name(surface: Surface) -> &'static str {
+    match surface {
+        Surface::Management => "Management",
+        Surface::Mailbox => "Mailbox",
+        Surface::Sending => "Sending",
+    }
+}
+
+/// The error of a call whose client holds no key for `surface`; `held` is
+/// the kind of the key it does hold, if any. Names prefixes, never values.
+pub(crate) fn missing_key(surface: Surface, held: Option<KeyKind>) -> Error {
+    let api = api_name(surface);
+    let problem = match held {
+        Some(kind) => format!(
+            "this client has a {} key, which the {api} API refuses",
+            kind.prefix()
+        ),
+        None => format!("this client has no key for the {api} API"),
+    };
+    let fix = match surface {
+        Surface::Management => {
+            "add a root key (smx_root_...) with ClientBuilder::api_key".to_owned()
+        }
+        Surface::Mailbox | Surface::Sending => "add a mailbox key or agent token \
+             (smx_mbx_... or smx_agent_...) with ClientBuilder::mailbox_key or \
+             Client::with_mailbox_key"
+            .to_owned(),
+    };
+    Error::InvalidInput(InvalidInput::new("api_key", problem, fix))
+}
+
+/// A key ready to send: its `Authorization` value, marked sensitive so
+/// HTTP libraries do not log it, and its kind. `Debug` shows the kind only.
+#[derive(Clone)]
+pub(crate) struct Credential {
+    pub(crate) header: http::HeaderValue,
+    pub(crate) kind: KeyKind,
+}
+
+impl Credential {
+    pub(crate) fn new(key: &ApiKey) -> Result<Self, Error> {
+        Ok(Self {
+            header: key.header_value()?,
+            kind: key.kind(),
+        })
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}<redacted>", self.kind.prefix())
+    }
 }
 
 /// A Sendmux API key.
@@ -211,5 +268,22 @@ mod tests {
         let err = ApiKey::for_surface("smx_mbx_x", Surface::Management).unwrap_err();
         assert!(err.to_string().contains("smx_root_"), "{err}");
         assert!(ApiKey::for_surface("smx_root_x", Surface::Mailbox).is_err());
+    }
+
+    #[test]
+    fn a_missing_key_names_both_prefixes_and_the_fix() {
+        let text = missing_key(Surface::Sending, Some(KeyKind::Root)).to_string();
+        assert!(
+            text.contains("smx_root_") && text.contains("smx_mbx_"),
+            "{text}"
+        );
+        assert!(text.contains("Sending API"), "{text}");
+        let text = missing_key(Surface::Management, Some(KeyKind::Mailbox)).to_string();
+        assert!(
+            text.contains("smx_mbx_") && text.contains("smx_root_"),
+            "{text}"
+        );
+        let credential = Credential::new(&ApiKey::new("smx_agent_hidden").unwrap()).unwrap();
+        assert_eq!(format!("{credential:?}"), "smx_agent_<redacted>");
     }
 }

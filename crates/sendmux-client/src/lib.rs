@@ -124,7 +124,7 @@ pub mod webhooks;
 pub use billing::Billing;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, ENV_API_KEY, ENV_BASE_URL,
+    DEFAULT_SENDING_BASE_URL, DEFAULT_TIMEOUT, ENV_API_KEY, ENV_BASE_URL, ENV_SENDING_BASE_URL,
 };
 pub use domains::{Domain, DomainDeleted, Domains, VerifyResult};
 pub use error::{ApiError, BoxError, Error, InvalidInput};

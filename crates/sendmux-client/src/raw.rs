@@ -21,7 +21,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::key::Surface;
 use crate::paginate;
 use crate::response::{Page, Response};
-use crate::transport::{Call, push_segment};
+use crate::transport::{Call, Payload, push_segment};
 
 impl From<sendmux_operations::Surface> for Surface {
     fn from(surface: sendmux_operations::Surface) -> Self {
@@ -165,7 +165,9 @@ impl OperationCall {
     /// is sent.
     fn build(&self, cursor: Option<&str>) -> Result<Call, Error> {
         let op = self.op;
-        self.client.inner.key_kind_check(op.surface.into())?;
+        // The runtime checks this too; here it comes before any other
+        // problem, as the CLI reports a wrong key first.
+        self.client.credential(op.surface.into())?;
         let mut path = String::with_capacity(op.path.len() + 16);
         for segment in op.path.split('/').skip(1) {
             path.push('/');
@@ -264,7 +266,7 @@ impl OperationCall {
                         )
                     })?;
                 }
-                call.body = Some(body.clone());
+                call.body = Some(Payload::Bytes(body.clone()));
             }
             (Some(request), None) if request.required => {
                 return Err(InvalidInput::new(

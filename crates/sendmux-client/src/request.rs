@@ -28,14 +28,21 @@ use crate::idempotency::IdempotencyKey;
 use crate::paginate;
 use crate::response::{Conditional, Page, Response};
 use crate::retry::RetryPolicy;
-use crate::transport::{Call, Raw, is_unreserved, push_segment, snippet};
+use crate::transport::{Call, Payload, Raw, is_unreserved, push_segment, snippet};
 use crate::validate;
 
-/// A request body: none, or a model sent as JSON.
+/// A request body: none, a model sent as JSON, or bytes.
 pub trait Body: Clone + fmt::Debug + Send + Sync + 'static {
     /// The bytes to send, if any.
     #[doc(hidden)]
     fn encode(&self) -> Result<Option<Bytes>, Error>;
+
+    /// The body as the runtime sends it (a file body streams instead).
+    #[doc(hidden)]
+    #[allow(private_interfaces)]
+    fn payload(&self) -> Result<Option<Payload>, Error> {
+        Ok(self.encode()?.map(Payload::Bytes))
+    }
 }
 
 /// No request body.
@@ -373,7 +380,7 @@ impl<T: Send + 'static, B: Body> Request<T, B> {
         }
         let mut call = Call::new(self.op, self.path);
         call.query = self.query;
-        call.body = self.body.encode()?;
+        call.body = self.body.payload()?;
         if let Some(options) = self.options {
             let Options {
                 headers,

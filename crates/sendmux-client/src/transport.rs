@@ -1,16 +1,21 @@
 //! The retry loop every call goes through.
 
+use std::fmt;
 use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, header};
 use sendmux_api::types as wire;
+use tokio::io::{AsyncRead, AsyncReadExt};
 use tracing::{Instrument, field::Empty};
 
 use crate::Client;
 use crate::error::{ApiError, Error};
 use crate::idempotency::{IdempotencyKey, IdempotencyPolicy};
+use crate::key::Surface;
 use crate::models::{ErrorCode, FieldError};
 use crate::response::ResponseMeta;
 use crate::retry;
@@ -27,15 +32,53 @@ pub(crate) const X_RATELIMIT_REMAINING: HeaderName =
     HeaderName::from_static("x-ratelimit-remaining");
 pub(crate) const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
+/// A request body.
+// Streamed variants are built by the upload calls.
+#[allow(dead_code)]
+pub(crate) enum Payload {
+    /// Bytes in memory, sent again as they are by a retry.
+    Bytes(Bytes),
+    /// A file, opened and streamed by each attempt (its length, read when
+    /// the attempt opens it, is the `Content-Length`).
+    File(PathBuf),
+    /// A reader streamed by the first attempt only; a call with one makes
+    /// a single attempt.
+    Reader {
+        reader: Mutex<Option<Box<dyn AsyncRead + Send + Unpin>>>,
+        length: u64,
+    },
+}
+
+impl fmt::Debug for Payload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Payload::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
+            Payload::File(path) => f.debug_tuple("File").field(path).finish(),
+            Payload::Reader { length, .. } => write!(f, "Reader({length} bytes)"),
+        }
+    }
+}
+
 /// One logical call: everything needed to make (and repeat) its attempts.
 #[derive(Debug)]
 pub(crate) struct Call {
     pub(crate) op: &'static Operation,
     /// The path with its parameters filled in and encoded.
     pub(crate) path: String,
+    /// An absolute URL the server handed out (a signed upload), used
+    /// instead of the surface's base URL and `path`.
+    pub(crate) url: Option<reqwest::Url>,
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) headers: HeaderMap,
-    pub(crate) body: Option<Bytes>,
+    pub(crate) body: Option<Payload>,
+    /// Sent without a key, through a client with no default
+    /// `Authorization` (the operation takes none).
+    pub(crate) anonymous: bool,
+    /// The `Authorization` value, chosen by `execute` from the surface.
+    pub(crate) auth: Option<HeaderValue>,
+    /// Repeating the call cannot do the work twice although its method is
+    /// not safe and it has no idempotency key (the signed upload's `PUT`).
+    pub(crate) repeatable: bool,
     pub(crate) idempotency_key: Option<IdempotencyKey>,
     pub(crate) max_body: Option<usize>,
     /// This call's per-attempt timeout, instead of the client's.
@@ -52,9 +95,13 @@ impl Call {
         Self {
             op,
             path,
+            url: None,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: None,
+            anonymous: false,
+            auth: None,
+            repeatable: false,
             idempotency_key: None,
             max_body: None,
             timeout: None,
@@ -75,9 +122,10 @@ impl Call {
         Ok(self)
     }
 
-    /// Safe method, or a key that makes a repeat harmless.
+    /// Safe method, or a key (or the operation itself) makes a repeat
+    /// harmless.
     fn idempotent(&self) -> bool {
-        self.op.method == Method::GET || self.idempotency_key.is_some()
+        self.op.method == Method::GET || self.idempotency_key.is_some() || self.repeatable
     }
 }
 
@@ -150,6 +198,71 @@ struct Failure {
     timeout: bool,
 }
 
+impl Failure {
+    /// A failure no retry can mend, found before anything was sent.
+    fn fatal(error: Error) -> Self {
+        Self {
+            error,
+            retryable: false,
+            retry_after: None,
+            in_flight: false,
+            timeout: false,
+        }
+    }
+}
+
+/// Size of the chunks a streamed body is read in.
+const STREAM_CHUNK: usize = 64 * 1024;
+
+/// The body of one attempt and, for a stream, its `Content-Length` (a
+/// stream without one would go out chunked, which uploads refuse).
+async fn body(payload: &Payload) -> Result<(reqwest::Body, Option<u64>), Error> {
+    match payload {
+        Payload::Bytes(bytes) => Ok((reqwest::Body::from(bytes.clone()), None)),
+        Payload::File(path) => {
+            let unreadable = |e: std::io::Error| Error::Setup {
+                message: format!("could not read the file {}", path.display()),
+                source: Box::new(e),
+            };
+            let file = tokio::fs::File::open(path).await.map_err(unreadable)?;
+            let length = file.metadata().await.map_err(unreadable)?.len();
+            if length == 0 {
+                return Err(crate::error::InvalidInput::new(
+                    "file",
+                    format!("{} is empty", path.display()),
+                    "upload a file of at least one byte",
+                )
+                .into());
+            }
+            Ok((stream(file, length), Some(length)))
+        }
+        Payload::Reader { reader, length } => {
+            let taken = match reader.lock() {
+                Ok(mut slot) => slot.take(),
+                Err(poisoned) => poisoned.into_inner().take(),
+            };
+            let reader = taken.ok_or_else(|| Error::Setup {
+                message: "the body reader was already read by an earlier attempt".into(),
+                source: "a reader can be sent once".into(),
+            })?;
+            Ok((stream(reader, *length), Some(*length)))
+        }
+    }
+}
+
+/// `reader` as a streamed body of at most `length` bytes, read a chunk at
+/// a time, so a large file never sits in memory whole.
+fn stream(reader: impl AsyncRead + Send + Unpin + 'static, length: u64) -> reqwest::Body {
+    let chunks = futures::stream::try_unfold(reader.take(length), |mut reader| async move {
+        let mut chunk = BytesMut::with_capacity(STREAM_CHUNK);
+        if reader.read_buf(&mut chunk).await? == 0 {
+            return Ok::<_, std::io::Error>(None);
+        }
+        Ok(Some((chunk.freeze(), reader)))
+    });
+    reqwest::Body::wrap_stream(chunks)
+}
+
 impl Client {
     /// Runs a call: attempts, classification, waits, budget, tracing.
     #[allow(clippy::manual_async_fn)] // see `run`
@@ -158,6 +271,16 @@ impl Client {
         mut call: Call,
     ) -> impl Future<Output = Result<Raw, Error>> + Send + '_ {
         async move {
+            // The key of the operation's surface, or the error naming the
+            // key to add: before any I/O.
+            if !call.anonymous {
+                call.auth = Some(self.credential(call.op.surface.into())?.clone());
+            }
+            // A reader cannot be read twice.
+            if matches!(call.body, Some(Payload::Reader { .. })) {
+                let policy = call.retry.as_deref().unwrap_or(&self.inner.retry);
+                call.retry = Some(Box::new(policy.clone().with_max_attempts(1)));
+            }
             // Made once, before the first attempt, and reused by every retry.
             if call.op.idempotency_key
                 && call.idempotency_key.is_none()
@@ -338,14 +461,23 @@ impl Client {
     }
 
     fn url(&self, call: &Call) -> reqwest::Url {
-        // Cheaper than parsing a whole URL string: scheme, host and port are
-        // already parsed in `base`.
-        let mut url = self.inner.base.clone();
-        let base_path = url.path().trim_end_matches('/');
-        let mut path = String::with_capacity(base_path.len() + call.path.len());
-        path.push_str(base_path);
-        path.push_str(&call.path);
-        url.set_path(&path);
+        let mut url = match &call.url {
+            Some(url) => url.clone(),
+            None => {
+                // Cheaper than parsing a whole URL string: scheme, host and
+                // port are already parsed in the base.
+                let mut url = match Surface::from(call.op.surface) {
+                    Surface::Sending => self.inner.sending_base.clone(),
+                    Surface::Management | Surface::Mailbox => self.inner.base.clone(),
+                };
+                let base_path = url.path().trim_end_matches('/');
+                let mut path = String::with_capacity(base_path.len() + call.path.len());
+                path.push_str(base_path);
+                path.push_str(&call.path);
+                url.set_path(&path);
+                url
+            }
+        };
         if !call.query.is_empty() {
             let mut pairs = url.query_pairs_mut();
             for (name, value) in &call.query {
@@ -365,18 +497,27 @@ impl Client {
     ) -> impl Future<Output = Result<Raw, Failure>> + Send + 'a {
         async move {
             let inner = &self.inner;
-            let mut request = inner
-                .http
+            let http = if call.anonymous {
+                match inner.anonymous_http() {
+                    Ok(http) => http,
+                    Err(error) => return Err(Failure::fatal(error)),
+                }
+            } else {
+                &inner.http
+            };
+            let mut request = http
                 .request(call.op.method.clone(), url)
                 .timeout(timeout)
                 .header(
                     header::ACCEPT,
                     HeaderValue::from_static(call.op.accept().as_str()),
                 );
+            // Every call sets its key: which one depends on its surface.
+            if let Some(auth) = &call.auth {
+                request = request.header(header::AUTHORIZATION, auth.clone());
+            }
             if inner.identity_per_request {
-                request = request
-                    .header(header::AUTHORIZATION, inner.auth.clone())
-                    .header(header::USER_AGENT, inner.user_agent.clone());
+                request = request.header(header::USER_AGENT, inner.user_agent.clone());
             }
             // Most calls carry no extra headers; skip the map copy then.
             if !call.headers.is_empty() {
@@ -385,15 +526,25 @@ impl Client {
             if let Some(key) = &call.idempotency_key {
                 request = request.header(IDEMPOTENCY_KEY, key.as_str());
             }
-            if let Some(body) = &call.body {
-                // The operation's own media type (JSON, or bytes for uploads).
-                let media_type = call
-                    .op
-                    .request
-                    .map_or("application/json", |r| r.media_type.as_str());
-                request = request
-                    .header(header::CONTENT_TYPE, HeaderValue::from_static(media_type))
-                    .body(body.clone());
+            if let Some(payload) = &call.body {
+                // The operation's own media type (JSON, or bytes for
+                // uploads), unless the call names one (a signed upload
+                // sends the type its intent fixed).
+                if !call.headers.contains_key(header::CONTENT_TYPE) {
+                    let media_type = call
+                        .op
+                        .request
+                        .map_or("application/json", |r| r.media_type.as_str());
+                    request =
+                        request.header(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+                }
+                request = match body(payload).await {
+                    Ok((body, None)) => request.body(body),
+                    Ok((body, Some(length))) => {
+                        request.header(header::CONTENT_LENGTH, length).body(body)
+                    }
+                    Err(error) => return Err(Failure::fatal(error)),
+                };
             }
 
             let mut response = match request.send().await {

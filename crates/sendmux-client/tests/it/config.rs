@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use httpmock::prelude::*;
 use sendmux_client::clock::VirtualClock;
-use sendmux_client::{Client, DEFAULT_BASE_URL, Error};
+use sendmux_client::{Client, DEFAULT_BASE_URL, DEFAULT_SENDING_BASE_URL, Error, Surface};
 
 use crate::support::*;
 
@@ -24,11 +24,45 @@ fn the_builder_checks_its_settings() {
         invalid_field(Client::builder().api_key("not-a-key").build()),
         "api_key"
     );
+    // A mailbox key alone builds (it serves the Mailbox and Sending APIs);
+    // a root key given as the mailbox key, a malformed mailbox key, or two
+    // mailbox keys do not.
+    let agent_only = Client::builder().api_key("smx_agent_abc").build().unwrap();
+    assert!(agent_only.has_key_for(Surface::Sending));
+    assert!(!agent_only.has_key_for(Surface::Management));
     let wrong = Client::builder()
-        .api_key("smx_agent_abc")
+        .mailbox_key("smx_root_abc")
         .build()
         .unwrap_err();
-    assert!(wrong.to_string().contains("smx_root_"), "{wrong}");
+    assert_eq!(wrong.as_invalid_input().unwrap().field, "mailbox_key");
+    assert!(wrong.to_string().contains("smx_mbx_"), "{wrong}");
+    assert_eq!(
+        invalid_field(
+            Client::builder()
+                .api_key(KEY)
+                .mailbox_key("smx_mbx_")
+                .build()
+        ),
+        "mailbox_key"
+    );
+    assert_eq!(
+        invalid_field(
+            Client::builder()
+                .api_key("smx_mbx_one")
+                .mailbox_key("smx_agent_two")
+                .build()
+        ),
+        "mailbox_key"
+    );
+    assert_eq!(
+        invalid_field(
+            Client::builder()
+                .api_key(KEY)
+                .sending_base_url("smtp.sendmux.ai")
+                .build()
+        ),
+        "sending_base_url"
+    );
     assert_eq!(
         invalid_field(
             Client::builder()
@@ -58,6 +92,7 @@ fn the_builder_checks_its_settings() {
     );
     let client = Client::builder().api_key(KEY).build().unwrap();
     assert_eq!(client.base_url(), DEFAULT_BASE_URL);
+    assert_eq!(client.sending_base_url(), DEFAULT_SENDING_BASE_URL);
     assert_eq!(client.retry_policy().max_attempts(), 3);
 }
 
@@ -128,6 +163,7 @@ async fn from_env_child() {
         return;
     }
     let client = Client::from_env().unwrap();
+    assert_eq!(client.sending_base_url(), "http://127.0.0.1:9/sending");
     client.domains().get("mdom_env").await.unwrap();
 }
 
@@ -150,6 +186,7 @@ async fn from_env_reads_the_variables() {
         cmd.args(["--exact", "config::from_env_child", "--test-threads=1"])
             .env("SENDMUX_CLIENT_TEST_CHILD", "1")
             .env("SENDMUX_BASE_URL", &base)
+            .env("SENDMUX_SENDING_BASE_URL", "http://127.0.0.1:9/sending/")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
         if with_key {

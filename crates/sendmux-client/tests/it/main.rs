@@ -22,6 +22,7 @@ mod pagination;
 mod retry;
 mod schema;
 mod secrets;
+mod sending;
 mod sending_accounts;
 mod validation;
 mod webhooks;

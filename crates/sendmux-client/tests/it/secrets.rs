@@ -29,7 +29,8 @@ async fn debug_output_is_redacted() {
         .build()
         .unwrap_err();
     let wrong_surface = Client::builder()
-        .api_key("smx_mbx_TOPSECRET0123456789")
+        .api_key(KEY)
+        .mailbox_key("smx_root_TOPSECRET0123456789")
         .build()
         .unwrap_err();
     let key = ApiKey::new(KEY).unwrap();
