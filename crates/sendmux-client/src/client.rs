@@ -15,6 +15,7 @@ use crate::key::{ApiKey, Credential, KeyKind, Surface};
 use crate::logs::{EmailLogs, InboxLogs};
 use crate::mailboxes::Mailboxes;
 use crate::retry::{BudgetState, RetryPolicy};
+use crate::sending::Sending;
 use crate::sending_accounts::SendingAccounts;
 use crate::webhooks::Webhooks;
 
@@ -191,6 +192,12 @@ impl Client {
     /// The logs of received mail.
     pub fn inbox_logs(&self) -> InboxLogs {
         InboxLogs::new(self.clone())
+    }
+
+    /// The Sending API (single and batch sends, attachments), on its own
+    /// host; it needs a mailbox key or agent token.
+    pub fn sending(&self) -> Sending {
+        Sending::new(self.clone())
     }
 
     /// The generated low-level client, for operations or wire details this

@@ -4,6 +4,7 @@ use std::fmt;
 use std::time::Duration;
 
 use crate::models::{ErrorCode, FieldError, VerificationStatus};
+use crate::sending::SendingErrorCode;
 
 /// A boxed error kept as the [`source`](std::error::Error::source) of ours.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -252,6 +253,29 @@ impl Error {
             Error::Api(api) => Some(&api.code),
             _ => None,
         }
+    }
+
+    /// The error code as the Sending API's, for [`Error::Api`]: its own
+    /// codes (such as `insufficient_credits`) are `Unknown` in
+    /// [`ErrorCode`], which only knows the codes every API shares.
+    ///
+    /// ```
+    /// use sendmux_client::{Error, sending::SendingErrorCode};
+    ///
+    /// let body = br#"{"ok":false,"error":{"code":"insufficient_credits","message":"top up","retryable":false},"meta":{"request_id":"req_1"}}"#;
+    /// let error = Error::from_response(402, &http::HeaderMap::new(), body);
+    /// assert_eq!(error.sending_code(), Some(SendingErrorCode::InsufficientCredits));
+    /// assert!(error.is_insufficient_credits());
+    /// ```
+    pub fn sending_code(&self) -> Option<SendingErrorCode> {
+        self.code()
+            .map(|code| SendingErrorCode::from(code.as_str()))
+    }
+
+    /// Whether the team's balance cannot pay for the send
+    /// (`402 insufficient_credits`): top up, then repeat the call.
+    pub fn is_insufficient_credits(&self) -> bool {
+        self.sending_code() == Some(SendingErrorCode::InsufficientCredits)
     }
 
     /// The API error details, for [`Error::Api`].

@@ -58,7 +58,9 @@
 //! [`Client::domains`], [`Client::mailboxes`], [`Client::webhooks`],
 //! [`Client::sending_accounts`], [`Client::billing`], [`Client::email_logs`]
 //! and [`Client::inbox_logs`] cover the Management API, one method per
-//! operation, each returning a [`Request`] to adjust and await. Mailbox
+//! operation, each returning a [`Request`] to adjust and await.
+//! [`Client::sending`] covers the Sending API on its own host: single and
+//! batch sends, attachment uploads and its published description. Mailbox
 //! keys and webhook signing secrets, which the API shows only once, and the
 //! SMTP passwords you send are [`Secret`]s: `Debug` and `Display` redact
 //! them, and no error quotes a body that carries one.
@@ -115,6 +117,7 @@ mod request;
 mod response;
 pub mod retry;
 mod secret;
+pub mod sending;
 pub mod sending_accounts;
 mod transport;
 mod validate;
@@ -141,6 +144,7 @@ pub use request::{Body, Json, NoBody, Patch, Request};
 pub use response::{Conditional, Page, RateLimit, Response};
 pub use retry::{RetryBudget, RetryPolicy};
 pub use secret::Secret;
+pub use sending::{Sending, SendingErrorCode};
 pub use sending_accounts::{SendingAccount, SendingAccounts};
 pub use sendmux_operations as operations;
 pub use webhooks::{Webhook, WebhookWithSecret, Webhooks};

@@ -242,7 +242,7 @@ impl<T, B> Request<T, B> {
         self.with_body(Json(body))
     }
 
-    fn with_body<C>(self, body: C) -> Request<T, C> {
+    pub(crate) fn with_body<C>(self, body: C) -> Request<T, C> {
         Request {
             client: self.client,
             op: self.op,

@@ -5,7 +5,10 @@
 
 use httpmock::prelude::*;
 use sendmux_client::clock::VirtualClock;
+use sendmux_client::sending::types::SendSuccessDataStatus;
+use sendmux_client::sending::{Address, Attachment, SendEmail, SendingErrorCode};
 use sendmux_client::{Client, Error, Surface};
+use serde_json::json;
 
 use crate::support::*;
 
@@ -44,25 +47,183 @@ async fn each_call_takes_the_host_and_key_of_its_surface() {
                 .json_body(ok(domain("mdom_1", "a.com", "pending"), "req_1"));
         })
         .await;
-    let attachment = sending
+    let send = sending
         .mock_async(|when, then| {
-            when.method(GET)
-                .path("/emails/attachments/att_1")
-                .header("authorization", MAILBOX_BEARER);
+            when.method(POST)
+                .path("/emails/send")
+                .header("authorization", MAILBOX_BEARER)
+                .header("content-type", "application/json")
+                .header_exists("idempotency-key")
+                .json_body(json!({
+                    "from": {"email": "agent@mail.acme.com", "name": "Acme"},
+                    "to": {"email": "ada@example.com"},
+                    "cc": [{"email": "grace@example.com"}],
+                    "reply_to": {"email": "support@acme.com"},
+                    "subject": "Invoice 42",
+                    "html_body": "<p>Attached.</p>",
+                    "text_body": "Attached.",
+                    "custom_headers": {"X-Campaign": "invoices"},
+                    "attachments": [
+                        {"filename": "a.txt", "content": "aGVsbG8=", "encoding": "base64"},
+                        {"attachment_id": "att_1"}
+                    ]
+                }));
             then.status(200)
-                .json_body(ok(attachment_data("att_1"), "req_2"));
+                .header("x-request-id", "req_send")
+                .json_body(ok(sent("eml_1"), "req_send"));
         })
         .await;
     let client = both(&main, &sending);
     client.domains().get("mdom_1").await.unwrap();
-    client
-        .operation("sendingGetAttachment")
-        .unwrap()
-        .param("attachment_id", "att_1")
+    let queued = client
+        .sending()
+        .send(
+            Address::named("Acme", "agent@mail.acme.com"),
+            "ada@example.com",
+        )
+        .cc("grace@example.com")
+        .reply_to("support@acme.com")
+        .subject("Invoice 42")
+        .html("<p>Attached.</p>")
+        .text("Attached.")
+        .custom_header("X-Campaign", "invoices")
+        .attach(Attachment::bytes("a.txt", b"hello"))
+        .attach(Attachment::uploaded("att_1"))
         .await
         .unwrap();
     domain.assert_async().await;
-    attachment.assert_async().await;
+    send.assert_async().await;
+    assert_eq!(queued.message_id, "eml_1");
+    assert_eq!(queued.status, SendSuccessDataStatus::Queued);
+    assert_eq!(queued.request_id(), Some("req_send"));
+}
+
+#[tokio::test]
+async fn a_send_keeps_its_idempotency_key_across_retries() {
+    let sending = MockServer::start_async().await;
+    let (log, responder) = script(vec![
+        Reply::json(
+            503,
+            &api_error("service_unavailable", "busy", true, "req_a"),
+        ),
+        Reply::json(200, &ok(sent("eml_2"), "req_b")),
+    ]);
+    sending
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/send");
+            then.respond_with(responder);
+        })
+        .await;
+    let client = mailbox_client(&sending);
+    let queued = hello(&client).await.unwrap();
+    assert_eq!(queued.message_id, "eml_2");
+    assert_eq!(queued.attempts(), 2);
+    let keys = log.header_values("idempotency-key");
+    assert_eq!(keys.len(), 2);
+    let first = keys[0].clone().unwrap();
+    assert!(first.starts_with("sendmux-rust-"), "{first}");
+    assert_eq!(keys[1].as_deref(), Some(first.as_str()));
+
+    // A caller's key is sent as given.
+    hello(&client).idempotency_key("invoice-42").await.unwrap();
+    assert_eq!(
+        log.header_values("idempotency-key")[2].as_deref(),
+        Some("invoice-42")
+    );
+}
+
+#[tokio::test]
+async fn insufficient_credits_is_a_typed_error() {
+    let sending = MockServer::start_async().await;
+    let refused = sending
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/send");
+            then.status(402)
+                .header("x-request-id", "req_402")
+                .json_body(api_error(
+                    "insufficient_credits",
+                    "top up to keep sending",
+                    false,
+                    "req_402",
+                ));
+        })
+        .await;
+    let error = hello(&mailbox_client(&sending)).await.unwrap_err();
+    refused.assert_calls_async(1).await;
+    assert_eq!(error.status(), Some(402));
+    assert_eq!(
+        error.sending_code(),
+        Some(SendingErrorCode::InsufficientCredits)
+    );
+    assert!(error.is_insufficient_credits());
+    assert!(error.code().unwrap().is_unknown());
+    assert_eq!(error.request_id(), Some("req_402"));
+    assert!(!error.is_retryable());
+}
+
+#[tokio::test]
+async fn invalid_emails_never_reach_the_network() {
+    let sending = MockServer::start_async().await;
+    let hits = anything(&sending).await;
+    let client = mailbox_client(&sending);
+    let s = client.sending();
+    let to = "ada@example.com";
+    let cases = [
+        (s.send("agent", to).subject("s").html("h"), "from.email"),
+        (
+            s.send("agent@mail.acme.com", "ada@").subject("s").html("h"),
+            "to.email",
+        ),
+        (s.send("agent@mail.acme.com", to).html("h"), "subject"),
+        (hello(&client).subject("two\nlines"), "subject"),
+        (
+            s.send("agent@mail.acme.com", to).subject("s").text("t"),
+            "html_body",
+        ),
+        (hello(&client).cc("grace"), "cc[0].email"),
+        (
+            hello(&client).custom_header("Subject", "x"),
+            "custom_headers.Subject",
+        ),
+        (
+            hello(&client).attach(Attachment::bytes("", b"x")),
+            "attachments[0].filename",
+        ),
+        (hello(&client).idempotency_key(""), "idempotency_key"),
+        (
+            (0..50).fold(hello(&client), |r, i| r.bcc(format!("r{i}@example.com"))),
+            "cc",
+        ),
+        (
+            // 20 MiB of bytes is 26.7 MiB as base64: over the request limit.
+            hello(&client).attach(Attachment::bytes("big.bin", vec![7u8; 20 << 20])),
+            "email",
+        ),
+    ];
+    for (request, field) in cases {
+        let error = request.await.unwrap_err();
+        assert_eq!(invalid(&error).0, field, "{error}");
+        assert!(error.is_not_sent() && error.attempts() == 0);
+    }
+    hits.assert_calls_async(0).await;
+}
+
+#[tokio::test]
+async fn a_root_only_client_cannot_send() {
+    let sending = MockServer::start_async().await;
+    let hits = anything(&sending).await;
+    let root_only = builder("http://127.0.0.1:9", &VirtualClock::new())
+        .sending_base_url(sending.base_url())
+        .build()
+        .unwrap();
+    let error = hello(&root_only).await.unwrap_err();
+    let (field, problem) = invalid(&error);
+    assert_eq!(field, "api_key");
+    assert!(
+        problem.contains("smx_root_") && problem.contains("Sending API"),
+        "{problem}"
+    );
+    hits.assert_calls_async(0).await;
 }
 
 #[tokio::test]
@@ -161,6 +322,30 @@ async fn both_keys_stay_out_of_debug_and_errors() {
     assert!(!shown.contains("s3cr3tpass"), "{shown}");
     let error = credentials_in_url.build().unwrap_err();
     assert!(!format!("{error} {error:?}").contains("s3cr3tpass"));
+}
+
+/// A client with only a mailbox key, its Sending calls to `sending`.
+fn mailbox_client(sending: &MockServer) -> Client {
+    Client::builder()
+        .mailbox_key(MAILBOX)
+        .base_url("http://127.0.0.1:9")
+        .sending_base_url(sending.base_url())
+        .clock(VirtualClock::new())
+        .build()
+        .unwrap()
+}
+
+/// A valid send.
+fn hello(client: &Client) -> SendEmail {
+    client
+        .sending()
+        .send("agent@mail.acme.com", "ada@example.com")
+        .subject("Hello")
+        .html("<p>Hello</p>")
+}
+
+fn sent(id: &str) -> serde_json::Value {
+    json!({"message_id": id, "status": "queued"})
 }
 
 /// A catch-all mock, to count requests that should never be made.
