@@ -10,6 +10,7 @@
 //! answer cannot send twice. Emails are checked against the published
 //! limits before any request is made.
 
+mod batch;
 mod codes;
 mod email;
 
@@ -24,6 +25,10 @@ use crate::response::Response;
 /// [`sendmux_api::sending::types`]).
 pub use sendmux_api::sending::types;
 
+pub use batch::{
+    BatchOutcome, BatchRequest, BatchSend, ChunkFailure, ItemOutcome, MAX_BATCH_MESSAGES,
+    SendState, chunk_idempotency_key,
+};
 pub use codes::SendingErrorCode;
 pub use email::{
     Address, Attachment, Email, MAX_ATTACHMENTS, MAX_BODY_CHARS, MAX_RECIPIENTS, MAX_REQUEST_BYTES,
@@ -110,5 +115,36 @@ impl Sending {
         self.client
             .request(ops::SENDING_SEND_EMAIL, &[], data)
             .with_body(email)
+    }
+
+    /// Sends any number of emails through the batch endpoint
+    /// (`POST /emails/send/batch`), up to 100 per request, one request
+    /// after another, and returns one [`ItemOutcome`] per email in input
+    /// order.
+    ///
+    /// Every email is checked before any request. A request closes at 100
+    /// emails, or earlier when the next would take its body over 25 MiB.
+    /// Each carries an idempotency key derived from the call's (yours, or
+    /// one generated per call): a call of one request sends the call's key
+    /// as it is, larger calls send [`chunk_idempotency_key`]`(key, i)` for
+    /// request `i`. When a request fails, later ones are not made and
+    /// their emails are reported as [`SendState::NotSent`]; repeating the
+    /// call with the same key and emails is safe, as the server replays
+    /// the requests that completed.
+    ///
+    /// ```no_run
+    /// # async fn f(sending: sendmux_client::sending::Sending) -> Result<(), sendmux_client::Error> {
+    /// use sendmux_client::sending::Email;
+    ///
+    /// let emails: Vec<Email> = ["ada@example.com", "grace@example.com"]
+    ///     .into_iter()
+    ///     .map(|to| Email::new("news@mail.acme.com", to).subject("News").html("<p>News</p>"))
+    ///     .collect();
+    /// let outcome = sending.send_batch(emails).idempotency_key("news-2026-11").await?;
+    /// println!("{} of {} queued", outcome.queued(), outcome.items.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn send_batch(&self, emails: impl IntoIterator<Item = Email>) -> BatchSend {
+        BatchSend::new(self.client.clone(), emails.into_iter().collect())
     }
 }

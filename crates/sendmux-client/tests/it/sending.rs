@@ -3,10 +3,15 @@
 //! streamed and signed), the published description, typed errors, and
 //! validation before any I/O.
 
+use std::sync::{Arc, Mutex};
+
 use httpmock::prelude::*;
+use httpmock::{HttpMockRequest, HttpMockResponse};
 use sendmux_client::clock::VirtualClock;
 use sendmux_client::sending::types::SendSuccessDataStatus;
-use sendmux_client::sending::{Address, Attachment, SendEmail, SendingErrorCode};
+use sendmux_client::sending::{
+    Address, Attachment, Email, ItemOutcome, SendEmail, SendState, SendingErrorCode,
+};
 use sendmux_client::{Client, Error, Surface};
 use serde_json::json;
 
@@ -366,4 +371,269 @@ fn attachment_data(id: &str) -> serde_json::Value {
         "size_bytes": 11,
         "expires_at": "2026-11-01T11:00:00Z"
     })
+}
+
+/// `n` valid emails, the `i`th to `r{i}@example.com`.
+fn emails(n: usize) -> Vec<Email> {
+    (0..n)
+        .map(|i| {
+            Email::new("news@mail.acme.com", format!("r{i}@example.com"))
+                .subject("News")
+                .html("<p>News</p>")
+        })
+        .collect()
+}
+
+/// Requests a batch responder saw: idempotency key and message count.
+type Seen = Arc<Mutex<Vec<(Option<String>, usize)>>>;
+
+/// A batch endpoint that queues every message as `eml_<local part of to>`,
+/// and answers `failing` keys with `status` and `code` instead.
+fn batch_responder(
+    failing: &'static [&'static str],
+    status: u16,
+    code: &'static str,
+) -> (
+    Seen,
+    impl Fn(&HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static,
+) {
+    let seen = Seen::default();
+    let log = seen.clone();
+    let responder = move |req: &HttpMockRequest| {
+        let key = req
+            .headers()
+            .get("idempotency-key")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body: serde_json::Value = serde_json::from_slice(req.body_ref()).unwrap();
+        let messages = body["messages"].as_array().unwrap();
+        log.lock().unwrap().push((key.clone(), messages.len()));
+        if key.as_deref().is_some_and(|k| failing.contains(&k)) {
+            return HttpMockResponse::builder()
+                .status(status)
+                .header("content-type", "application/json")
+                .body(api_error(code, "refused", false, "req_fail").to_string())
+                .build();
+        }
+        let results: Vec<serde_json::Value> = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                let to = m["to"]["email"].as_str().unwrap();
+                let local = to.split('@').next().unwrap();
+                json!({"index": i, "message_id": format!("eml_{local}"), "status": "queued"})
+            })
+            .collect();
+        let n = results.len();
+        let data = json!({"results": results, "summary": {"total": n, "queued": n, "failed": 0}});
+        HttpMockResponse::builder()
+            .status(200)
+            .header("content-type", "application/json")
+            .header("x-request-id", format!("req_{}", key.unwrap_or_default()))
+            .body(ok(data, "req_batch").to_string())
+            .build()
+    };
+    (seen, responder)
+}
+
+#[tokio::test]
+async fn a_batch_of_250_is_three_requests_with_derived_keys_merged_in_order() {
+    let sending = MockServer::start_async().await;
+    let (seen, responder) = batch_responder(&[], 200, "");
+    sending
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/emails/send/batch")
+                .header("authorization", MAILBOX_BEARER);
+            then.respond_with(responder);
+        })
+        .await;
+    let client = mailbox_client(&sending);
+    let outcome = client
+        .sending()
+        .send_batch(emails(250))
+        .idempotency_key("digest")
+        .await
+        .unwrap();
+    let expected = [
+        (Some("digest.0".to_owned()), 100),
+        (Some("digest.1".to_owned()), 100),
+        (Some("digest.2".to_owned()), 50),
+    ];
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert!(outcome.is_complete() && !outcome.has_failures());
+    assert_eq!(outcome.queued(), 250);
+    for (i, item) in outcome.items.iter().enumerate() {
+        assert_eq!(item.message_id(), Some(format!("eml_r{i}").as_str()));
+    }
+    assert_eq!(outcome.idempotency_key.as_deref(), Some("digest"));
+    let ranges: Vec<_> = outcome
+        .requests
+        .iter()
+        .map(|r| r.messages.clone())
+        .collect();
+    assert_eq!(ranges, [0..100, 100..200, 200..250]);
+    assert_eq!(
+        outcome.requests[1].request_id.as_deref(),
+        Some("req_digest.1")
+    );
+
+    // The same call again sends the same three keys.
+    client
+        .sending()
+        .send_batch(emails(250))
+        .idempotency_key("digest")
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap()[3..], expected);
+
+    // Without a key, one is generated per call and derived the same way.
+    let outcome = client.sending().send_batch(emails(150)).await.unwrap();
+    let base = outcome.idempotency_key.clone().unwrap();
+    assert!(base.starts_with("sendmux-rust-"), "{base}");
+    let keys: Vec<_> = seen.lock().unwrap()[6..]
+        .iter()
+        .map(|(k, _)| k.clone().unwrap())
+        .collect();
+    assert_eq!(keys, [format!("{base}.0"), format!("{base}.1")]);
+
+    // One request carries the call's key as it is.
+    client
+        .sending()
+        .send_batch(emails(3))
+        .idempotency_key("small")
+        .await
+        .unwrap();
+    assert_eq!(seen.lock().unwrap()[8], (Some("small".to_owned()), 3));
+}
+
+#[tokio::test]
+async fn partial_success_is_decoded_per_message() {
+    let sending = MockServer::start_async().await;
+    sending
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/send/batch");
+            // Results out of order: each lands on its own message.
+            let data = json!({
+                "results": [
+                    {"index": 2, "message_id": "eml_c", "status": "queued"},
+                    {"index": 1, "message_id": null, "status": "failed", "error": {
+                        "code": "validation_error",
+                        "message": "bad recipient",
+                        "retryable": false,
+                        "errors": [{"field": "to.email", "code": "invalid_string", "message": "not an address"}]
+                    }},
+                    {"index": 0, "message_id": "eml_a", "status": "queued"}
+                ],
+                "summary": {"total": 3, "queued": 2, "failed": 1}
+            });
+            then.status(200).json_body(ok(data, "req_p"));
+        })
+        .await;
+    let outcome = mailbox_client(&sending)
+        .sending()
+        .send_batch(emails(3))
+        .await
+        .unwrap();
+    assert_eq!(outcome.items[0].message_id(), Some("eml_a"));
+    assert_eq!(outcome.items[2].message_id(), Some("eml_c"));
+    match &outcome.items[1] {
+        ItemOutcome::Refused {
+            code,
+            message,
+            retryable,
+            field_errors,
+        } => {
+            assert_eq!(*code, SendingErrorCode::ValidationError);
+            assert_eq!(message, "bad recipient");
+            assert!(!retryable);
+            assert_eq!(field_errors[0].field, "to.email");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(outcome.queued(), 2);
+    assert!(!outcome.is_complete() && !outcome.has_failures());
+}
+
+#[tokio::test]
+async fn a_failed_request_is_reported_on_each_of_its_messages() {
+    let sending = MockServer::start_async().await;
+    let (seen, responder) = batch_responder(&["weekly.1"], 402, "insufficient_credits");
+    sending
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/send/batch");
+            then.respond_with(responder);
+        })
+        .await;
+    let outcome = mailbox_client(&sending)
+        .sending()
+        .send_batch(emails(250))
+        .idempotency_key("weekly")
+        .await
+        .unwrap();
+    // The third request is not made after the second failed.
+    assert_eq!(seen.lock().unwrap().len(), 2);
+    assert!(outcome.items[..100].iter().all(ItemOutcome::is_queued));
+    for (i, item) in outcome.items[100..].iter().enumerate() {
+        let ItemOutcome::Failed(failure) = item else {
+            panic!("{i}: {item:?}");
+        };
+        assert_eq!(failure.state, SendState::NotSent);
+        assert!(failure.error.is_insufficient_credits());
+        assert_eq!(failure.request, if i < 100 { 1 } else { 2 });
+    }
+    assert!(outcome.requests[1].sent && !outcome.requests[2].sent);
+    assert_eq!(
+        outcome.requests[2].idempotency_key.as_deref(),
+        Some("weekly.2")
+    );
+    assert!(outcome.has_failures());
+    assert!(outcome.error().unwrap().is_insufficient_credits());
+
+    // A server failure leaves the outcome unknown: maybe sent.
+    let (_, responder) = batch_responder(&["retry-me"], 500, "internal_error");
+    let failing = MockServer::start_async().await;
+    failing
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/send/batch");
+            then.respond_with(responder);
+        })
+        .await;
+    let outcome = mailbox_client(&failing)
+        .sending()
+        .send_batch(emails(2))
+        .idempotency_key("retry-me")
+        .await
+        .unwrap();
+    let ItemOutcome::Failed(failure) = &outcome.items[1] else {
+        panic!("{:?}", outcome.items[1]);
+    };
+    assert_eq!(failure.state, SendState::MaybeSent);
+    assert_eq!(failure.error.status(), Some(500));
+}
+
+#[tokio::test]
+async fn a_batch_is_checked_before_any_request() {
+    let sending = MockServer::start_async().await;
+    let hits = anything(&sending).await;
+    let client = mailbox_client(&sending);
+    let empty = client.sending().send_batch(Vec::new()).await.unwrap_err();
+    assert_eq!(invalid(&empty).0, "messages");
+    let mut list = emails(3);
+    list[1] = Email::new("news@mail.acme.com", "r1@example.com").html("<p>x</p>");
+    let error = client.sending().send_batch(list).await.unwrap_err();
+    assert_eq!(invalid(&error).0, "messages[1].subject");
+    let error = client
+        .sending()
+        .send_batch(emails(2))
+        .idempotency_key("bad key")
+        .await
+        .unwrap_err();
+    assert_eq!(invalid(&error).0, "idempotency_key");
+    let root_only = builder("http://127.0.0.1:9", &VirtualClock::new())
+        .sending_base_url(sending.base_url())
+        .build()
+        .unwrap();
+    let error = root_only.sending().send_batch(emails(2)).await.unwrap_err();
+    assert_eq!(invalid(&error).0, "api_key");
+    hits.assert_calls_async(0).await;
 }
