@@ -61,14 +61,26 @@ impl Store {
             .or_insert_with(|| MailboxData::new(seed, mailbox_id, caps))
     }
 
-    /// The state of `mailbox_id`, if it was ever used.
-    pub(crate) fn existing(&self, mailbox_id: &str) -> Option<&MailboxData> {
-        self.mailboxes.get(mailbox_id)
-    }
-
     /// The state of `mailbox_id` for a change, if it was ever used.
     pub(crate) fn existing_mut(&mut self, mailbox_id: &str) -> Option<&mut MailboxData> {
         self.mailboxes.get_mut(mailbox_id)
+    }
+
+    /// The signed upload `upload_id` and its mailbox, if still pending.
+    pub(crate) fn find_upload(&self, upload_id: &str) -> Option<(String, PendingUpload)> {
+        self.mailboxes.iter().find_map(|(mailbox_id, data)| {
+            data.uploads
+                .get(upload_id)
+                .map(|u| (mailbox_id.clone(), u.clone()))
+        })
+    }
+
+    /// Message `message_id` of whichever mailbox holds it (ids carry the
+    /// mailbox's seed, so they do not repeat across mailboxes).
+    pub(crate) fn find_message(&self, message_id: &str) -> Option<(&MailboxData, &Message)> {
+        self.mailboxes
+            .values()
+            .find_map(|data| data.message(message_id).map(|m| (data, m)))
     }
 }
 
@@ -307,11 +319,6 @@ impl EventHub {
         }
         // No open stream is not an error.
         let _ = self.tx.send(event);
-        self.last_id
-    }
-
-    /// The newest event id (0 before the first event).
-    pub(crate) fn last_id(&self) -> u64 {
         self.last_id
     }
 
