@@ -140,6 +140,12 @@ struct Options {
     max_body: Option<usize>,
     /// The answer carries a secret: errors keep none of its body.
     sensitive: bool,
+    /// An absolute URL the server handed out, instead of the base URL.
+    url: Option<reqwest::Url>,
+    /// Sent without a key.
+    anonymous: bool,
+    /// Safe to repeat although neither safe nor keyed.
+    repeatable: bool,
 }
 
 // By hand: a derive would require `T: Clone`, and `T` is only an output.
@@ -301,6 +307,44 @@ impl<T, B> Request<T, B> {
         self
     }
 
+    /// Sends to `url` (absolute, handed out by the server) without a key:
+    /// a signed upload, whose repeat cannot store the file twice.
+    pub(crate) fn signed(mut self, url: reqwest::Url) -> Self {
+        let options = self.options();
+        options.url = Some(url);
+        options.anonymous = true;
+        options.repeatable = true;
+        self
+    }
+
+    /// Inserts a header the API handed out, marked sensitive when it is a
+    /// credential so HTTP libraries do not log it.
+    pub(crate) fn raw_header(
+        mut self,
+        name: HeaderName,
+        mut value: HeaderValue,
+        sensitive: bool,
+    ) -> Self {
+        value.set_sensitive(sensitive);
+        self.options().headers.insert(name, value);
+        self
+    }
+
+    /// The idempotency key the caller gave, if any.
+    pub(crate) fn caller_idempotency_key(&self) -> Option<&str> {
+        self.options.as_ref()?.idempotency_key.as_deref()
+    }
+
+    /// The client the request runs on.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The first validation failure recorded so far.
+    pub(crate) fn problem(&self) -> Option<&InvalidInput> {
+        self.invalid.as_deref()
+    }
+
     /// The operation this request calls (from the generated table).
     pub fn operation(&self) -> &'static Operation {
         self.op
@@ -389,8 +433,14 @@ impl<T: Send + 'static, B: Body> Request<T, B> {
                 retry,
                 max_body,
                 sensitive,
+                url,
+                anonymous,
+                repeatable,
             } = *options;
             call.sensitive = sensitive;
+            call.url = url;
+            call.anonymous = anonymous;
+            call.repeatable = repeatable;
             call.headers = headers;
             call.idempotency_key = idempotency_key.map(IdempotencyKey::new).transpose()?;
             call.timeout = timeout;

@@ -13,6 +13,7 @@
 mod batch;
 mod codes;
 mod email;
+mod upload;
 
 use sendmux_api::sending::types as wire;
 use sendmux_operations::ops;
@@ -33,6 +34,10 @@ pub use codes::SendingErrorCode;
 pub use email::{
     Address, Attachment, Email, MAX_ATTACHMENTS, MAX_BODY_CHARS, MAX_RECIPIENTS, MAX_REQUEST_BYTES,
     MAX_SUBJECT_CHARS,
+};
+pub use upload::{
+    AttachmentInfo, CompleteUpload, CreateUpload, GetAttachment, SendWithFiles, SignedBody,
+    UploadAttachment, UploadBody, UploadIntent, UploadReader,
 };
 
 /// A queued email: its id (`eml_...`) and status (the generated model).

@@ -33,14 +33,16 @@ pub(crate) const X_RATELIMIT_REMAINING: HeaderName =
 pub(crate) const X_RATELIMIT_RESET: HeaderName = HeaderName::from_static("x-ratelimit-reset");
 
 /// A request body.
-// Streamed variants are built by the upload calls.
-#[allow(dead_code)]
 pub(crate) enum Payload {
     /// Bytes in memory, sent again as they are by a retry.
     Bytes(Bytes),
     /// A file, opened and streamed by each attempt (its length, read when
-    /// the attempt opens it, is the `Content-Length`).
-    File(PathBuf),
+    /// the attempt opens it, is the `Content-Length`), which must be
+    /// `expected` bytes long when that is set.
+    File {
+        path: PathBuf,
+        expected: Option<u64>,
+    },
     /// A reader streamed by the first attempt only; a call with one makes
     /// a single attempt.
     Reader {
@@ -53,7 +55,7 @@ impl fmt::Debug for Payload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Payload::Bytes(bytes) => write!(f, "Bytes({} bytes)", bytes.len()),
-            Payload::File(path) => f.debug_tuple("File").field(path).finish(),
+            Payload::File { path, .. } => f.debug_tuple("File").field(path).finish(),
             Payload::Reader { length, .. } => write!(f, "Reader({length} bytes)"),
         }
     }
@@ -219,7 +221,7 @@ const STREAM_CHUNK: usize = 64 * 1024;
 async fn body(payload: &Payload) -> Result<(reqwest::Body, Option<u64>), Error> {
     match payload {
         Payload::Bytes(bytes) => Ok((reqwest::Body::from(bytes.clone()), None)),
-        Payload::File(path) => {
+        Payload::File { path, expected } => {
             let unreadable = |e: std::io::Error| Error::Setup {
                 message: format!("could not read the file {}", path.display()),
                 source: Box::new(e),
@@ -231,6 +233,19 @@ async fn body(payload: &Payload) -> Result<(reqwest::Body, Option<u64>), Error> 
                     "file",
                     format!("{} is empty", path.display()),
                     "upload a file of at least one byte",
+                )
+                .into());
+            }
+            if let Some(expected) = expected
+                && *expected != length
+            {
+                return Err(crate::error::InvalidInput::new(
+                    "file",
+                    format!(
+                        "{} is {length} bytes, but the upload was started for {expected}",
+                        path.display()
+                    ),
+                    "start a new upload with the file's current size",
                 )
                 .into());
             }

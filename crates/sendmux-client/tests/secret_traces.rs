@@ -172,6 +172,69 @@ async fn smtp_passwords_stay_out_of_traces() {
     assert_unseen(&buffer, &outcomes, SMTP_PASSWORD);
 }
 
+#[tokio::test]
+async fn both_keys_and_upload_tokens_stay_out_of_traces() {
+    const MAILBOX_KEY: &str = "smx_mbx_TR4C3DM41LB0X";
+    const UPLOAD_TOKEN: &str = "smx_upload_TR4C3DT0K3N";
+    let server = MockServer::start_async().await;
+    let upload_url = format!("{}/emails/attachment-uploads/upl_1", server.base_url());
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/send");
+            reply_error(then, 402, "insufficient_credits", "top up");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path("/emails/attachment-uploads");
+            let intent = json!({
+                "upload_id": "upl_1", "upload_url": upload_url, "method": "PUT",
+                "expires_at": "2026-11-01T10:15:00Z", "max_size_bytes": 100,
+                "headers": {"Content-Length": "2", "X-Sendmux-Upload-Token": UPLOAD_TOKEN}
+            });
+            reply(then, 201, intent);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(PUT).path("/emails/attachment-uploads/upl_1");
+            reply_error(then, 401, "authentication_required", "token expired");
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.method(GET).path("/domains/mdom_1");
+            reply_error(then, 404, "not_found", "no such domain");
+        })
+        .await;
+    let client = support::builder(&server.base_url(), &VirtualClock::new())
+        .mailbox_key(MAILBOX_KEY)
+        .sending_base_url(server.base_url())
+        .build()
+        .unwrap();
+    let (_serial, buffer) = capture().await;
+    let sending = client.sending();
+    let sent = sending
+        .send("agent@mail.acme.com", "ada@example.com")
+        .subject("Hi")
+        .html("<p>Hi</p>")
+        .await;
+    let intent = sending.create_upload("a.txt", 2).await.unwrap();
+    let put = sending.complete_upload(&intent, b"hi".to_vec()).await;
+    let domain = client.domains().get("mdom_1").await;
+    assert!(sent.is_err() && put.is_err() && domain.is_err());
+    let outcomes = [
+        format!("{sent:?}"),
+        format!("{intent:?}"),
+        format!("{put:?}"),
+        format!("{domain:?}"),
+        format!("{client:?}"),
+    ];
+    for secret in [MAILBOX_KEY, UPLOAD_TOKEN, support::SECRET] {
+        assert_unseen(&buffer, &outcomes, secret);
+    }
+}
+
 /// A secret-bearing answer that breaks the API description: the
 /// `conformance` feature's reports quote the values they reject, so for
 /// such answers the warn-mode warning and the strict-mode error (and the

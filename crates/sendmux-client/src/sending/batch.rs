@@ -41,12 +41,18 @@ const ENVELOPE_BYTES: usize = 15;
 /// assert!(long.starts_with("sha256-") && long.ends_with(".0") && long.len() < 80);
 /// ```
 pub fn chunk_idempotency_key(base: &str, index: usize) -> String {
-    let plain = format!("{base}.{index}");
+    derived_key(base, &index.to_string())
+}
+
+/// `{base}.{suffix}`, or `sha256-{hex of base}.{suffix}` when that would
+/// pass 255 characters.
+pub(crate) fn derived_key(base: &str, suffix: &str) -> String {
+    let plain = format!("{base}.{suffix}");
     if plain.len() <= 255 {
         return plain;
     }
     let digest = Sha256::digest(base.as_bytes());
-    let mut key = String::with_capacity(7 + 64 + 1 + 20);
+    let mut key = String::with_capacity(7 + 64 + 1 + suffix.len());
     key.push_str("sha256-");
     for byte in digest {
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -54,7 +60,7 @@ pub fn chunk_idempotency_key(base: &str, index: usize) -> String {
         key.push(char::from(HEX[usize::from(byte & 0xF)]));
     }
     key.push('.');
-    key.push_str(&index.to_string());
+    key.push_str(suffix);
     key
 }
 

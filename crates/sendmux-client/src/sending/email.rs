@@ -552,7 +552,8 @@ fn check_line(field: &str, value: &str, min: usize, max: usize) -> Result<(), In
     check_chars(field, value, min, max)
 }
 
-fn check_filename(field: &str, value: &str) -> Result<(), InvalidInput> {
+/// A bare file name of 1 to 255 characters on one line.
+pub(super) fn check_filename(field: &str, value: &str) -> Result<(), InvalidInput> {
     check_line(field, value, 1, MAX_FILENAME_CHARS)?;
     if value.contains(['/', '\\']) {
         return Err(InvalidInput::new(

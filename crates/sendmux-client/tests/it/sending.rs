@@ -637,3 +637,283 @@ async fn a_batch_is_checked_before_any_request() {
     assert_eq!(invalid(&error).0, "api_key");
     hits.assert_calls_async(0).await;
 }
+
+/// Bytes with a pattern, long enough to arrive in several chunks.
+fn patterned(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+/// Bodies an upload responder saw.
+type Bodies = Arc<Mutex<Vec<Vec<u8>>>>;
+
+/// An upload endpoint answering 201 with `id`, keeping the bodies it saw.
+fn upload_responder(
+    id: &'static str,
+) -> (
+    Bodies,
+    impl Fn(&HttpMockRequest) -> HttpMockResponse + Send + Sync + 'static,
+) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let seen = bodies.clone();
+    let responder = move |req: &HttpMockRequest| {
+        seen.lock().unwrap().push(req.body_vec());
+        HttpMockResponse::builder()
+            .status(201)
+            .header("content-type", "application/json")
+            .body(ok(attachment_data(id), "req_up").to_string())
+            .build()
+    };
+    (bodies, responder)
+}
+
+#[tokio::test]
+async fn uploads_send_the_bytes_with_name_type_and_key() {
+    let sending = MockServer::start_async().await;
+    let upload = sending
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/emails/attachments")
+                .query_param("filename", "report.csv")
+                .query_param("content_type", "text/csv")
+                .header("authorization", MAILBOX_BEARER)
+                .header("content-type", "application/octet-stream")
+                .header("content-length", "8")
+                .header_exists("idempotency-key")
+                .body("a,b\n1,2\n");
+            then.status(201)
+                .json_body(ok(attachment_data("att_1"), "req_1"));
+        })
+        .await;
+    let metadata = sending
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/emails/attachments/att_1")
+                .header("authorization", MAILBOX_BEARER);
+            then.status(200)
+                .json_body(ok(attachment_data("att_1"), "req_2"));
+        })
+        .await;
+    let client = mailbox_client(&sending);
+    let stored = client
+        .sending()
+        .upload("report.csv", b"a,b\n1,2\n".to_vec())
+        .content_type("text/csv")
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), 201);
+    assert_eq!(stored.attachment_id, "att_1");
+    let info = client.sending().attachment("att_1").await.unwrap();
+    assert_eq!(info.size_bytes, 11);
+    upload.assert_async().await;
+    metadata.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_file_upload_streams_the_file_intact() {
+    let sending = MockServer::start_async().await;
+    let content = patterned(300 * 1024);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scan.bin");
+    std::fs::write(&path, &content).unwrap();
+    let (bodies, responder) = upload_responder("att_f");
+    let upload = sending
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/emails/attachments")
+                .query_param("filename", "scan.bin")
+                .header("content-length", content.len().to_string())
+                .header_missing("transfer-encoding");
+            then.respond_with(responder);
+        })
+        .await;
+    let stored = mailbox_client(&sending)
+        .sending()
+        .upload_file(&path)
+        .await
+        .unwrap();
+    assert_eq!(stored.attachment_id, "att_f");
+    upload.assert_async().await;
+    assert!(
+        bodies.lock().unwrap()[0] == content,
+        "the body arrived altered"
+    );
+
+    // A reader streams the same way, in one attempt (it cannot be re-read).
+    let (log, responder) = script(vec![Reply::json(
+        503,
+        &api_error("service_unavailable", "busy", true, "req_r"),
+    )]);
+    let busy = MockServer::start_async().await;
+    busy.mock_async(|when, then| {
+        when.method(POST)
+            .path("/emails/attachments")
+            .header("content-length", "1000");
+        then.respond_with(responder);
+    })
+    .await;
+    let reader = std::io::Cursor::new(patterned(1000));
+    let error = mailbox_client(&busy)
+        .sending()
+        .upload_reader("scan.bin", reader, 1000)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), Some(503));
+    assert_eq!(log.len(), 1, "a reader was read twice");
+
+    let missing = mailbox_client(&sending)
+        .sending()
+        .upload_file(dir.path().join("missing.bin"))
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_sent(), "{missing:?}");
+}
+
+#[tokio::test]
+async fn a_signed_upload_puts_the_bytes_without_the_key() {
+    let sending = MockServer::start_async().await;
+    let storage = MockServer::start_async().await;
+    let upload_url = format!("{}/emails/attachment-uploads/upl_1", storage.base_url());
+    let intent = sending
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/emails/attachment-uploads")
+                .header("authorization", MAILBOX_BEARER)
+                .header_exists("idempotency-key")
+                .json_body(json!({
+                    "filename": "report.pdf",
+                    "size_bytes": 11,
+                    "content_type": "application/pdf"
+                }));
+            then.status(201).json_body(ok(
+                json!({
+                    "upload_id": "upl_1",
+                    "upload_url": upload_url,
+                    "method": "PUT",
+                    "expires_at": "2026-11-01T10:15:00Z",
+                    "max_size_bytes": 1024,
+                    "headers": {
+                        "Content-Type": "application/pdf",
+                        "Content-Length": "11",
+                        "X-Sendmux-Upload-Token": "smx_upload_T0K3N"
+                    }
+                }),
+                "req_i",
+            ));
+        })
+        .await;
+    let put = storage
+        .mock_async(|when, then| {
+            when.method(PUT)
+                .path("/emails/attachment-uploads/upl_1")
+                .header_missing("authorization")
+                .header_missing("idempotency-key")
+                .header("content-type", "application/pdf")
+                .header("content-length", "11")
+                .header("x-sendmux-upload-token", "smx_upload_T0K3N")
+                .body("%PDF-1.7 ok");
+            then.status(201)
+                .json_body(ok(attachment_data("att_s"), "req_p"));
+        })
+        .await;
+    // Both keys on the client: neither may reach the upload URL.
+    let client = both(&MockServer::start_async().await, &sending);
+    let sending_api = client.sending();
+    let started = sending_api
+        .create_upload("report.pdf", 11)
+        .content_type("application/pdf")
+        .await
+        .unwrap();
+    let shown = format!("{started:?}");
+    assert!(!shown.contains("T0K3N"), "{shown}");
+    assert_eq!(started.method(), "PUT");
+    let stored = sending_api
+        .complete_upload(&started, b"%PDF-1.7 ok".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(stored.attachment_id, "att_s");
+    intent.assert_async().await;
+    put.assert_async().await;
+
+    // The file form sends the same request, streamed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.pdf");
+    std::fs::write(&path, b"%PDF-1.7 ok").unwrap();
+    sending_api
+        .complete_upload_file(&started, &path)
+        .await
+        .unwrap();
+    put.assert_calls_async(2).await;
+
+    // Bytes that differ from what was announced are never sent.
+    let error = sending_api
+        .complete_upload(&started, b"longer than announced".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(invalid(&error).0, "bytes");
+    std::fs::write(&path, b"grown since it started").unwrap();
+    let error = sending_api
+        .complete_upload_file(&started, &path)
+        .await
+        .unwrap_err();
+    assert_eq!(invalid(&error).0, "file");
+    put.assert_calls_async(2).await;
+}
+
+#[tokio::test]
+async fn a_local_file_is_uploaded_then_sent_by_id() {
+    let sending = MockServer::start_async().await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.txt");
+    std::fs::write(&path, b"quarterly numbers").unwrap();
+    let (bodies, responder) = upload_responder("att_9");
+    let upload = sending
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/emails/attachments")
+                .query_param("filename", "report.txt")
+                .header("idempotency-key", "report-q3.file0");
+            then.respond_with(responder);
+        })
+        .await;
+    let send = sending
+        .mock_async(|when, then| {
+            when.method(POST)
+                .path("/emails/send")
+                .header("idempotency-key", "report-q3")
+                .json_body(json!({
+                    "from": {"email": "agent@mail.acme.com"},
+                    "to": {"email": "ada@example.com"},
+                    "subject": "Hello",
+                    "html_body": "<p>Hello</p>",
+                    "attachments": [{"attachment_id": "att_9"}]
+                }));
+            then.status(200).json_body(ok(sent("eml_9"), "req_s"));
+        })
+        .await;
+    let client = mailbox_client(&sending);
+    let queued = hello(&client)
+        .idempotency_key("report-q3")
+        .attach_file(&path)
+        .await
+        .unwrap();
+    assert_eq!(queued.message_id, "eml_9");
+    upload.assert_async().await;
+    send.assert_async().await;
+    assert_eq!(bodies.lock().unwrap()[0], b"quarterly numbers");
+
+    // An email that fails its checks uploads nothing.
+    let error = client
+        .sending()
+        .send("agent@mail.acme.com", "ada@example.com")
+        .html("<p>no subject</p>")
+        .attach_file(&path)
+        .await
+        .unwrap_err();
+    assert_eq!(invalid(&error).0, "subject");
+    let ten = (0..10).fold(hello(&client), |r, _| {
+        r.attach(Attachment::uploaded("att_1"))
+    });
+    let error = ten.attach_file(&path).await.unwrap_err();
+    assert_eq!(invalid(&error).0, "attachments");
+    upload.assert_calls_async(1).await;
+}
