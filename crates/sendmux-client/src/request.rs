@@ -261,7 +261,7 @@ impl<T, B> Request<T, B> {
         }
     }
 
-    fn decoding<U>(self, decode: fn(Raw) -> Result<U, Error>) -> Request<U, B> {
+    pub(crate) fn decoding<U>(self, decode: fn(Raw) -> Result<U, Error>) -> Request<U, B> {
         Request {
             client: self.client,
             op: self.op,
@@ -314,6 +314,12 @@ impl<T, B> Request<T, B> {
         options.url = Some(url);
         options.anonymous = true;
         options.repeatable = true;
+        self
+    }
+
+    /// Sends no key (the operation takes none).
+    pub(crate) fn anonymous(mut self) -> Self {
+        self.options().anonymous = true;
         self
     }
 

@@ -13,6 +13,7 @@
 mod batch;
 mod codes;
 mod email;
+mod openapi;
 mod upload;
 
 use sendmux_api::sending::types as wire;
@@ -35,6 +36,7 @@ pub use email::{
     Address, Attachment, Email, MAX_ATTACHMENTS, MAX_BODY_CHARS, MAX_RECIPIENTS, MAX_REQUEST_BYTES,
     MAX_SUBJECT_CHARS,
 };
+pub use openapi::{GetOpenApiDocument, GetOpenApiDocumentIfChanged, OpenApiDocument};
 pub use upload::{
     AttachmentInfo, CompleteUpload, CreateUpload, GetAttachment, SendWithFiles, SignedBody,
     UploadAttachment, UploadBody, UploadIntent, UploadReader,

@@ -917,3 +917,71 @@ async fn a_local_file_is_uploaded_then_sent_by_id() {
     assert_eq!(invalid(&error).0, "attachments");
     upload.assert_calls_async(1).await;
 }
+
+#[tokio::test]
+async fn the_published_description_is_read_without_a_key_with_its_etag() {
+    let sending = MockServer::start_async().await;
+    let document = json!({"openapi": "3.1.0", "info": {"title": "Sending", "version": "1"}});
+    let fresh = sending
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/openapi.json")
+                .header_missing("authorization")
+                .header_missing("if-none-match");
+            then.status(200)
+                .header("content-type", "application/json")
+                .header("etag", "W/\"d1\"")
+                .json_body(document.clone());
+        })
+        .await;
+    let unchanged = sending
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/openapi.json")
+                .header_missing("authorization")
+                .header("if-none-match", "W/\"d1\"");
+            then.status(304).header("etag", "W/\"d1\"");
+        })
+        .await;
+    let changed = sending
+        .mock_async(|when, then| {
+            when.method(GET)
+                .path("/openapi.json")
+                .header("if-none-match", "W/\"old\"");
+            then.status(200)
+                .header("etag", "W/\"d1\"")
+                .json_body(document.clone());
+        })
+        .await;
+    // Both keys on the client, and neither is sent.
+    let client = both(&MockServer::start_async().await, &sending);
+    let first = client.sending().openapi_document().await.unwrap();
+    assert_eq!(first.0, document);
+    assert_eq!(first.etag(), Some("W/\"d1\""));
+    let again = client
+        .sending()
+        .openapi_document()
+        .if_none_match("W/\"d1\"")
+        .await
+        .unwrap();
+    assert!(!again.is_modified());
+    assert_eq!(again.etag(), Some("W/\"d1\""));
+    let newer = client
+        .sending()
+        .openapi_document()
+        .if_none_match("W/\"old\"")
+        .await
+        .unwrap();
+    assert_eq!(newer.modified().unwrap().into_inner().into_json(), document);
+    fresh.assert_async().await;
+    unchanged.assert_async().await;
+    changed.assert_async().await;
+
+    // A client without a mailbox key may read it too.
+    let root_only = builder("http://127.0.0.1:9", &VirtualClock::new())
+        .sending_base_url(sending.base_url())
+        .build()
+        .unwrap();
+    root_only.sending().openapi_document().await.unwrap();
+    fresh.assert_calls_async(2).await;
+}
