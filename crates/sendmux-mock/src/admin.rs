@@ -34,6 +34,8 @@ pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
         .route("/__mock/domains", get(get_domains))
         .route("/__mock/mailboxes", get(get_mailboxes))
         .route("/__mock/webhooks/events", post(emit_webhook_event))
+        .route("/__mock/outbox", get(get_outbox))
+        .route("/__mock/credits", axum::routing::put(put_credits))
         .route("/__mock/reset", post(reset))
         .route(
             "/__mock/propagation",
@@ -158,6 +160,12 @@ const X_MOCK_API_KEY: &str = "x-mock-api-key";
 /// `X-Mock-Api-Key` (or in `Authorization`, when the server has no admin
 /// token); `None` lists every team's.
 fn inspected_team(app: &App, headers: &HeaderMap) -> Option<String> {
+    inspected_key(app, headers).map(|key| app.team_of(&key))
+}
+
+/// The API key an inspection call names: `X-Mock-Api-Key`, or (when the
+/// server has no admin token) the one in `Authorization`.
+fn inspected_key(app: &App, headers: &HeaderMap) -> Option<String> {
     let from_authorization = || {
         headers
             .get(http::header::AUTHORIZATION)
@@ -170,7 +178,7 @@ fn inspected_team(app: &App, headers: &HeaderMap) -> Option<String> {
         .get(X_MOCK_API_KEY)
         .and_then(|v| v.to_str().ok())
         .or_else(from_authorization)
-        .map(|key| app.team_of(key.trim()))
+        .map(|key| key.trim().to_owned())
 }
 
 /// All domains, or only those of one team (see [`inspected_team`]).
@@ -233,6 +241,47 @@ async fn emit_webhook_event(
             emit.event_type
         )),
     }
+}
+
+/// Every message the Sending API accepted, oldest first; with a key named
+/// as for `/__mock/domains`, only that key's team's.
+async fn get_outbox(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let team = inspected_key(&app, &headers).map(|key| app.team_for_key(&key));
+    let messages: Vec<_> = lock(&app.resources)
+        .sending
+        .outbox
+        .summaries()
+        .into_iter()
+        .filter(|m| team.as_deref().is_none_or(|t| m.team == t))
+        .collect();
+    json_response(
+        StatusCode::OK,
+        json!({ "count": messages.len(), "messages": messages }),
+    )
+}
+
+/// `{"credits": N}`: the balance of the team of the key named as for
+/// `/__mock/domains` (required) becomes exactly N messages' worth.
+async fn put_credits(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Credits {
+        credits: u64,
+    }
+    let Credits { credits } = match parse(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    let Some(key) = inspected_key(&app, &headers) else {
+        return bad_request(format!(
+            "name the team with an API key of it in {X_MOCK_API_KEY}"
+        ));
+    };
+    let team = app.team_for_key(&key);
+    let now = app.clock.unix_millis();
+    let mut store = lock(&app.resources);
+    resources::billing::set_credits(&mut store, app.settings.seed, &team, now, credits);
+    json_response(StatusCode::OK, json!({ "ok": true, "credits": credits }))
 }
 
 /// Every operation of the table and whether the mock implements it.

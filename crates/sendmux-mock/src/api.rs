@@ -15,13 +15,15 @@ use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::request::Parts;
 use http::{HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode};
 use serde::Serialize;
+use sha2::Digest as _;
 
-use sendmux_operations::{Operation, Surface};
+use sendmux_operations::{MediaType, Operation, Surface};
 
 use crate::app::{
     App, IdemBegin, IdemKey, KeyClass, Listener, LogEntry, RateOutcome, StoredResponse, lock,
 };
-use crate::config::FaultKind;
+use crate::config::{FaultKind, FaultPhase};
+use crate::resources::sending::KeylessAuth;
 use crate::resources::{self, Ctx, Handler};
 use crate::serve::{AbortConnection, BodyTimeout};
 use crate::validate;
@@ -225,6 +227,45 @@ impl ApiError {
     #[cfg(test)]
     pub(crate) fn param(&self) -> Option<&str> {
         self.param.as_deref()
+    }
+
+    /// The error as an `ErrorDetail` object (`code`, `message`,
+    /// `retryable`, `param`, `errors`), for answers that report an error
+    /// per item (a batch send's results).
+    pub(crate) fn detail(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+            "retryable": self.retryable,
+        });
+        if let Some(param) = &self.param {
+            v["param"] = param.as_str().into();
+        }
+        if !self.errors.is_empty() {
+            v["errors"] = serde_json::to_value(&self.errors).unwrap_or_default();
+        }
+        v
+    }
+
+    /// The error as field issues under `prefix` (`messages.3.`): its own
+    /// `errors[]`, or one issue with its code and message.
+    pub(crate) fn issues(&self, prefix: &str) -> Vec<FieldError> {
+        if self.errors.is_empty() {
+            return vec![FieldError {
+                field: format!("{prefix}{}", self.param.as_deref().unwrap_or_default())
+                    .trim_end_matches('.')
+                    .to_owned(),
+                code: self.code.to_owned(),
+                message: self.message.clone(),
+            }];
+        }
+        self.errors
+            .iter()
+            .map(|e| FieldError {
+                field: format!("{prefix}{}", e.field),
+                ..e.clone()
+            })
+            .collect()
     }
 
     /// Renders the error envelope.
@@ -572,7 +613,11 @@ fn finish(out: Out, rate: RateOutcome) -> Response<Body> {
     for (name, value) in out.headers {
         h.append(name, value);
     }
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Every answer is `no-store` unless its handler said otherwise (the
+    // Sending API's document is cacheable).
+    if !h.contains_key(CACHE_CONTROL) {
+        h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(X_RATELIMIT_LIMIT, HeaderValue::from(rate.limit));
     h.insert(X_RATELIMIT_REMAINING, HeaderValue::from(rate.remaining));
     h.insert(X_RATELIMIT_RESET, HeaderValue::from(rate.reset_unix));
@@ -618,8 +663,6 @@ struct Exchange<'a> {
     handler: Option<Handler>,
     /// Injected delay before the handler.
     latency: Duration,
-    /// Injected fault: commit the change, then drop the connection.
-    close_after_commit: bool,
     /// Parsed and schema-checked body, for operations with a JSON body.
     json: Option<serde_json::Value>,
     raw_body: Bytes,
@@ -649,7 +692,6 @@ impl<'a> Exchange<'a> {
             rate: None,
             handler: None,
             latency: Duration::ZERO,
-            close_after_commit: false,
             json: None,
             raw_body: Bytes::new(),
             reservation: Reservation { app, key: None },
@@ -670,11 +712,36 @@ impl<'a> Exchange<'a> {
         self.delay().await;
         let out = self.handle()?;
         self.commit(&out);
-        Ok(out)
+        Ok(self.after_commit(out).await)
     }
 
     /// The key must be well formed, accepted, and fit the surface.
     fn authenticate(&mut self) -> Stage {
+        match resources::sending::keyless(self.op) {
+            None => {}
+            // No key, no team, not counted against any window.
+            Some(KeylessAuth::Public) => return Ok(()),
+            Some(KeylessAuth::UploadToken) => {
+                let path = self
+                    .parts
+                    .uri
+                    .path()
+                    .strip_prefix(BASE_PATH)
+                    .unwrap_or_default();
+                let params = self.op.match_path(path).unwrap_or_default();
+                let upload_id = params
+                    .iter()
+                    .find(|(name, _)| *name == "upload_id")
+                    .map_or("", |(_, value)| value);
+                let team = resources::sending::attachments::authorise_upload(
+                    self.app,
+                    &self.parts.headers,
+                    upload_id,
+                )?;
+                self.team = Some(team);
+                return Ok(());
+            }
+        }
         let identity = authenticate(self.app, &self.parts.headers, self.op.surface)?;
         self.team = Some(identity.team);
         self.mailbox = identity.mailbox;
@@ -707,10 +774,10 @@ impl<'a> Exchange<'a> {
         Ok(())
     }
 
-    /// Draws the configured faults: a terminal one answers now, latency and
-    /// close-after-commit act later.
+    /// Draws the faults that fire before the handler: a terminal one
+    /// answers now, latency acts after the idempotency reservation.
     fn inject_faults(&mut self) -> Stage {
-        let draw = self.app.draw_faults(self.op.id);
+        let draw = self.app.draw_faults(self.op.id, FaultPhase::BeforeHandler);
         self.trace.faults = draw.names;
         self.latency = draw.latency;
         match draw.terminal {
@@ -727,9 +794,33 @@ impl<'a> Exchange<'a> {
             Some(FaultKind::RateLimited { retry_after_secs }) => {
                 Err(ApiError::rate_limited(retry_after_secs).into())
             }
-            Some(FaultKind::CloseAfterCommit) => {
-                self.close_after_commit = true;
-                Ok(())
+            // Drawn only after the commit (`FaultRule::phase`).
+            Some(FaultKind::CloseAfterCommit) => Ok(()),
+        }
+    }
+
+    /// Draws the faults that fire after the handler committed, in place of
+    /// writing its answer (which is stored for replay already): latency
+    /// delays the answer, a status fault replaces it, a connection fault
+    /// drops it.
+    async fn after_commit(&mut self, out: Out) -> Out {
+        let draw = self.app.draw_faults(self.op.id, FaultPhase::AfterCommit);
+        self.trace.faults.extend(draw.names);
+        if !draw.latency.is_zero() {
+            tokio::time::sleep(draw.latency).await;
+        }
+        match draw.terminal {
+            None | Some(FaultKind::Latency { .. }) => out,
+            Some(FaultKind::CloseBeforeHandler | FaultKind::CloseAfterCommit) => {
+                self.trace.abort = true;
+                out
+            }
+            Some(FaultKind::InternalError) => ApiError::internal().into_out(self.request_id),
+            Some(FaultKind::ServiceUnavailable { retry_after_secs }) => {
+                ApiError::unavailable(retry_after_secs).into_out(self.request_id)
+            }
+            Some(FaultKind::RateLimited { retry_after_secs }) => {
+                ApiError::rate_limited(retry_after_secs).into_out(self.request_id)
             }
         }
     }
@@ -740,7 +831,18 @@ impl<'a> Exchange<'a> {
         let (Some(request), Some(body)) = (self.op.request, self.body.take()) else {
             return Ok(());
         };
-        let bytes = read_limited(self.app, &self.parts.headers, body).await?;
+        let limit = if self.op.surface == Surface::Sending {
+            // The Sending API's own published limits: 25 MiB for a send,
+            // the attachment cap for an upload.
+            if request.media_type == MediaType::Binary {
+                self.app.settings.sending_attachment_limit
+            } else {
+                resources::sending::MAX_SEND_BYTES
+            }
+        } else {
+            self.app.settings.max_body_bytes
+        };
+        let bytes = read_limited(self.app, &self.parts.headers, body, limit).await?;
         self.json = validate::request_body(self.op, request, self.parts, &bytes)?;
         self.raw_body = bytes;
         Ok(())
@@ -762,7 +864,23 @@ impl<'a> Exchange<'a> {
             operation: self.op.id,
             key: idempotency_key(raw)?,
         };
-        let fingerprint = self.json.as_ref().map(canonical_json).unwrap_or_default();
+        let fingerprint = match &self.json {
+            Some(json) => canonical_json(json),
+            // A binary body (an upload): the query names the file, the
+            // bytes are the file.
+            None => {
+                let mut f = self
+                    .parts
+                    .uri
+                    .query()
+                    .unwrap_or_default()
+                    .as_bytes()
+                    .to_vec();
+                f.push(0);
+                f.extend_from_slice(&sha2::Sha256::digest(&self.raw_body));
+                f
+            }
+        };
         match self.app.idem_begin(&key, &fingerprint) {
             IdemBegin::Reserved => {
                 self.reservation.key = Some(key);
@@ -770,6 +888,7 @@ impl<'a> Exchange<'a> {
             }
             IdemBegin::Replay(stored) => {
                 self.trace.replayed = true;
+                resources::sending::replayed(self.app, &key);
                 let mut out = Out {
                     status: stored.status,
                     headers: stored.headers.clone(),
@@ -842,7 +961,7 @@ impl<'a> Exchange<'a> {
         Ok(out)
     }
 
-    /// Stores the answer for idempotent replay; arms close-after-commit.
+    /// Stores the answer for idempotent replay.
     fn commit(&mut self, out: &Out) {
         if let Some(key) = self.reservation.key.take() {
             self.app.idem_finish(
@@ -853,9 +972,6 @@ impl<'a> Exchange<'a> {
                     body: out.body.clone(),
                 },
             );
-        }
-        if self.close_after_commit {
-            self.trace.abort = true;
         }
     }
 
@@ -1039,14 +1155,19 @@ fn authenticate(app: &App, headers: &HeaderMap, surface: Surface) -> Result<Iden
 const DRAIN_MAX: usize = 16 * 1024 * 1024;
 
 /// Reads the body up to the configured limit.
-async fn read_limited(app: &App, headers: &HeaderMap, mut body: Body) -> Result<Bytes, ApiError> {
+async fn read_limited(
+    app: &App,
+    headers: &HeaderMap,
+    mut body: Body,
+    limit: usize,
+) -> Result<Bytes, ApiError> {
     use http_body_util::BodyExt as _;
-    let limit = app.settings.max_body_bytes;
+    let drain_max = DRAIN_MAX.max(limit);
     let declared = headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > DRAIN_MAX as u64) {
+    if declared.is_some_and(|n| n > drain_max as u64) {
         return Err(ApiError::payload_too_large(limit));
     }
     let mut buf = bytes::BytesMut::new();
@@ -1063,7 +1184,7 @@ async fn read_limited(app: &App, headers: &HeaderMap, mut body: Body) -> Result<
             seen = seen.saturating_add(data.len());
             if seen <= limit {
                 buf.extend_from_slice(data);
-            } else if seen > DRAIN_MAX {
+            } else if seen > drain_max {
                 break;
             }
         }

@@ -11,7 +11,7 @@ use http::{HeaderName, HeaderValue, StatusCode};
 use serde::Serialize;
 
 use crate::clock::ServerClock;
-use crate::config::{FaultConfig, FaultKind, Propagation, RateLimit};
+use crate::config::{FaultConfig, FaultKind, FaultPhase, Propagation, RateLimit};
 use crate::ids;
 use crate::resources::Resources;
 use crate::resources::webhooks::{DeliverySettings, Dispatch};
@@ -35,6 +35,11 @@ pub(crate) struct Settings {
     pub(crate) webhooks: DeliverySettings,
     /// Where each listener is bound (known once both are).
     pub(crate) listeners: Listeners,
+    /// Sending credits every team starts with, when set; else the seeded
+    /// ledger's balance.
+    pub(crate) sending_credits: Option<u64>,
+    /// Largest Sending API attachment, in bytes.
+    pub(crate) sending_attachment_limit: usize,
 }
 
 /// The two listeners of a server: the Management and Mailbox host, and
@@ -83,6 +88,13 @@ pub(crate) struct App {
     pub(crate) webhook_dispatch: Dispatch,
 }
 
+/// Empty resources for `settings`.
+fn fresh_resources(settings: &Settings) -> Resources {
+    let mut resources = Resources::new(settings.seed);
+    resources.billing.starting_credits = settings.sending_credits;
+    resources
+}
+
 /// Recovers the guard even if a panicking thread poisoned the lock: the
 /// state stays usable for the next request instead of failing forever.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -98,7 +110,7 @@ impl App {
         propagation: Propagation,
     ) -> Self {
         Self {
-            resources: Mutex::new(Resources::new(settings.seed)),
+            resources: Mutex::new(fresh_resources(&settings)),
             settings,
             clock,
             store: Mutex::new(Store::default()),
@@ -125,6 +137,14 @@ impl App {
         ids::public_id("req_", self.settings.seed ^ 0x7265_7175_6573_7473, n)
     }
 
+    /// Team of an API key as the API sees it: a mailbox key the mock
+    /// issued speaks for its mailbox's team, any other key is a team of
+    /// its own ([`team_of`](Self::team_of)).
+    pub(crate) fn team_for_key(&self, key: &str) -> String {
+        let issued = lock(&self.resources).mailbox_keys.team_of_issued(key);
+        issued.unwrap_or_else(|| self.team_of(key))
+    }
+
     /// Team of an API key: one team per distinct key.
     pub(crate) fn team_of(&self, key: &str) -> String {
         format!(
@@ -141,7 +161,7 @@ impl App {
     /// Clears resources, idempotency records, rate windows and the log;
     /// configuration stays.
     pub(crate) fn reset(&self) {
-        *lock(&self.resources) = Resources::new(self.settings.seed);
+        *lock(&self.resources) = fresh_resources(&self.settings);
         *lock(&self.store) = Store::default();
         lock(&self.rate).windows.clear();
         lock(&self.log).clear();
@@ -210,8 +230,8 @@ impl App {
         ids::hash_bytes(self.settings.seed ^ 0x7261_7465_6b65_7973, key.as_bytes())
     }
 
-    /// Draws the faults for one request of `operation`.
-    pub(crate) fn draw_faults(&self, operation: &str) -> FaultDraw {
+    /// Draws the faults of `phase` for one request of `operation`.
+    pub(crate) fn draw_faults(&self, operation: &str, phase: FaultPhase) -> FaultDraw {
         let mut faults = lock(&self.faults);
         let mut draw = FaultDraw::default();
         if faults.config.rules.is_empty() {
@@ -221,7 +241,8 @@ impl App {
         let FaultState { config, fired } = &mut *faults;
         fired.resize(config.rules.len(), 0);
         for (i, rule) in config.rules.iter().enumerate() {
-            if rule.operation.as_deref().is_some_and(|op| op != operation) {
+            if rule.phase() != phase || rule.operation.as_deref().is_some_and(|op| op != operation)
+            {
                 continue;
             }
             if rule.times.is_some_and(|t| fired[i] >= t) {

@@ -35,11 +35,34 @@ pub enum FaultKind {
         ms: u64,
     },
     /// The TCP connection is closed before the handler runs: nothing is
-    /// changed and no response is written.
+    /// changed and no response is written. With
+    /// [`FaultRule::after_commit`] it is [`CloseAfterCommit`](Self::CloseAfterCommit).
     CloseBeforeHandler,
     /// The handler runs and its change is committed (and recorded for
-    /// idempotency), then the connection is closed without a response.
+    /// idempotency), then the connection is closed without a response:
+    /// a rule of this kind always fires after the commit.
     CloseAfterCommit,
+}
+
+/// When a fault rule fires: before the handler runs (the default; nothing
+/// is changed), or after the handler committed its change and its answer
+/// was stored for idempotent replay, in place of writing that answer.
+///
+/// After the commit, a status fault (`500`, `503`, `429`) replaces the
+/// answer, latency delays it, and a connection fault drops it; a retry
+/// with the same `Idempotency-Key` then gets the stored answer, the way
+/// a client recovers from a lost response.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum FaultPhase {
+    /// Before the handler: the request changes nothing.
+    #[default]
+    BeforeHandler,
+    /// After the handler committed, before the answer is written. Fires
+    /// only for requests whose handler ran (not for replays, nor for
+    /// requests refused earlier).
+    AfterCommit,
 }
 
 fn one() -> u64 {
@@ -77,16 +100,53 @@ pub struct FaultRule {
     /// Stop after firing this many times; `None` = unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u64>,
+    /// Before the handler (default) or after the commit; see
+    /// [`FaultPhase`]. `close_after_commit` rules fire after the commit
+    /// whatever this says.
+    #[serde(default, skip_serializing_if = "is_before_handler")]
+    pub when: FaultPhase,
+}
+
+fn is_before_handler(phase: &FaultPhase) -> bool {
+    *phase == FaultPhase::BeforeHandler
 }
 
 impl FaultRule {
-    /// A rule firing with probability `rate` on every route, unlimited.
+    /// A rule firing with probability `rate` on every route, unlimited,
+    /// before the handler.
     pub fn new(kind: FaultKind, rate: f64) -> Self {
         Self {
             kind,
             rate,
             operation: None,
             times: None,
+            when: FaultPhase::BeforeHandler,
+        }
+    }
+
+    /// Fires after the handler committed, in place of writing its answer
+    /// ([`FaultPhase::AfterCommit`]): e.g. a `503` the client sees for a
+    /// send that was stored, or a connection dropped after it.
+    ///
+    /// ```
+    /// use sendmux_mock::{FaultKind, FaultRule};
+    ///
+    /// let lost_answer = FaultRule::new(FaultKind::ServiceUnavailable { retry_after_secs: Some(1) }, 1.0)
+    ///     .after_commit()
+    ///     .times(1);
+    /// assert_eq!(FaultRule::parse_cli("503@1,retry_after=1,when=after_commit,times=1"), Ok(lost_answer));
+    /// ```
+    pub fn after_commit(mut self) -> Self {
+        self.when = FaultPhase::AfterCommit;
+        self
+    }
+
+    /// When the rule fires, its kind taken into account.
+    pub(crate) fn phase(&self) -> FaultPhase {
+        if self.kind == FaultKind::CloseAfterCommit {
+            FaultPhase::AfterCommit
+        } else {
+            self.when
         }
     }
 
@@ -102,8 +162,10 @@ impl FaultRule {
         self
     }
 
-    /// Parses the command-line form `KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S]`,
-    /// e.g. `internal_error@0.05` or `latency@1,ms=200,op=managementGetDomain`.
+    /// Parses the command-line form
+    /// `KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S][,when=before_handler|after_commit]`,
+    /// e.g. `internal_error@0.05`, `latency@1,ms=200,op=managementGetDomain`
+    /// or `503@1,when=after_commit,op=sendingSendEmail`.
     pub fn parse_cli(spec: &str) -> Result<Self, String> {
         let mut parts = spec.split(',');
         let head = parts.next().unwrap_or_default();
@@ -117,6 +179,7 @@ impl FaultRule {
             return Err(format!("fault `{spec}`: rate must be within 0..=1"));
         }
         let (mut op, mut times, mut ms, mut retry_after) = (None, None, None, None);
+        let mut when = FaultPhase::BeforeHandler;
         for kv in parts {
             let (k, v) = kv
                 .split_once('=')
@@ -130,6 +193,17 @@ impl FaultRule {
                 "times" => times = Some(num()?),
                 "ms" => ms = Some(num()?),
                 "retry_after" => retry_after = Some(num()?),
+                "when" => {
+                    when = match v {
+                        "before_handler" => FaultPhase::BeforeHandler,
+                        "after_commit" => FaultPhase::AfterCommit,
+                        _ => {
+                            return Err(format!(
+                                "fault `{spec}`: when is before_handler or after_commit"
+                            ));
+                        }
+                    }
+                }
                 _ => return Err(format!("fault `{spec}`: unknown option `{k}`")),
             }
         }
@@ -153,6 +227,7 @@ impl FaultRule {
             rate,
             operation: op,
             times,
+            when,
         })
     }
 }
@@ -270,7 +345,39 @@ mod tests {
             .times(1);
         let json = serde_json::to_value(&rule).unwrap_or_default();
         assert_eq!(json["kind"], "close_after_commit");
+        assert!(json.get("when").is_none(), "the default phase is left out");
         let back: FaultRule = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(back, rule);
+        assert_eq!(back.phase(), FaultPhase::AfterCommit);
+        let late = FaultRule::new(
+            FaultKind::RateLimited {
+                retry_after_secs: 2,
+            },
+            0.5,
+        )
+        .after_commit();
+        let json = serde_json::to_value(&late).unwrap_or_default();
+        assert_eq!(json["when"], "after_commit");
+        let back: FaultRule = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back, late);
+    }
+
+    #[test]
+    fn parses_the_phase_of_a_fault() {
+        let r =
+            FaultRule::parse_cli("close_before_handler@1,when=after_commit,op=sendingSendEmail")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.when, FaultPhase::AfterCommit);
+        assert_eq!(r.phase(), FaultPhase::AfterCommit);
+        let r = FaultRule::parse_cli("latency@1,ms=5").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(r.phase(), FaultPhase::BeforeHandler);
+        let r = FaultRule::parse_cli("close_after_commit@1,when=before_handler")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            r.phase(),
+            FaultPhase::AfterCommit,
+            "the kind names its phase"
+        );
+        assert!(FaultRule::parse_cli("500@1,when=later").is_err());
     }
 }

@@ -83,6 +83,16 @@ pub(crate) fn public_id(prefix: &str, seed: u64, n: u64) -> String {
     out
 }
 
+/// `prefix` + 24 lowercase alphanumerics, the shape of the Sending API's
+/// ids (`eml_`, `att_`, `upl_`: `^eml_[a-z0-9]{24}$`), derived from
+/// `(seed, n)`.
+pub(crate) fn short_id(prefix: &str, seed: u64, n: u64) -> String {
+    let mut out = String::with_capacity(prefix.len() + 24);
+    out.push_str(prefix);
+    out.push_str(&token(seed, &n.to_be_bytes(), 24));
+    out
+}
+
 /// Lowercase alphanumeric token of `len` characters from a hash.
 pub(crate) fn token(seed: u64, input: &[u8], len: usize) -> String {
     let base = hash_bytes(seed, input);

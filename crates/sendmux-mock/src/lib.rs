@@ -37,6 +37,8 @@
 //! | `GET /__mock/domains` | stored domains and their count; with `X-Mock-Api-Key: KEY` (or, without an admin token, `Authorization`), only that key's team |
 //! | `GET /__mock/mailboxes` | stored mailboxes (deleted ones too, never their keys) and their count; the same team selection as `/__mock/domains` |
 //! | `POST /__mock/webhooks/events` | `{"event_type": "message.bounced", "mailbox_id": null}` publishes a message event to the webhooks of the team named by `X-Mock-Api-Key` (see [`MockServer::emit_webhook_event`]); answers `{"event_id"}` |
+//! | `GET /__mock/outbox` | messages the Sending API accepted ([`OutboxMessage`]s) and their count; with a key named as for `/__mock/domains` (a mailbox key the mock issued names its mailbox's team), only that team's |
+//! | `PUT /__mock/credits` | `{"credits": N}` sets the balance of the team named by `X-Mock-Api-Key` to N messages' worth (see [`MockServer::set_sending_credits`]) |
 //! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
 //! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] of root keys as JSON |
@@ -200,13 +202,17 @@ use tokio::task::JoinHandle;
 
 pub use app::RequestRecord;
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{FaultConfig, FaultKind, FaultRule, Propagation, RateLimit};
+pub use config::{FaultConfig, FaultKind, FaultPhase, FaultRule, Propagation, RateLimit};
 pub use resources::domains::DomainSummary;
 pub use resources::mailboxes::MailboxSummary;
+pub use resources::sending::OutboxMessage;
 
 use app::{App, Listeners, RateLimits, Settings, lock};
 use clock::ServerClock;
 
+/// Default largest attachment of the Sending API: 18 MiB, the published
+/// `max_size_bytes` of an upload.
+pub const DEFAULT_SENDING_ATTACHMENT_LIMIT: usize = 18 * 1024 * 1024;
 /// Default request-body limit: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Default number of request-log entries kept.
@@ -405,6 +411,34 @@ impl MockServer {
         self.app.webhook_dispatch.in_flight()
     }
 
+    /// Every message the Sending API accepted, oldest first, across all
+    /// teams: each is stored once, whatever the retries (an idempotent
+    /// replay only counts an attempt). See [`OutboxMessage`].
+    ///
+    /// ```no_run
+    /// # async fn demo(server: sendmux_mock::MockServer) {
+    /// for message in server.outbox() {
+    ///     println!("{} to {} ({} attempts)", message.id, message.to, message.attempts);
+    /// }
+    /// # }
+    /// ```
+    pub fn outbox(&self) -> Vec<OutboxMessage> {
+        lock(&self.app.resources).sending.outbox.summaries()
+    }
+
+    /// Sets the balance of the team of `api_key` (a root key, or a mailbox
+    /// key the mock issued, which speaks for its mailbox's team) to exactly
+    /// `credits` messages' worth from now on: an `ADJUSTMENT` in its
+    /// ledger, so `GET /billing/balance` agrees. Each message the Sending
+    /// API accepts costs one credit ($0.000400); with none left, sends get
+    /// `402 insufficient_credits`.
+    pub fn set_sending_credits(&self, api_key: &str, credits: u64) {
+        let team = self.app.team_for_key(api_key);
+        let now = self.app.clock.unix_millis();
+        let mut store = lock(&self.app.resources);
+        resources::billing::set_credits(&mut store, self.app.settings.seed, &team, now, credits);
+    }
+
     /// Publishes a message event of the team of `api_key`, as the API does
     /// when mail is delivered, bounces or arrives: every enabled webhook
     /// subscription of the team that lists `event_type` (and, for the
@@ -455,6 +489,8 @@ pub struct MockServerBuilder {
     body_read_timeout: std::time::Duration,
     admin_token: Option<String>,
     webhooks: resources::webhooks::DeliverySettings,
+    sending_credits: Option<u64>,
+    sending_attachment_limit: usize,
 }
 
 impl Default for MockServerBuilder {
@@ -475,6 +511,8 @@ impl Default for MockServerBuilder {
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             admin_token: None,
             webhooks: resources::webhooks::DeliverySettings::default(),
+            sending_credits: None,
+            sending_attachment_limit: DEFAULT_SENDING_ATTACHMENT_LIMIT,
         }
     }
 }
@@ -498,6 +536,8 @@ impl fmt::Debug for MockServerBuilder {
             // A credential too: say whether there is one, never which.
             .field("admin_token", &self.admin_token.is_some())
             .field("webhooks", &self.webhooks)
+            .field("sending_credits", &self.sending_credits)
+            .field("sending_attachment_limit", &self.sending_attachment_limit)
             .finish_non_exhaustive()
     }
 }
@@ -641,6 +681,28 @@ impl MockServerBuilder {
         self
     }
 
+    /// Every team starts with exactly `credits` messages' worth of balance
+    /// (default: whatever its seeded ledger leaves, usually tens of
+    /// dollars). Each message the Sending API accepts costs one credit
+    /// ($0.000400), booked as a `USAGE` transaction; a send the balance
+    /// cannot pay for gets `402 insufficient_credits`. The ledger closes
+    /// with an `ADJUSTMENT` to that balance, so the billing operations
+    /// agree. [`MockServer::set_sending_credits`] changes one team later.
+    pub fn sending_credits(mut self, credits: u64) -> Self {
+        self.sending_credits = Some(credits);
+        self
+    }
+
+    /// Largest attachment the Sending API takes, in bytes (default
+    /// [`DEFAULT_SENDING_ATTACHMENT_LIMIT`], 18 MiB, the published
+    /// `max_size_bytes`): a bigger direct upload, or an upload URL asked
+    /// for a bigger file, gets `413 payload_too_large`. It is also the
+    /// `max_size_bytes` an upload URL reports.
+    pub fn sending_attachment_limit(mut self, bytes: usize) -> Self {
+        self.sending_attachment_limit = bytes;
+        self
+    }
+
     /// Request-log entries kept (default 10 000; 0 disables the log).
     pub fn request_log_capacity(mut self, entries: usize) -> Self {
         self.log_capacity = entries;
@@ -690,6 +752,8 @@ impl MockServerBuilder {
                     main: addr,
                     sending: sending_addr,
                 },
+                sending_credits: self.sending_credits,
+                sending_attachment_limit: self.sending_attachment_limit,
             },
             ServerClock::new(self.clock),
             RateLimits {

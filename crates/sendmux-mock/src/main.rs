@@ -94,6 +94,16 @@ struct Args {
     #[arg(long, default_value_t = sendmux_mock::DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
 
+    /// Largest Sending API attachment in bytes (direct upload or upload
+    /// URL); bigger ones get 413.
+    #[arg(long, value_name = "BYTES", default_value_t = sendmux_mock::DEFAULT_SENDING_ATTACHMENT_LIMIT)]
+    sending_attachment_limit: usize,
+
+    /// Sending credits every team starts with (one per accepted message);
+    /// by default the seeded ledger's balance.
+    #[arg(long, value_name = "N")]
+    sending_credits: Option<u64>,
+
     /// Request-log entries kept for /__mock/requests (0 disables the log).
     #[arg(long, default_value_t = sendmux_mock::DEFAULT_LOG_CAPACITY)]
     request_log: usize,
@@ -130,11 +140,15 @@ async fn main() -> ExitCode {
         .propagation(propagation)
         .max_body_bytes(args.max_body_bytes)
         .request_log_capacity(args.request_log)
+        .sending_attachment_limit(args.sending_attachment_limit)
         .self_check(args.self_check)
         .allow_http_webhooks(args.allow_http_webhooks)
         .body_read_timeout(std::time::Duration::from_millis(args.body_timeout_ms));
     if let Some(token) = args.admin_token {
         builder = builder.admin_token(token);
+    }
+    if let Some(credits) = args.sending_credits {
+        builder = builder.sending_credits(credits);
     }
     for key in args.accept_keys {
         builder = builder.accept_key(key);

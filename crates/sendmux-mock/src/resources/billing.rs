@@ -8,9 +8,17 @@
 //! `balance_purchased` is the sum of the positive amounts, `balance_consumed`
 //! that of the negative ones, and the summary sums the same over its
 //! `days`.
+//!
+//! The Sending API pays from the same ledger: every accepted message costs
+//! [`MESSAGE_PRICE`] (one credit), booked as a `USAGE` entry, and a send
+//! the balance cannot pay for is refused with `402 insufficient_credits`
+//! ([`charge`]). A server built with a number of starting credits gives
+//! every team's ledger a closing `ADJUSTMENT` that leaves exactly that
+//! many credits; [`set_credits`] does the same for one team later.
 
 use std::collections::HashSet;
 
+use http::StatusCode;
 use sendmux_operations::{Operation, ops};
 use serde::{Serialize, Serializer};
 
@@ -36,6 +44,10 @@ const SPAN_DAYS: u64 = 100;
 const DAY_MS: u64 = 86_400_000;
 /// Price of one sent message in the seeded usage, in micro-dollars.
 const UNIT_PRICE: i64 = 400;
+
+/// Price of one message the Sending API accepts, in micro-dollars
+/// ($0.000400): one credit. The seeded usage is priced the same.
+pub(crate) const MESSAGE_PRICE: i64 = UNIT_PRICE;
 
 /// Micro-dollars as the API writes money: a decimal string with six
 /// places (`-0.250000`).
@@ -126,6 +138,9 @@ impl Serialize for Transaction {
 pub(crate) struct Billing {
     pub(crate) transactions: Collection<Transaction>,
     seeded: HashSet<String>,
+    /// Credits every team's ledger leaves once seeded, when set
+    /// (`MockServerBuilder::sending_credits`); else the seeded balance.
+    pub(crate) starting_credits: Option<u64>,
 }
 
 impl Billing {
@@ -133,8 +148,114 @@ impl Billing {
         Self {
             transactions: Collection::new("tx_", "transaction", seed),
             seeded: HashSet::new(),
+            starting_credits: None,
         }
     }
+}
+
+/// The seed of `team`'s transaction ids.
+fn id_seed(seed: u64, team: &str) -> u64 {
+    ids::hash_bytes(seed, format!("tx/{team}").as_bytes())
+}
+
+/// Appends an entry of `kind` for `amount` to `team`'s (seeded) ledger at
+/// `now`, after every other entry, with the balances before and after.
+fn book(
+    store: &mut Resources,
+    seed: u64,
+    team: &str,
+    now: u64,
+    entry: (Kind, i64, Option<u64>, String),
+) {
+    let (kind, amount, quantity, description) = entry;
+    let before = team_balance(store, team);
+    let n = u64::try_from(store.billing.transactions.team_len(team)).unwrap_or(u64::MAX);
+    let tx = Transaction {
+        id: ids::public_id("tx_", id_seed(seed, team), n),
+        kind,
+        amount,
+        description,
+        quantity,
+        balance_before: before,
+        balance_after: before + amount,
+        created_at_ms: now - now % 1000,
+    };
+    store
+        .billing
+        .transactions
+        .insert_with_id(team, tx.id.clone(), tx);
+}
+
+/// `team`'s balance: everything booked so far.
+fn team_balance(store: &Resources, team: &str) -> i64 {
+    store
+        .billing
+        .transactions
+        .iter_team(team)
+        .map(|t| t.amount)
+        .sum()
+}
+
+/// Books an `ADJUSTMENT` that leaves `team` exactly `credits` messages'
+/// worth of balance (nothing when it already has that).
+fn adjust_to(store: &mut Resources, seed: u64, team: &str, now: u64, credits: u64) {
+    let target = i64::try_from(credits)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(MESSAGE_PRICE);
+    let diff = target - team_balance(store, team);
+    if diff != 0 {
+        let text = format!("Balance set to {credits} sending credits");
+        book(store, seed, team, now, (Kind::Adjustment, diff, None, text));
+    }
+}
+
+/// Sets `team`'s balance to `credits` messages' worth now, with an
+/// `ADJUSTMENT` entry (its ledger is seeded first if need be).
+pub(crate) fn set_credits(store: &mut Resources, seed: u64, team: &str, now: u64, credits: u64) {
+    ensure_seeded(store, seed, team, now);
+    adjust_to(store, seed, team, now, credits);
+}
+
+/// Pays for `messages` accepted messages from `team`'s balance with one
+/// `USAGE` entry, or refuses with `402 insufficient_credits` (booking
+/// nothing) when the balance does not cover them all.
+pub(crate) fn charge(
+    store: &mut Resources,
+    seed: u64,
+    team: &str,
+    now: u64,
+    messages: u64,
+) -> Result<(), ApiError> {
+    ensure_seeded(store, seed, team, now);
+    let cost = i64::try_from(messages)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(MESSAGE_PRICE);
+    let balance = team_balance(store, team);
+    if balance < cost {
+        return Err(ApiError::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "insufficient_credits",
+            format!(
+                "the balance of {} USD does not cover {messages} message{} at {} USD each; \
+                 add credits and send again",
+                usd(balance),
+                if messages == 1 { "" } else { "s" },
+                usd(MESSAGE_PRICE)
+            ),
+        ));
+    }
+    let text = format!(
+        "Sending API: {messages} message{}",
+        if messages == 1 { "" } else { "s" }
+    );
+    book(
+        store,
+        seed,
+        team,
+        now,
+        (Kind::Usage, -cost, Some(messages), text),
+    );
+    Ok(())
 }
 
 /// Makes `team`'s ledger on first use: entries oldest first (so the
@@ -145,7 +266,7 @@ fn ensure_seeded(store: &mut Resources, seed: u64, team: &str, now: u64) {
         return;
     }
     let mut rng = Rng::new(seed, &format!("billing/{team}"));
-    let id_seed = ids::hash_bytes(seed, format!("tx/{team}").as_bytes());
+    let id_seed = id_seed(seed, team);
     // Whole seconds, as the API's timestamps have no fractions.
     let end = now - now % 1000;
     let start = end.saturating_sub(SPAN_DAYS * DAY_MS);
@@ -173,6 +294,9 @@ fn ensure_seeded(store: &mut Resources, seed: u64, team: &str, now: u64) {
             created_at_ms: at,
         };
         billing.transactions.insert_with_id(team, tx.id.clone(), tx);
+    }
+    if let Some(credits) = billing.starting_credits {
+        adjust_to(store, seed, team, end, credits);
     }
 }
 

@@ -339,10 +339,6 @@ pub(crate) struct NewEmailLog {
 /// becomes a log that the list, the single read and the metrics show.
 /// Recipients are recorded unless the message is still `pending`; they
 /// count as accepted unless it was `failed` or `rejected`.
-#[cfg_attr(
-    not(test),
-    expect(dead_code, reason = "the Sending API handlers are its callers")
-)]
 pub(crate) fn record_email_log(
     store: &mut Resources,
     seed: u64,

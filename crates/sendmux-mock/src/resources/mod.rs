@@ -32,6 +32,7 @@ pub(crate) mod domains;
 pub(crate) mod filters;
 pub(crate) mod logs;
 pub(crate) mod mailboxes;
+pub(crate) mod sending;
 pub(crate) mod sending_accounts;
 pub(crate) mod webhooks;
 
@@ -72,6 +73,8 @@ pub(crate) struct Resources {
     pub(crate) provider_limit_requests: Collection<sending_accounts::AccountLimitRequest>,
     /// Requests for a higher shared Amazon SES daily limit.
     pub(crate) ses_limit_requests: Collection<sending_accounts::SesLimitRequest>,
+    /// The Sending API: the outbox and uploaded attachments.
+    pub(crate) sending: sending::Sending,
 }
 
 impl Resources {
@@ -88,6 +91,7 @@ impl Resources {
             providers: Collection::new("dprov_", "sending account", seed),
             provider_limit_requests: Collection::new("trir_", "limit request", seed),
             ses_limit_requests: Collection::new("slir_", "limit request", seed),
+            sending: sending::Sending::default(),
         }
     }
 }
@@ -104,6 +108,7 @@ const RESOURCES: &[&[(&Operation, Handler)]] = &[
     logs::HANDLERS,
     webhooks::HANDLERS,
     sending_accounts::HANDLERS,
+    sending::HANDLERS,
 ];
 
 /// The handler of `op`, if the mock implements it.
@@ -139,10 +144,6 @@ pub(crate) struct Ctx<'a> {
     pub(crate) body: Option<serde_json::Value>,
     /// The raw body, for operations that take one (empty otherwise); what
     /// a non-JSON body (an upload) is read from.
-    #[expect(
-        dead_code,
-        reason = "no implemented operation takes a non-JSON body yet"
-    )]
     pub(crate) raw_body: Bytes,
 }
 

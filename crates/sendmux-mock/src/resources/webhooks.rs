@@ -13,7 +13,7 @@ use sendmux_operations::{Operation, ops};
 use serde::{Deserialize, Deserializer};
 
 pub(crate) use delivery::{DeliverySettings, Dispatch};
-pub(crate) use model::{Attempt, EventType, Webhook};
+pub(crate) use model::{Attempt, EventData, EventType, Webhook};
 use model::{AttemptResult, Filters, Secret, check_url, dedup};
 
 use super::{Ctx, Handler};

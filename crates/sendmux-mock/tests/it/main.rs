@@ -20,4 +20,5 @@ mod pagination;
 mod rate_limit;
 mod sending;
 mod sending_accounts;
+mod sending_attachments;
 mod webhooks;

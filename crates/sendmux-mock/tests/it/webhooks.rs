@@ -18,21 +18,21 @@ use crate::harness::{Api, KEY, wait_until};
 
 /// One POST the receiver got.
 #[derive(Debug)]
-struct Delivery {
+pub(crate) struct Delivery {
     path: String,
     headers: HeaderMap,
     body: Bytes,
 }
 
 impl Delivery {
-    fn header(&self, name: &str) -> &str {
+    pub(crate) fn header(&self, name: &str) -> &str {
         self.headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }
 
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap()
     }
 
@@ -61,7 +61,7 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 
 /// A local plain-HTTP endpoint: every POST lands in a channel and is
 /// answered with the next queued status (200 once the queue is empty).
-struct Receiver {
+pub(crate) struct Receiver {
     base: String,
     rx: mpsc::UnboundedReceiver<Delivery>,
     statuses: Arc<Mutex<VecDeque<u16>>>,
@@ -74,7 +74,7 @@ struct Shared {
 }
 
 impl Receiver {
-    async fn start() -> Self {
+    pub(crate) async fn start() -> Self {
         async fn hook(
             State(s): State<Shared>,
             uri: http::Uri,
@@ -106,7 +106,7 @@ impl Receiver {
         Self { base, rx, statuses }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}/{path}", self.base)
     }
 
@@ -115,7 +115,7 @@ impl Receiver {
         self.statuses.lock().unwrap().extend(statuses);
     }
 
-    async fn next(&mut self) -> Delivery {
+    pub(crate) async fn next(&mut self) -> Delivery {
         tokio::time::timeout(Duration::from_secs(30), self.rx.recv())
             .await
             .expect("a delivery within 30 s")
@@ -123,7 +123,7 @@ impl Receiver {
     }
 
     /// Everything received so far, without waiting.
-    fn drain(&mut self) -> Vec<Delivery> {
+    pub(crate) fn drain(&mut self) -> Vec<Delivery> {
         std::iter::from_fn(|| self.rx.try_recv().ok()).collect()
     }
 }

@@ -289,6 +289,14 @@ pub(crate) struct KeyIndex {
     issued: u64,
 }
 
+impl KeyIndex {
+    /// The team of a key the mock issued (revoked or not), `None` for any
+    /// other key.
+    pub(crate) fn team_of_issued(&self, key: &str) -> Option<String> {
+        self.by_secret.get(key).map(|owner| owner.team.clone())
+    }
+}
+
 /// Mixed into the seed for key ids and secrets, so they differ from other
 /// seeded values.
 const KEY_SALT: u64 = 0x6d62_785f_6b65_7973;

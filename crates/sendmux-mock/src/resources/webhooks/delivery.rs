@@ -167,8 +167,24 @@ pub(crate) fn emit(
     event_type: EventType,
     mailbox_id: Option<&str>,
 ) -> String {
+    let now = app.clock.unix_millis();
+    emit_with(app, store, team, event_type, mailbox_id, |id| {
+        EventData::sample(event_type, id, mailbox_id, now)
+    })
+}
+
+/// [`emit`] with the event's `data` made by `data` from the new event id,
+/// for events about a real message (a send of the Sending API).
+pub(crate) fn emit_with(
+    app: &App,
+    store: &Resources,
+    team: &str,
+    event_type: EventType,
+    mailbox_id: Option<&str>,
+    data: impl FnOnce(&str) -> EventData,
+) -> String {
     let id = app.webhook_dispatch.next_event_id(app.settings.seed);
-    let data = EventData::sample(event_type, &id, mailbox_id, app.clock.unix_millis());
+    let data = data(&id);
     let event = Arc::new(publish(app, team, event_type, data, id.clone()));
     let targets: Vec<String> = store
         .webhooks
