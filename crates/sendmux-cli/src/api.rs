@@ -11,19 +11,24 @@ use sendmux_client::operations::{Location, MediaType, Operation};
 use sendmux_client::{Client, OperationCall};
 use serde_json::Value;
 
-use crate::args::ApiArgs;
+use crate::args::{ApiArgs, OutputFormat};
 use crate::failure::Failure;
 use crate::output;
 
 /// HTTP methods recognised as the first positional of `METHOD PATH`.
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
-/// Runs `sendmux api`.
-pub(crate) async fn run(client: &Client, args: ApiArgs) -> Result<(), Failure> {
+/// Runs `sendmux api`. A JSON answer is printed as JSON whatever the
+/// format says, unless `-o jsonl` or `-o yaml` asks for another one.
+pub(crate) async fn run(
+    client: &Client,
+    args: ApiArgs,
+    format: OutputFormat,
+) -> Result<(), Failure> {
     let call = prepare(client, args)?;
     match call {
-        Prepared::Send(call) => send(call).await,
-        Prepared::Paginate(call) => paginate(call).await,
+        Prepared::Send(call) => send(call, format).await,
+        Prepared::Paginate(call) => paginate(call, format).await,
     }
 }
 
@@ -188,7 +193,7 @@ fn read_input(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// One call; the success body as received (JSON pretty-printed).
-async fn send(call: OperationCall) -> Result<(), Failure> {
+async fn send(call: OperationCall, format: OutputFormat) -> Result<(), Failure> {
     let accept = call.descriptor().accept();
     let response = call.send().await?;
     if response.status() == 304 || response.value().is_empty() {
@@ -206,13 +211,16 @@ async fn send(call: OperationCall) -> Result<(), Failure> {
         None => accept == MediaType::Json,
     };
     if is_json && let Ok(value) = serde_json::from_slice::<Value>(response.value()) {
-        return output::json(&value);
+        return output::value(format, &value);
     }
     output::write_bytes(response.value())
 }
 
-/// `--paginate`: the `data` items of every page, as one JSON array.
-async fn paginate(call: OperationCall) -> Result<(), Failure> {
+/// `--paginate`: the `data` items of every page, as one JSON array (with
+/// `-o jsonl`, one item per line as pages arrive).
+async fn paginate(call: OperationCall, format: OutputFormat) -> Result<(), Failure> {
+    let mut lines = (format == OutputFormat::Jsonl && output::streams(format))
+        .then(|| output::ItemStream::new(format));
     let mut items = Vec::new();
     let mut pages = call.pages();
     while let Some(page) = pages.next().await {
@@ -226,6 +234,14 @@ async fn paginate(call: OperationCall) -> Result<(), Failure> {
                 other => items.push(other),
             }
         }
+        if let Some(lines) = &mut lines {
+            for item in items.drain(..) {
+                lines.push(&item)?;
+            }
+        }
     }
-    output::json(&items)
+    match lines {
+        Some(lines) => lines.finish(),
+        None => output::value(format, &items),
+    }
 }

@@ -10,7 +10,8 @@ pub(crate) const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0  success
   1  unexpected internal failure
-  2  usage error: bad flags or arguments, invalid input, missing API key (nothing was sent)
+  2  usage error: bad flags or arguments, invalid input, missing API key (nothing was sent);
+     or a --jq expression that failed on the output
   3  API error: the server answered with an error (code, message and request id are printed)
   4  network error: the request could not be sent, or its outcome is unknown
   5  timed out: `domains verify --wait` gave up before the domain verified
@@ -26,8 +27,10 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
-/// Flags accepted before or after the subcommand.
+/// Flags accepted before or after the subcommand, listed apart from each
+/// command's own in `--help`.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// API key (a root key, `smx_root_...`), or `-` to read one line from
     /// stdin. A key given here is visible to every user of the machine (`ps`)
@@ -49,9 +52,22 @@ pub(crate) struct GlobalArgs {
     #[arg(long, env = "SENDMUX_BASE_URL", global = true, hide_env_values = true)]
     pub(crate) base_url: Option<String>,
 
-    /// Output format. Default: `table` on a terminal, `json` otherwise.
-    #[arg(long, value_enum, global = true)]
+    /// Output format: `table` for people; `json`, `jsonl` (one compact
+    /// object per line; a list's items one per line) or `yaml` for scripts.
+    /// A list in `json` or `yaml` is `{"items": [...], "next_cursor": ...}`.
+    /// Default: `table` on a terminal, `json` otherwise (and with --jq).
+    #[arg(long, short = 'o', value_enum, global = true)]
     pub(crate) output: Option<OutputFormat>,
+
+    /// Filter the JSON output with a jq expression (e.g. `.items[].id`),
+    /// applied to exactly what `-o json` prints; each result is printed as
+    /// JSON (one line each with `-o jsonl`, YAML with `-o yaml`).
+    #[arg(long, global = true, value_name = "EXPR")]
+    pub(crate) jq: Option<String>,
+
+    /// With --jq: print string results as their text, without JSON quotes.
+    #[arg(long, short = 'r', global = true, requires = "jq")]
+    pub(crate) raw_output: bool,
 
     /// Run against an embedded mock server on loopback instead of the real
     /// API; no account or key needed. State lasts for this one command.
@@ -68,8 +84,20 @@ pub(crate) struct GlobalArgs {
 pub(crate) enum OutputFormat {
     /// Aligned tables for people.
     Table,
-    /// The API's `data` object as JSON, for scripts and `jq`.
+    /// The API's `data` object as pretty JSON; a list as
+    /// `{"items": [...], "next_cursor": ...}`.
     Json,
+    /// One compact JSON object per line: a list's items, or the one object.
+    Jsonl,
+    /// The same document as `json`, in YAML.
+    Yaml,
+}
+
+impl OutputFormat {
+    /// Whether this is the format for people rather than scripts.
+    pub(crate) fn is_table(self) -> bool {
+        self == OutputFormat::Table
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -162,15 +190,8 @@ pub(crate) enum DomainsCommand {
     },
     /// List domains, newest first.
     List {
-        /// Page size (1 to 100).
-        #[arg(long)]
-        limit: Option<u32>,
-        /// Follow pages until the end instead of printing one page.
-        #[arg(long)]
-        all: bool,
-        /// Start after this cursor (printed by a previous `list`).
-        #[arg(long)]
-        cursor: Option<String>,
+        #[command(flatten)]
+        page: crate::groups::ListArgs,
     },
     /// Show one domain with its DNS records.
     Get {
@@ -212,8 +233,8 @@ pub(crate) enum DomainsCommand {
         /// Domain id (`mdom_...`).
         id: String,
         /// Write to this file instead of stdout.
-        #[arg(long, short = 'o')]
-        output_file: Option<PathBuf>,
+        #[arg(long, short = 'f', value_name = "PATH")]
+        file: Option<PathBuf>,
     },
     /// Domain-wide sender filters.
     #[command(subcommand)]

@@ -5,12 +5,22 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use sendmux_client::{Client, DomainMode, VerificationStatus};
 
 use crate::args::{Cli, Command, DomainsCommand, FiltersCommand, ModeArg, OutputFormat};
 use crate::failure::Failure;
+use crate::records::{Column, col};
 use crate::{groups, output};
+
+/// The columns of `domains list`.
+const DOMAIN_LIST: &[Column] = &[
+    col("ID", "/id"),
+    col("DOMAIN", "/domain"),
+    col("MODE", "/mode"),
+    col("STATUS", "/verification_status"),
+    col("MAILBOXES", "/mailbox_count"),
+    col("CREATED", "/created_at"),
+];
 
 /// Key used with `--mock` when none is given: any `smx_root_` key works there.
 const MOCK_API_KEY: &str = "smx_root_mock";
@@ -69,7 +79,7 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         }
         Command::Billing(command) => groups::billing::run(&client, command, format).await,
         Command::Logs(command) => groups::logs::run(&client, command, format).await,
-        Command::Api(args) => crate::api::run(&client, args).await,
+        Command::Api(args) => crate::api::run(&client, args, format).await,
     };
     if let Some(server) = mock {
         server.shutdown().await;
@@ -156,29 +166,9 @@ async fn domains(
             let created = request.send().await?;
             output::domain(format, created.value(), output::Heading::Created)
         }
-        DomainsCommand::List { limit, all, cursor } => {
-            let mut request = domains.list();
-            if let Some(limit) = limit {
-                request = request.limit(limit);
-            }
-            if let Some(cursor) = cursor {
-                request = request.cursor(cursor);
-            }
-            if all {
-                let mut items = Vec::new();
-                let mut stream = request.stream();
-                while let Some(domain) = stream.next().await {
-                    items.push(domain?);
-                }
-                output::domain_list(format, &items, None)
-            } else {
-                let page = request.send().await?.into_inner();
-                let next = page
-                    .has_more
-                    .then_some(page.next_cursor.as_deref())
-                    .flatten();
-                output::domain_list(format, &page.items, next)
-            }
+        DomainsCommand::List { page } => {
+            let empty = "No domains yet. Add one with `sendmux domains add <domain>`.";
+            groups::list(format, domains.list(), page, DOMAIN_LIST, empty).await
         }
         DomainsCommand::Get { id } => {
             let response = domains.get(id).send().await?;
@@ -216,9 +206,9 @@ async fn domains(
             let deleted = domains.delete(id).send().await?;
             output::deleted(format, deleted.value())
         }
-        DomainsCommand::ZoneFile { id, output_file } => {
+        DomainsCommand::ZoneFile { id, file } => {
             let zone = domains.zone_file(id).send().await?.into_inner();
-            match output_file {
+            match file {
                 Some(path) => {
                     std::fs::write(&path, zone.as_bytes()).map_err(|e| {
                         Failure::Io(format!("cannot write {}: {e}", path.display()))

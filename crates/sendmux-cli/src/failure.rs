@@ -22,6 +22,12 @@ pub(crate) enum Failure {
     },
     /// Local I/O (writing a file, reading stdin).
     Io(String),
+    /// The reader of stdout went away (`sendmux ... | head -1`): the
+    /// command stops and the run ends quietly with status 0, as the
+    /// usual command-line tools do.
+    PipeClosed,
+    /// The `--jq` filter failed on the output (the call itself succeeded).
+    JqRun(String),
     /// Something that should not happen.
     Internal(String),
 }
@@ -37,7 +43,8 @@ impl Failure {
     pub(crate) fn exit_code(&self) -> u8 {
         use sendmux_client::Error as E;
         match self {
-            Failure::Usage(_) => 2,
+            Failure::PipeClosed => 0,
+            Failure::Usage(_) | Failure::JqRun(_) => 2,
             Failure::Io(_) | Failure::Internal(_) => 1,
             Failure::VerificationFailed { .. } => 6,
             Failure::Timeout { .. } => 5,
@@ -51,9 +58,12 @@ impl Failure {
         }
     }
 
-    /// Prints the failure on stderr and returns the exit code.
+    /// Prints the failure on stderr (nothing for a closed pipe) and
+    /// returns the exit code.
     pub(crate) fn report(self) -> ExitCode {
-        eprintln!("{}", self.render());
+        if !matches!(self, Failure::PipeClosed) {
+            eprintln!("{}", self.render());
+        }
         ExitCode::from(self.exit_code())
     }
 
@@ -62,9 +72,12 @@ impl Failure {
         match self {
             Failure::Usage(message) => format!("error: {message}"),
             Failure::Io(message) => format!("error: {message}"),
+            Failure::PipeClosed => String::new(),
+            Failure::JqRun(message) => format!("error: {}", clean(message)),
             Failure::Internal(message) => format!("internal error: {message}"),
             Failure::VerificationFailed { id } => format!(
-                "error: domain {id} failed verification; check its DNS records with `sendmux domains get {id}`"
+                "error: domain {id} failed verification; check its DNS records with `{}`",
+                crate::output::suggest(&format!("sendmux domains get {id}"))
             ),
             Failure::Timeout {
                 id,

@@ -14,6 +14,7 @@ mod args;
 mod commands;
 mod failure;
 mod groups;
+mod jq;
 mod output;
 mod records;
 mod terminal;
@@ -26,14 +27,27 @@ fn main() -> ExitCode {
     if cli.global.verbose {
         init_tracing();
     }
-    let format = cli
-        .global
-        .output
-        .unwrap_or(if std::io::stdout().is_terminal() {
-            OutputFormat::Table
-        } else {
-            OutputFormat::Json
-        });
+    let jq = match cli.global.jq.as_deref().map(jq::Jq::new).transpose() {
+        Ok(jq) => jq,
+        Err(message) => return Failure::Usage(message).report(),
+    };
+    let format = match (cli.global.output, &jq) {
+        (Some(OutputFormat::Table), Some(_)) => {
+            return Failure::Usage(
+                "--jq filters structured output: use it with -o json, jsonl or yaml (or no -o)"
+                    .into(),
+            )
+            .report();
+        }
+        (Some(format), _) => format,
+        (None, Some(_)) => OutputFormat::Json,
+        (None, None) if std::io::stdout().is_terminal() => OutputFormat::Table,
+        (None, None) => OutputFormat::Json,
+    };
+    output::configure(output::Settings {
+        jq,
+        raw: cli.global.raw_output,
+    });
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -44,11 +58,24 @@ fn main() -> ExitCode {
             return Failure::Internal(format!("cannot start the async runtime: {e}")).report();
         }
     };
-    match runtime.block_on(commands::run(cli, format)) {
+    let mock = cli.global.mock;
+    let code = match runtime.block_on(commands::run(cli, format)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => failure.report(),
+    };
+    if mock && output::suggested() {
+        eprintln!("{MOCK_STATE_ENDS}");
     }
+    code
 }
+
+/// Said after a `--mock` run that suggested a next command: that command
+/// would meet a fresh mock, without what this one made.
+const MOCK_STATE_ENDS: &str = "\
+note: the embedded mock's state ended with this command, so a next command (like the one
+  suggested) will not find what this one made. To keep state between commands, run a mock:
+    sendmux-mock --port 8080
+  and use --base-url http://127.0.0.1:8080/api/v1 instead of --mock.";
 
 /// `--verbose`: the client's spans and events on stderr. The client never
 /// records the API key, so nothing here can print it.

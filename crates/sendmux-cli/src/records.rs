@@ -2,8 +2,9 @@
 //! it shows (a title and where the value sits in the model's JSON) and this
 //! module does the rest, so a new resource adds column lists, not renderers.
 //!
-//! JSON output is the model itself; table output reads the model through
-//! its serde form, which is exactly what the API sent.
+//! Structured output (JSON, JSON lines, YAML, `--jq`) is the model itself,
+//! printed by `output`; table output reads the model through its serde
+//! form, which is exactly what the API sent.
 
 use comfy_table::{Table, presets};
 use serde::Serialize;
@@ -11,7 +12,7 @@ use serde_json::Value;
 
 use crate::args::OutputFormat;
 use crate::failure::Failure;
-use crate::output::{json, write_stdout};
+use crate::output::{self, write_stdout};
 use crate::terminal::clean;
 
 /// One column (or one line of a detail view): a title and a JSON pointer
@@ -35,7 +36,10 @@ pub(crate) struct ListText<'a> {
     pub(crate) empty: &'a str,
 }
 
-/// A list as a table with a header row, or as a JSON array.
+/// A list as a table with a header row, or in a structured format as
+/// `{"items": [...], "next_cursor": ...}` (one item per line for `jsonl`).
+/// Where the cursor is not part of the output (tables, JSON lines), the
+/// command that reads the next page is printed on stderr.
 pub(crate) fn list<T: Serialize>(
     format: OutputFormat,
     items: &[T],
@@ -43,15 +47,14 @@ pub(crate) fn list<T: Serialize>(
     next_cursor: Option<&str>,
     text: &ListText<'_>,
 ) -> Result<(), Failure> {
-    if let Some(cursor) = next_cursor {
-        eprintln!(
-            "more follow: {} --cursor {}  (or --all)",
-            text.more,
-            clean(cursor)
-        );
+    if let Some(cursor) = next_cursor
+        && matches!(format, OutputFormat::Table | OutputFormat::Jsonl)
+    {
+        let next = format!("{} --cursor {}", text.more, clean(cursor));
+        eprintln!("more follow: {}  (or --all)", output::suggest(&next));
     }
-    if format == OutputFormat::Json {
-        return json(items);
+    if !format.is_table() {
+        return output::page(format, items, next_cursor);
     }
     if items.is_empty() {
         return write_stdout(text.empty);
@@ -70,8 +73,8 @@ pub(crate) fn list<T: Serialize>(
     write_stdout(&render(&table))
 }
 
-/// One model as `Title  value` lines, under an optional heading; JSON
-/// prints the whole model.
+/// One model as `Title  value` lines, under an optional heading; the
+/// structured formats print the whole model.
 pub(crate) fn detail<T: Serialize>(
     format: OutputFormat,
     item: &T,
@@ -82,8 +85,8 @@ pub(crate) fn detail<T: Serialize>(
 }
 
 /// [`detail`] with lines that are not part of the model (an `ETag` from
-/// the response headers) after the model's own; JSON still prints the
-/// model alone.
+/// the response headers) after the model's own; the structured formats
+/// still print the model alone.
 pub(crate) fn detail_with<T: Serialize>(
     format: OutputFormat,
     item: &T,
@@ -91,8 +94,8 @@ pub(crate) fn detail_with<T: Serialize>(
     heading: Option<&str>,
     extra: &[(&str, Option<&str>)],
 ) -> Result<(), Failure> {
-    if format == OutputFormat::Json {
-        return json(item);
+    if !format.is_table() {
+        return output::value(format, item);
     }
     let value = to_value(item)?;
     let mut table = bare_table();
@@ -117,14 +120,14 @@ pub(crate) fn detail_with<T: Serialize>(
     write_stdout(&out)
 }
 
-/// A one-line confirmation for tables; the model for JSON.
+/// A one-line confirmation for tables; the model otherwise.
 pub(crate) fn done<T: Serialize>(
     format: OutputFormat,
     item: &T,
     message: &str,
 ) -> Result<(), Failure> {
-    if format == OutputFormat::Json {
-        return json(item);
+    if !format.is_table() {
+        return output::value(format, item);
     }
     write_stdout(message)
 }

@@ -16,7 +16,7 @@ pub(crate) const MAX_CHARS: usize = 1_000;
 
 /// Whether `c` would act on the terminal instead of being shown.
 fn is_unsafe(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_bidi(c)
 }
 
 /// `text` as one printable line: unsafe characters (line breaks included)
@@ -61,6 +61,48 @@ pub(crate) fn json_safe(json: String) -> String {
     for c in json.chars() {
         if unsafe_in_json(c) {
             let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// `text` with every unsafe character escaped as [`clean`] does, except
+/// line breaks and tabs, and never cut: the whole text a person asked for
+/// (a `--jq -r` string) on a terminal.
+pub(crate) fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' => out.push_str("\\r"),
+            '\0' => out.push_str("\\0"),
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Whether `c` is a bidirectional embedding, override or isolate.
+fn is_bidi(c: char) -> bool {
+    matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// YAML text with the bidirectional controls written as `\uXXXX`, which
+/// YAML's emitter keeps raw as printable characters. Inside a double-quoted
+/// scalar that is the same character; elsewhere it is visible text.
+pub(crate) fn bidi_escaped(yaml: String) -> String {
+    if !yaml.chars().any(is_bidi) {
+        return yaml;
+    }
+    let mut out = String::with_capacity(yaml.len() + 16);
+    for c in yaml.chars() {
+        if is_bidi(c) {
+            let _ = write!(out, "\\u{:04X}", u32::from(c));
         } else {
             out.push(c);
         }
@@ -120,6 +162,21 @@ mod tests {
         );
         let back: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(back, value);
+    }
+
+    #[test]
+    fn printable_keeps_lines_and_escapes_controls() {
+        assert_eq!(
+            printable("a\nb\tc\u{1b}[2J\rd\u{202e}"),
+            "a\nb\tc\\u{1b}[2J\\rd\\u{202e}"
+        );
+        assert_eq!(printable(&"x".repeat(5_000)), "x".repeat(5_000));
+    }
+
+    #[test]
+    fn yaml_keeps_no_bidirectional_control() {
+        assert_eq!(bidi_escaped("a: b\u{202e}c\n".into()), "a: b\\u202Ec\n");
+        assert_eq!(bidi_escaped("plain: text\n".into()), "plain: text\n");
     }
 
     #[test]

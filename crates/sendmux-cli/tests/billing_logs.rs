@@ -44,8 +44,9 @@ fn expect(name: &str, actual: &str) {
     expectorate::assert_contents(format!("tests/expected/{name}.txt"), actual);
 }
 
-fn ids(items: &Value) -> Vec<String> {
-    items
+/// The ids of a `-o json` list's items.
+fn ids(list: &Value) -> Vec<String> {
+    list["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -69,7 +70,7 @@ fn billing_tables() {
         &harness,
         &["billing", "transactions", "--type", "purchase", "--all"],
     );
-    let purchases = purchases.as_array().unwrap();
+    let purchases = purchases["items"].as_array().unwrap();
     assert!(!purchases.is_empty());
     for transaction in purchases {
         assert_eq!(transaction["type"], "PURCHASE", "{transaction}");
@@ -91,7 +92,7 @@ fn log_tables() {
 
     let listed = json(&harness, &["logs", "emails", "--limit", "40"]);
     // A log that was sent, so it has recipients to show.
-    let sent = listed
+    let sent = listed["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -124,7 +125,11 @@ fn log_tables() {
         "logs-inbox-get",
         &table(
             &harness,
-            &["logs", "inbox-get", inbox[0]["id"].as_str().unwrap()],
+            &[
+                "logs",
+                "inbox-get",
+                inbox["items"][0]["id"].as_str().unwrap(),
+            ],
         ),
     );
 }
@@ -133,8 +138,8 @@ fn log_tables() {
 fn log_filters_reach_the_api() {
     let harness = start();
     let failed = json(&harness, &["logs", "emails", "--status", "failed", "--all"]);
-    assert!(!failed.as_array().unwrap().is_empty());
-    for log in failed.as_array().unwrap() {
+    assert!(!failed["items"].as_array().unwrap().is_empty());
+    for log in failed["items"].as_array().unwrap() {
         assert_eq!(log["status"], "failed", "{log}");
     }
     let spam = json(
@@ -147,7 +152,7 @@ fn log_filters_reach_the_api() {
             "--all",
         ],
     );
-    for log in spam.as_array().unwrap() {
+    for log in spam["items"].as_array().unwrap() {
         assert_eq!(log["event_type"], "message.received.spam", "{log}");
     }
     let bad_date = run(cli(&harness, "table").args(["logs", "emails", "--from-date", "yesterday"]));

@@ -123,8 +123,9 @@ fn domain_lifecycle_in_json_output() {
     assert_eq!(added["dns_records"]["dkim"].as_array().unwrap().len(), 3);
 
     let listed = sendmux(&["domains", "list", "--all"]);
-    assert_eq!(listed.as_array().unwrap().len(), 1);
-    assert_eq!(listed[0]["id"], id.as_str());
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["items"][0]["id"], id.as_str());
+    assert_eq!(listed["next_cursor"], serde_json::Value::Null);
 
     assert_eq!(sendmux(&["domains", "get", &id])["id"], id.as_str());
     let verified = sendmux(&["domains", "verify", &id, "--wait", "--interval", "5ms"]);
@@ -136,6 +137,17 @@ fn domain_lifecycle_in_json_output() {
 
     let zone = ok(cli(&harness, "json").args(["domains", "zone-file", &id]));
     assert!(zone.contains("mail.acme.com"), "{zone}");
+    // `-f` writes the same zone to a file; `-o` is the output format.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zone.txt");
+    let written = ok(cli(&harness, "json")
+        .args(["domains", "zone-file", &id, "-f"])
+        .arg(&path));
+    assert!(written.is_empty(), "{written}");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().trim_end(),
+        zone.trim_end()
+    );
 
     let filters = sendmux(&[
         "domains",
@@ -153,7 +165,10 @@ fn domain_lifecycle_in_json_output() {
 
     let deleted = sendmux(&["domains", "delete", &id, "--yes"]);
     assert_eq!(deleted["deleted"], true);
-    assert_eq!(sendmux(&["domains", "list"]), serde_json::json!([]));
+    assert_eq!(
+        sendmux(&["domains", "list"]),
+        serde_json::json!({"items": [], "next_cursor": null})
+    );
 }
 
 #[test]
@@ -354,6 +369,12 @@ fn keyless(harness: &Harness) -> Command {
     command
 }
 
+/// How many items a `-o json` list printed.
+fn items(stdout: &str) -> usize {
+    let list: serde_json::Value = serde_json::from_str(stdout).unwrap();
+    list["items"].as_array().unwrap().len()
+}
+
 fn assert_no_secret(outcome: &support::Outcome, secret: &str) {
     assert!(!outcome.stdout.contains(secret), "{}", outcome.stdout);
     assert!(!outcome.stderr.contains(secret), "{}", outcome.stderr);
@@ -371,7 +392,7 @@ fn the_api_key_can_come_from_a_file() {
         .arg(file.path())
         .args(["domains", "list"]));
     assert_eq!(outcome.code, 0, "{}", outcome.stderr);
-    assert_eq!(outcome.stdout.trim(), "[]");
+    assert_eq!(items(&outcome.stdout), 0);
     assert_no_secret(&outcome, secret);
     assert_eq!(harness.mock().requests().len(), 1);
 }
@@ -384,7 +405,7 @@ fn the_api_key_can_come_from_stdin() {
         .args(["--api-key", "-", "domains", "list"])
         .write_stdin(format!("{secret}\r\nnot the key\n")));
     assert_eq!(outcome.code, 0, "{}", outcome.stderr);
-    assert_eq!(outcome.stdout.trim(), "[]");
+    assert_eq!(items(&outcome.stdout), 0);
     assert_no_secret(&outcome, secret);
 
     let empty = run(keyless(&harness)

@@ -239,9 +239,8 @@ fn a_page_says_how_to_get_the_next_one() {
     for email in ["one@myagent.mx", "two@myagent.mx"] {
         json(&harness, &["mailboxes", "create", email]);
     }
-    let first = ok(cli(&harness, "json").args(["mailboxes", "list", "--limit", "1"]));
-    let page: Value = serde_json::from_str(&first.stdout).unwrap();
-    assert_eq!(page.as_array().unwrap().len(), 1);
+    // A table says on stderr how to read on; JSON carries the cursor.
+    let first = ok(cli(&harness, "table").args(["mailboxes", "list", "--limit", "1"]));
     let hint = first
         .stderr
         .lines()
@@ -257,14 +256,18 @@ fn a_page_says_how_to_get_the_next_one() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap();
 
+    let page = json(&harness, &["mailboxes", "list", "--limit", "1"]);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["next_cursor"], cursor, "{page}");
     let next = json(
         &harness,
         &["mailboxes", "list", "--limit", "1", "--cursor", cursor],
     );
-    assert_eq!(next.as_array().unwrap().len(), 1);
-    assert_ne!(next[0]["id"], page[0]["id"]);
+    assert_eq!(next["items"].as_array().unwrap().len(), 1);
+    assert_ne!(next["items"][0]["id"], page["items"][0]["id"]);
+    assert_eq!(next["next_cursor"], Value::Null, "{next}");
     let all = json(&harness, &["mailboxes", "list", "--all", "--limit", "1"]);
-    assert_eq!(all.as_array().unwrap().len(), 2);
+    assert_eq!(all["items"].as_array().unwrap().len(), 2);
 }
 
 #[test]

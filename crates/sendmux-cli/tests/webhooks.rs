@@ -290,7 +290,7 @@ fn listen_verifies_the_mock_test_delivery() {
     while harness.mock().webhook_deliveries_in_flight() > 0 {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let deliveries = json(&harness, &["webhooks", "deliveries", &id]);
+    let deliveries = json(&harness, &["webhooks", "deliveries", &id])["items"].clone();
     assert_eq!(deliveries[0]["result"], "success", "{deliveries}");
     assert_eq!(deliveries[0]["response_status"], 200, "{deliveries}");
     let delivery = deliveries[0]["id"].as_str().unwrap();
@@ -321,7 +321,7 @@ fn listen_rejects_a_delivery_signed_with_another_secret() {
     while harness.mock().webhook_deliveries_in_flight() > 0 {
         std::thread::sleep(Duration::from_millis(10));
     }
-    let deliveries = json(&harness, &["webhooks", "deliveries", &id]);
+    let deliveries = json(&harness, &["webhooks", "deliveries", &id])["items"].clone();
     assert_eq!(deliveries[0]["response_status"], 401, "{deliveries}");
 }
 

@@ -15,7 +15,7 @@ use crate::args::{OutputFormat, parse_duration};
 use crate::failure::Failure;
 use crate::output::write_stdout;
 use crate::records::{self, Column, ListText, col, detail, detail_with};
-use crate::terminal::{clean, json_safe};
+use crate::terminal::clean;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum LogsCommand {
@@ -496,23 +496,21 @@ impl Seen {
     }
 }
 
-/// One log as one line: JSON, or the main fields for people.
+/// One log: a line with the main fields for people, or the whole log as
+/// one event of the structured format.
 fn print_log(format: OutputFormat, log: &EmailLog) -> Result<(), Failure> {
-    let line = match format {
-        OutputFormat::Json => json_safe(
-            serde_json::to_string(log)
-                .map_err(|e| Failure::Internal(format!("cannot encode JSON: {e}")))?,
-        ),
-        OutputFormat::Table => format!(
-            "{}  {}  {:<8}  {} -> {}  {}",
-            clean(&log.created_at),
-            clean(&log.id),
-            clean(log.status.as_str()),
-            clean(log.from_email.as_deref().unwrap_or("-")),
-            clean(log.to_email.as_deref().unwrap_or("-")),
-            clean(log.subject.as_deref().unwrap_or("")),
-        ),
-    };
+    if !format.is_table() {
+        return crate::output::event(format, log);
+    }
+    let line = format!(
+        "{}  {}  {:<8}  {} -> {}  {}",
+        clean(&log.created_at),
+        clean(&log.id),
+        clean(log.status.as_str()),
+        clean(log.from_email.as_deref().unwrap_or("-")),
+        clean(log.to_email.as_deref().unwrap_or("-")),
+        clean(log.subject.as_deref().unwrap_or("")),
+    );
     write_stdout(line.trim_end())
 }
 

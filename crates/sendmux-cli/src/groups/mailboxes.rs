@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{FilterRulesArgs, ListArgs};
 use crate::args::OutputFormat;
 use crate::failure::Failure;
+use crate::output::suggest;
 use crate::records::{Column, col, detail, detail_with, done};
 use crate::terminal::clean;
 
@@ -256,8 +257,8 @@ pub(crate) async fn run(
                     reissue(&id)
                 ),
             }
-            if format == OutputFormat::Json {
-                return crate::output::json(&shown);
+            if !format.is_table() {
+                return crate::output::value(format, &shown);
             }
             detail(format, &shown, CREATED, Some("Mailbox created."))
         }
@@ -293,8 +294,8 @@ pub(crate) async fn run(
         MailboxesCommand::Suspend { id } => {
             let mailbox = mailboxes.suspend(&id).send().await?;
             let heading = format!(
-                "Mailbox suspended; its keys stop working until `sendmux mailboxes resume {}`.",
-                clean(&id)
+                "Mailbox suspended; its keys stop working until `{}`.",
+                suggest(&format!("sendmux mailboxes resume {}", clean(&id)))
             );
             detail(format, mailbox.value(), DETAIL, Some(&heading))
         }
@@ -371,8 +372,11 @@ fn credential_json(credential: &MailboxCredential) -> Value {
 /// How to get a new key when this one is lost.
 fn reissue(id: &str) -> String {
     format!(
-        "if it is lost, issue a new one with `sendmux mailboxes keys create {} --app-name NAME`",
-        clean(id)
+        "if it is lost, issue a new one with `{}`",
+        suggest(&format!(
+            "sendmux mailboxes keys create {} --app-name NAME",
+            clean(id)
+        ))
     )
 }
 

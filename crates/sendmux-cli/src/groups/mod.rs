@@ -38,8 +38,9 @@ pub(crate) struct ListArgs {
     pub(crate) cursor: Option<String>,
 }
 
-/// Runs a cursor list: one page with the `--cursor` hint on stderr when
-/// more follow, or with `--all` every item, as a table or a JSON array.
+/// Runs a cursor list: one page (with its next cursor), or with `--all`
+/// every item. In `json` and `jsonl`, `--all` prints items as pages
+/// arrive; tables, YAML and `--jq` need the whole list first.
 pub(crate) async fn list<M>(
     format: OutputFormat,
     mut request: Request<Response<Page<M>>>,
@@ -58,7 +59,14 @@ where
     }
     let more = rerun_hint();
     let text = ListText { more: &more, empty };
-    if args.all {
+    if args.all && crate::output::streams(format) {
+        let mut items = std::pin::pin!(request.stream());
+        let mut out = crate::output::ItemStream::new(format);
+        while let Some(item) = items.try_next().await? {
+            out.push(&item)?;
+        }
+        out.finish()
+    } else if args.all {
         let items: Vec<M> = request.stream().try_collect().await?;
         records::list(format, &items, columns, None, &text)
     } else {

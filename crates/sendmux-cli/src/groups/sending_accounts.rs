@@ -402,8 +402,11 @@ pub(crate) async fn run(
             }
             let created = request.send().await?;
             let heading = format!(
-                "Sending account added. Check the login with `sendmux sending-accounts test {}`.",
-                clean(&created.id)
+                "Sending account added. Check the login with `{}`.",
+                crate::output::suggest(&format!(
+                    "sendmux sending-accounts test {}",
+                    clean(&created.id)
+                ))
             );
             detail(format, created.value(), DETAIL, Some(&heading))
         }

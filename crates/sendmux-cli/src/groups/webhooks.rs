@@ -11,6 +11,7 @@ use sendmux_client::{Client, WebhookEventType, WebhookWithSecret};
 use super::ListArgs;
 use crate::args::OutputFormat;
 use crate::failure::Failure;
+use crate::output::suggest;
 use crate::records::{Column, col, detail, detail_with, done};
 use crate::terminal::clean;
 
@@ -334,10 +335,10 @@ pub(crate) async fn run(
         WebhooksCommand::Test { id } => {
             let published = webhooks.test(&id).send().await?;
             let message = format!(
-                "Published test event {} to {}; see its delivery with `sendmux webhooks deliveries {}`.",
+                "Published test event {} to {}; see its delivery with `{}`.",
                 clean(&published.event_id),
                 clean(&id),
-                clean(&id)
+                suggest(&format!("sendmux webhooks deliveries {}", clean(&id)))
             );
             done(format, published.value(), &message)
         }
@@ -358,8 +359,11 @@ fn with_secret(
     super::warn_shown_once(
         "signing secret",
         &format!(
-            "if it is lost, issue a new one with `sendmux webhooks rotate-secret {}`",
-            clean(&shown.webhook.id)
+            "if it is lost, issue a new one with `{}`",
+            suggest(&format!(
+                "sendmux webhooks rotate-secret {}",
+                clean(&shown.webhook.id)
+            ))
         ),
     );
     detail(format, &value, WITH_SECRET, Some(heading))

@@ -48,15 +48,24 @@ impl Drop for Harness {
     }
 }
 
-/// The built `sendmux`, with no key, base URL or log filter inherited.
+/// The built `sendmux`, with no key, base URL, profile or log filter
+/// inherited (the configuration folder is one that does not exist).
 pub(crate) fn bare_sendmux() -> Command {
     let mut command = Command::cargo_bin("sendmux").unwrap();
     command
         .env_remove("SENDMUX_API_KEY")
         .env_remove("SENDMUX_BASE_URL")
+        .env_remove("SENDMUX_PROFILE")
+        .env("SENDMUX_CONFIG_DIR", no_config_dir())
         .env_remove("RUST_LOG")
         .timeout(Duration::from_secs(60));
     command
+}
+
+/// A configuration folder that does not exist, so no saved profile of the
+/// machine's user reaches a test.
+pub(crate) fn no_config_dir() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("sendmux-tests-no-config-{}", std::process::id()))
 }
 
 /// Exit code and output of one run.

@@ -24,7 +24,7 @@ use tokio::sync::Notify;
 
 use crate::args::OutputFormat;
 use crate::failure::Failure;
-use crate::terminal::{clean, json_safe};
+use crate::terminal::clean;
 
 /// The environment variable read when no `--secret` or `--secret-file` is given.
 const SECRET_ENV: &str = "SENDMUX_WEBHOOK_SECRET";
@@ -198,18 +198,29 @@ async fn receive(
         tokio::spawn(async move {
             if let Some(forward) = &listener.forward {
                 let forwarded = forward.send(&headers, body).await;
-                print(listener.format, &headers, &verdict, Some(&forwarded));
+                let printed = print(listener.format, &headers, &verdict, Some(&forwarded));
+                listener.printed(printed);
             }
             listener.handled();
         });
     } else {
-        print(listener.format, &headers, &verdict, None);
+        let printed = print(listener.format, &headers, &verdict, None);
+        listener.printed(printed);
         listener.handled();
     }
     status
 }
 
 impl Listener {
+    /// Stops the receiver once nobody reads what it prints (`| head -3`).
+    fn printed(&self, printed: Result<(), Failure>) {
+        match printed {
+            Ok(()) => {}
+            Err(Failure::PipeClosed) => self.stop.notify_one(),
+            Err(e) => tracing::warn!("cannot print a delivery: {e:?}"),
+        }
+    }
+
     /// Counts a delivery as printed (and forwarded); stops the receiver
     /// after `--max-events` of them.
     fn handled(&self) {
@@ -220,13 +231,13 @@ impl Listener {
     }
 }
 
-/// One line per delivery: a table row, or a JSON object.
+/// One line per delivery: a table row, or an event of the structured format.
 fn print(
     format: OutputFormat,
     headers: &HeaderMap,
     verdict: &Result<sendmux_client::webhook::VerifiedEvent, VerifyError>,
     forwarded: Option<&Result<u16, String>>,
-) {
+) -> Result<(), Failure> {
     let time = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     // For a rejected delivery the headers are all there is, unverified.
     let header = |name| {
@@ -244,7 +255,7 @@ fn print(
         Err(_) => (header(EVENT_ID_HEADER), header(EVENT_TYPE_HEADER)),
     };
     let line = match format {
-        OutputFormat::Json => {
+        OutputFormat::Json | OutputFormat::Jsonl | OutputFormat::Yaml => {
             let mut line = json!({
                 "time": time,
                 "event_id": event_id,
@@ -271,7 +282,7 @@ fn print(
                     None => {}
                 }
             }
-            json_safe(line.to_string())
+            return crate::output::event(format, &line);
         }
         OutputFormat::Table => {
             let result = match verdict {
@@ -290,9 +301,7 @@ fn print(
             )
         }
     };
-    if let Err(e) = crate::output::write_stdout(&line) {
-        tracing::warn!("cannot print a delivery: {e:?}");
-    }
+    crate::output::write_stdout(&line)
 }
 
 /// Where verified deliveries go on to.
