@@ -143,7 +143,12 @@ impl Client {
     /// ```no_run
     /// # async fn run(client: sendmux_client::Client, key: &str) -> Result<(), sendmux_client::Error> {
     /// let agent = client.with_mailbox_key(key)?;
-    /// let me = agent.operation("mailboxGetMe")?.await?;
+    /// agent
+    ///     .sending()
+    ///     .send("agent@mail.acme.com", "ada@example.com")
+    ///     .subject("Hello")
+    ///     .html("<p>Hi Ada</p>")
+    ///     .await?;
     /// # Ok(()) }
     /// ```
     pub fn with_mailbox_key(&self, key: impl Into<String>) -> Result<Client, Error> {
@@ -203,10 +208,13 @@ impl Client {
     /// The generated low-level client, for operations or wire details this
     /// crate does not cover.
     ///
-    /// It shares this client's connection pool. When this crate built the
-    /// HTTP client, requests made through it carry the API key and user
-    /// agent; with [`ClientBuilder::with_http_client`] they carry whatever
-    /// that client sends. It performs no retries, validation or idempotency.
+    /// It shares this client's connection pool and covers the Management
+    /// and Mailbox APIs (the Sending API's generated client is
+    /// [`sendmux_api::sending::Client`]). When this crate built the HTTP
+    /// client, requests made through it carry the root key (or, on a client
+    /// without one, the mailbox key) and the user agent; with
+    /// [`ClientBuilder::with_http_client`] they carry whatever that client
+    /// sends. It performs no retries, validation or idempotency.
     pub fn api(&self) -> &sendmux_api::Client {
         &self.inner.api
     }
@@ -409,6 +417,10 @@ impl ClientBuilder {
     ///
     /// The client still sets the key, user agent and per-attempt timeout on
     /// every request it makes; the connect timeout is yours to configure.
+    ///
+    /// It also carries the calls that take no key (the signed upload's
+    /// `PUT`, the Sending API's description), so give it no default
+    /// `Authorization` header.
     ///
     /// Build it with `.redirect(reqwest::redirect::Policy::none())`, as the
     /// client's own is. A redirect that reaches this crate becomes

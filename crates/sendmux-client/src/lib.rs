@@ -19,7 +19,7 @@
 //!   server said no", with the request id, status and attempt count.
 //! - **Tracing**: a span per call (`sendmux.call`) and per attempt
 //!   (`sendmux.attempt`) with operation, attempt, status, request id, elapsed
-//!   time and retry delay. The API key never appears in spans, logs,
+//!   time and retry delay. API keys never appear in spans, logs,
 //!   `Debug` or errors.
 //!
 //! # Quick start
@@ -67,6 +67,15 @@
 //!
 //! # Configuration
 //!
+//! One client serves every API. A root key (`smx_root_...`) serves the
+//! Management API; a mailbox key (`smx_mbx_...`) or agent token
+//! (`smx_agent_...`) serves the Mailbox API and the Sending API, which has
+//! its own host. Each call takes the key and base URL of its operation's
+//! [`Surface`]; a call the client holds no key for fails with
+//! [`Error::InvalidInput`] before any I/O.
+//! [`Client::with_mailbox_key`] makes a cheap copy acting for another
+//! mailbox.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use sendmux_client::{Client, RetryPolicy};
@@ -74,7 +83,9 @@
 //! # fn run() -> Result<(), sendmux_client::Error> {
 //! let client = Client::builder()
 //!     .api_key("smx_root_...")
+//!     .mailbox_key("smx_mbx_...")
 //!     .base_url("https://app.sendmux.ai/api/v1")
+//!     .sending_base_url("https://smtp.sendmux.ai/api/v1")
 //!     .timeout(Duration::from_secs(20))
 //!     .user_agent("my-app/1.0")
 //!     .retry_policy(RetryPolicy::default().with_max_attempts(5))
