@@ -1,10 +1,14 @@
 //! A stateful, spec-faithful mock of the Sendmux API.
 //!
 //! Routes come from the operation table (`sendmux_operations`): every
-//! published Management and Mailbox operation resolves under `/api/v1`
-//! (literal path segments win over parameters), and the registry in
-//! `resources` says which ones have a handler (`GET /__mock/operations`
-//! lists them); the others answer `501 not_implemented` after auth.
+//! published Management and Mailbox operation resolves under `/api/v1` on
+//! the server's address ([`MockServer::base_url`]), and every Sending API
+//! operation under `/api/v1` on a second port of its own
+//! ([`MockServer::sending_base_url`]), as the real API has two hosts
+//! (literal path segments win over parameters). The registry in
+//! `resources` says which operations have a handler (`GET
+//! /__mock/operations` lists them); the others answer `501
+//! not_implemented` after auth.
 //!
 //! The server keeps its resources in memory and behaves like the real API
 //! for the operations it implements: bearer auth with key prefixes, the
@@ -17,9 +21,10 @@
 //! answers.
 //!
 //! Faults can be injected (seeded, per kind and per operation): `500`,
-//! `503` with `Retry-After`, `429`, latency, a connection closed before the
-//! handler runs, and a connection closed after the change was committed,
-//! the case idempotency keys exist for.
+//! `503` with `Retry-After`, `429`, latency and a closed connection, each
+//! either before the handler runs (nothing changes) or after the change
+//! was committed in place of its answer ([`FaultRule::after_commit`]):
+//! the lost answer idempotency keys exist for.
 //!
 //! Besides the API under `/api/v1`, the server answers admin and
 //! inspection requests under `/__mock/` (not part of the Sendmux API). On a
@@ -92,8 +97,52 @@
 //!   envelope and the mock's own code `not_implemented` (not one the API
 //!   sends), after auth and the rate limit.
 //! - Unknown paths, and known paths with another method, get
-//!   `404 not_found`. So do Sending API paths (`/emails/send`, ...): that
-//!   API has its own host, which this server does not stand for.
+//!   `404 not_found`. So do Sending API paths (`/emails/send`, ...) on the
+//!   main port, and Management and Mailbox paths on the sending port: each
+//!   listener stands for one host. Both share one request log (each
+//!   [`RequestRecord`] names its `surface` and `port`), one set of fault
+//!   rules and one clock.
+//! - The Sending API (`--sending-port`, [`MockServer::sending_base_url`])
+//!   takes `smx_mbx_` keys and `smx_agent_` tokens (`403` for a root key).
+//!   A send is checked against the published schema (`422
+//!   validation_error`, every problem in `errors[]`, missing fields
+//!   included; `400` only for broken JSON), then against the mock's own
+//!   rules: valid addresses, at most 50 recipients in `to`, `cc` and `bcc`,
+//!   custom header names starting `X-`, inline attachments in base64,
+//!   attachment ids uploaded by the team and not expired (all `422`). A
+//!   mailbox key the mock issued sends only from its own mailbox's address
+//!   (`403 insufficient_permissions`, `param: from.email`); any other key
+//!   it accepts may use any sender. Each accepted message costs one credit,
+//!   $0.000400, booked as a `USAGE` transaction in the team's ledger (so
+//!   the balance agrees); without it the send is `402
+//!   insufficient_credits` ([`MockServerBuilder::sending_credits`],
+//!   [`MockServer::set_sending_credits`]). An accepted message is stored
+//!   once in the outbox ([`MockServer::outbox`]; an idempotent replay adds
+//!   an attempt, never a message), becomes a delivery log (`GET
+//!   /emails/logs`, metrics) and is published to webhooks as
+//!   `message.delivered`, or `message.bounced` (`Permanent`) for recipients
+//!   at `bounce.invalid` (a message all of whose recipients bounce is logged
+//!   `failed`). Messages are not put into the store of a recipient mock
+//!   mailbox.
+//! - A batch (`POST /emails/send/batch`, at most 100) checks each message on
+//!   its own and answers `200` with a result per message (`queued` with its
+//!   `message_id`, or `failed` with `message_id: null` and the error); it is
+//!   refused whole only with more than 100 messages, when no message passes
+//!   (`422`, errors as `messages.N.field`) or when the credits do not cover
+//!   every message that passed (`402`, nothing sent). It is one request for
+//!   the rate limit.
+//! - Sending API attachments: `POST /emails/attachments?filename=..` stores
+//!   the body (its media type from `content_type`, else `Content-Type`);
+//!   `POST /emails/attachment-uploads` returns an upload URL on the sending
+//!   port and the headers its `PUT` must send: the one-time
+//!   `X-Sendmux-Upload-Token` (no API key; `401` without it), and exactly
+//!   the `Content-Type` (`400` otherwise) and `Content-Length` (`413`
+//!   otherwise) the upload named. Upload URLs last 15 minutes, attachments
+//!   24 hours; files over [`MockServerBuilder::sending_attachment_limit`]
+//!   (18 MiB) get `413`. `GET /openapi.json` serves the Sending API's
+//!   document without a key, with a weak `ETag` (`304` for
+//!   `If-None-Match`) and `Cache-Control: public, max-age=3600`, the one
+//!   answer that is not `no-store`.
 //! - Bodies: a wrong `Content-Type`, broken JSON or an empty body is
 //!   `400 invalid_parameter`; a missing required field is
 //!   `400 missing_parameter`; other schema violations are
@@ -155,11 +204,13 @@
 //!   arithmetic saturates, so `clock/advance` by any amount leaves a
 //!   working server. Malformed or oversized request heads are answered by
 //!   hyper itself (`400`, `414`, `431`, no body), before the mock sees them.
-//! - The binary: `sendmux-mock --port 8080 --seed 1 [--accept-key KEY]...
-//!   [--fault KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S]]...
+//! - The binary: `sendmux-mock --port 8080 --sending-port 8081 --seed 1
+//!   [--accept-key KEY]...
+//!   [--fault KIND@RATE[,op=ID][,times=N][,ms=N][,retry_after=S][,when=after_commit]]...
 //!   [--host ADDR --admin-token TOKEN] [--body-timeout-ms MS]
-//!   [--allow-http-webhooks]`
-//!   prints the base URL on stdout; `--help` lists the rest.
+//!   [--allow-http-webhooks] [--sending-credits N]`
+//!   prints the base URL on stdout, then the Sending API's on the next
+//!   line; `--help` lists the rest.
 //!
 //! # Example
 //!

@@ -72,9 +72,12 @@ struct Args {
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     mailbox_rate_window: u64,
 
-    /// Inject a fault (repeatable): KIND@RATE[,op=OPERATION_ID][,times=N][,ms=N][,retry_after=S].
+    /// Inject a fault (repeatable):
+    /// KIND@RATE[,op=OPERATION_ID][,times=N][,ms=N][,retry_after=S][,when=PHASE].
     /// KIND is internal_error (500), service_unavailable (503), rate_limited (429),
-    /// latency (needs ms=N), close_before_handler or close_after_commit.
+    /// latency (needs ms=N), close_before_handler or close_after_commit. PHASE is
+    /// before_handler (default) or after_commit: the change is made and stored for
+    /// idempotent replay, then the fault replaces, delays or drops its answer.
     #[arg(long = "fault", value_name = "SPEC", value_parser = FaultRule::parse_cli)]
     faults: Vec<FaultRule>,
 
