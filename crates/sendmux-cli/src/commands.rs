@@ -254,7 +254,9 @@ async fn wait_for_verification(
     {
         spinner.set_style(style);
     }
-    if !std::io::stderr().is_terminal() {
+    // A spinner redraws its line with escape sequences: none in a pipe,
+    // none under NO_COLOR.
+    if !crate::terminal::escapes_allowed(std::io::stderr().is_terminal()) {
         spinner.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     spinner.enable_steady_tick(Duration::from_millis(120));

@@ -77,8 +77,9 @@ note: the embedded mock's state ended with this command, so a next command (like
     sendmux-mock --port 8080
   and use --base-url http://127.0.0.1:8080/api/v1 instead of --mock.";
 
-/// `--verbose`: the client's spans and events on stderr. The client never
-/// records the API key, so nothing here can print it.
+/// `--verbose`: the client's spans and events on stderr, coloured only on
+/// a terminal without `NO_COLOR`. The client never records the API key,
+/// so nothing here can print it.
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("sendmux_client=debug,sendmux_cli=debug")
@@ -86,6 +87,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(terminal::escapes_allowed(std::io::stderr().is_terminal()))
         .with_target(false)
         .try_init();
 }

@@ -11,6 +11,13 @@
 
 use std::fmt::Write;
 
+/// Whether escape sequences (colours, a spinner's redraws) may go to a
+/// stream: only a terminal, and never with `NO_COLOR` set to anything
+/// but the empty string (<https://no-color.org>).
+pub(crate) fn escapes_allowed(stream_is_terminal: bool) -> bool {
+    stream_is_terminal && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+}
+
 /// At most this many characters of one server string are printed.
 pub(crate) const MAX_CHARS: usize = 1_000;
 

@@ -1,6 +1,6 @@
 //! Output for scripts, for every command group alike: the list object of
 //! `-o json` with its cursor, `--all` streamed as JSON lines, YAML, `--jq`,
-//! and a reader that goes away early.
+//! a reader that goes away early, and no terminal escapes in a pipe.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::io::{BufRead, BufReader, Read};
@@ -278,5 +278,39 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
         assert!(!line.is_empty(), "{format}: no first line");
         assert_eq!(code, 0, "{format}: {stderr}");
         assert!(stderr.is_empty(), "{format}: {stderr}");
+    }
+}
+
+#[test]
+fn no_terminal_escapes_in_a_pipe() {
+    let harness = start();
+    add_domains(&harness, &["a.example.com"]);
+    let runs: [&[&str]; 7] = [
+        &["-o", "table", "domains", "list"],
+        &["-o", "table", "--verbose", "domains", "list"],
+        &["-o", "json", "--verbose", "domains", "list"],
+        &["-o", "yaml", "domains", "list"],
+        &["-o", "table", "domains", "get", "mdom_missing"],
+        &["domains", "list", "--limit", "0"],
+        &["domains", "--help"],
+    ];
+    for no_color in [false, true] {
+        for args in runs {
+            let mut command = cli(&harness);
+            if no_color {
+                command.env("NO_COLOR", "1");
+            } else {
+                command.env_remove("NO_COLOR");
+            }
+            // Colour forced on must still lose to a pipe and to NO_COLOR.
+            command.env("CLICOLOR", "1");
+            let outcome = run(command.args(args));
+            for (name, text) in [("stdout", &outcome.stdout), ("stderr", &outcome.stderr)] {
+                assert!(
+                    !text.contains("\u{1b}["),
+                    "{args:?} (NO_COLOR {no_color}) {name}: {text:?}"
+                );
+            }
+        }
     }
 }
