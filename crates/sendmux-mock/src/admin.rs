@@ -33,6 +33,11 @@ pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
         .route("/__mock/requests", get(get_requests).delete(clear_requests))
         .route("/__mock/domains", get(get_domains))
         .route("/__mock/mailboxes", get(get_mailboxes))
+        .route("/__mock/mailboxes/{id}/messages", post(deliver_message))
+        .route(
+            "/__mock/event_stream",
+            get(get_event_stream).put(put_event_stream),
+        )
         .route("/__mock/webhooks/events", post(emit_webhook_event))
         .route("/__mock/outbox", get(get_outbox))
         .route("/__mock/credits", axum::routing::put(put_credits))
@@ -282,6 +287,31 @@ async fn put_credits(State(app): State<Arc<App>>, headers: HeaderMap, body: Byte
     let mut store = lock(&app.resources);
     resources::billing::set_credits(&mut store, app.settings.seed, &team, now, credits);
     json_response(StatusCode::OK, json!({ "ok": true, "credits": credits }))
+}
+
+/// Delivers a message to a mailbox (see `MockServer::deliver`).
+async fn deliver_message(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    body: Bytes,
+) -> Response {
+    match resources::mailbox_api::admin_deliver(&app, &id, &body) {
+        Ok(answer) => json_response(StatusCode::CREATED, answer),
+        Err((status, message)) => json_response(status, json!({ "ok": false, "error": message })),
+    }
+}
+
+async fn get_event_stream(State(app): State<Arc<App>>) -> Response {
+    json_response(StatusCode::OK, json!(app.mailbox_runtime.config()))
+}
+
+async fn put_event_stream(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    let config: crate::config::EventStreamConfig = match parse(&body) {
+        Ok(c) => c,
+        Err(e) => return bad_request(e),
+    };
+    app.mailbox_runtime.set_config(config);
+    json_response(StatusCode::OK, json!(config))
 }
 
 /// Every operation of the table and whether the mock implements it.

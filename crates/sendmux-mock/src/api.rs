@@ -348,6 +348,20 @@ pub(crate) struct Out {
     pub(crate) status: StatusCode,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) body: Bytes,
+    /// A streamed body (an event stream) sent instead of `body`, which
+    /// stays empty: nothing buffers it, and the log and the self-check see
+    /// only status and headers.
+    pub(crate) stream: Option<Streamed>,
+}
+
+/// A body written as it is produced. Taken once, by the response.
+#[derive(Clone, Default)]
+pub(crate) struct Streamed(Arc<std::sync::Mutex<Option<Body>>>);
+
+impl std::fmt::Debug for Streamed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(event stream)")
+    }
 }
 
 impl Out {
@@ -359,6 +373,7 @@ impl Out {
                 (CONTENT_TYPE, APPLICATION_JSON),
             ],
             body,
+            stream: None,
         }
     }
 
@@ -367,6 +382,20 @@ impl Out {
             status,
             headers: vec![(X_REQUEST_ID, header_value(request_id))],
             body: Bytes::new(),
+            stream: None,
+        }
+    }
+
+    /// `200` with `text/event-stream` and `body` streamed as produced.
+    pub(crate) fn event_stream(request_id: &str, body: Body) -> Self {
+        Self {
+            status: StatusCode::OK,
+            headers: vec![
+                (X_REQUEST_ID, header_value(request_id)),
+                (CONTENT_TYPE, HeaderValue::from_static("text/event-stream")),
+            ],
+            body: Bytes::new(),
+            stream: Some(Streamed(Arc::new(std::sync::Mutex::new(Some(body))))),
         }
     }
 
@@ -557,6 +586,13 @@ fn error_response(app: &App, class: KeyClass, error: ApiError) -> Response<Body>
     finish(error.into_out(&request_id), rate)
 }
 
+/// A response of a route outside the operation table (a signed upload or
+/// download link, authorised by its token): the common headers, counted
+/// against no key.
+pub(crate) fn outside_pipeline(app: &App, out: Out) -> Response<Body> {
+    finish(out, app.rate_check(None, KeyClass::Mailbox))
+}
+
 /// `401` for an admin call without the configured admin token.
 pub(crate) fn admin_unauthorized(app: &App) -> Response<Body> {
     error_response(
@@ -607,7 +643,8 @@ pub(crate) fn panic_response(
 
 /// Turns an `Out` into a response with the headers every response carries.
 fn finish(out: Out, rate: RateOutcome) -> Response<Body> {
-    let mut resp = Response::new(Body::from(out.body));
+    let streamed = out.stream.and_then(|s| lock(&s.0).take());
+    let mut resp = Response::new(streamed.unwrap_or_else(|| Body::from(out.body)));
     *resp.status_mut() = out.status;
     let h = resp.headers_mut();
     for (name, value) in out.headers {
@@ -831,7 +868,12 @@ impl<'a> Exchange<'a> {
         let (Some(request), Some(body)) = (self.op.request, self.body.take()) else {
             return Ok(());
         };
-        let limit = if self.op.surface == Surface::Sending {
+        // Mailbox attachment uploads may be larger than a JSON body.
+        let limit = if self.op.surface == Surface::Mailbox
+            && request.media_type == MediaType::Binary
+        {
+            (self.app.settings.mailbox.attachment_max_bytes).max(self.app.settings.max_body_bytes)
+        } else if self.op.surface == Surface::Sending {
             // The Sending API's own published limits: 25 MiB for a send,
             // the attachment cap for an upload.
             if request.media_type == MediaType::Binary {
@@ -893,6 +935,7 @@ impl<'a> Exchange<'a> {
                     status: stored.status,
                     headers: stored.headers.clone(),
                     body: stored.body.clone(),
+                    stream: None,
                 };
                 out.headers
                     .push((IDEMPOTENT_REPLAYED, HeaderValue::from_static("true")));

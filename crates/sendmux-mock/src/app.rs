@@ -40,6 +40,8 @@ pub(crate) struct Settings {
     pub(crate) sending_credits: Option<u64>,
     /// Largest Sending API attachment, in bytes.
     pub(crate) sending_attachment_limit: usize,
+    /// Mailbox API: change-log and event-buffer sizes, upload limit.
+    pub(crate) mailbox: crate::resources::mailbox_api::Settings,
 }
 
 /// The two listeners of a server: the Management and Mailbox host, and
@@ -86,6 +88,8 @@ pub(crate) struct App {
     pub(crate) api_in_flight: AtomicUsize,
     /// Queue of webhook deliveries for the delivery worker.
     pub(crate) webhook_dispatch: Dispatch,
+    /// Mailbox API event streams: adjustable settings, shutdown signal.
+    pub(crate) mailbox_runtime: crate::resources::mailbox_api::Runtime,
 }
 
 /// Empty resources for `settings`.
@@ -109,6 +113,7 @@ impl App {
         faults: FaultConfig,
         propagation: Propagation,
     ) -> Self {
+        let events = settings.mailbox.events;
         Self {
             resources: Mutex::new(fresh_resources(&settings)),
             settings,
@@ -128,6 +133,7 @@ impl App {
             fault_draws: AtomicU64::new(0),
             api_in_flight: AtomicUsize::new(0),
             webhook_dispatch: Dispatch::new(),
+            mailbox_runtime: crate::resources::mailbox_api::Runtime::new(events),
         }
     }
 

@@ -276,6 +276,33 @@ impl Default for RateLimit {
     }
 }
 
+/// How `GET /mailbox/events` streams behave, faults for testing a
+/// client's resilience included. Changes apply to streams opened
+/// afterwards (see `PUT /__mock/event_stream`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EventStreamConfig {
+    /// Interval of `ping` events when the request names none
+    /// (`ping=SECONDS`), in milliseconds (default 15 000).
+    pub ping_interval_ms: u64,
+    /// Send `ping` events (default `true`). Off, a client's liveness
+    /// timeout can be tested.
+    pub pings: bool,
+    /// Cut every stream (the connection drops mid-body) right after this
+    /// many events (`ping`s not counted); `None` (default) never.
+    pub cut_after: Option<u64>,
+}
+
+impl Default for EventStreamConfig {
+    fn default() -> Self {
+        Self {
+            ping_interval_ms: 15_000,
+            pings: true,
+            cut_after: None,
+        }
+    }
+}
+
 /// How `POST /domains/{id}/verify` moves a pending domain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -44,6 +44,8 @@
 //! | `POST /__mock/webhooks/events` | `{"event_type": "message.bounced", "mailbox_id": null}` publishes a message event to the webhooks of the team named by `X-Mock-Api-Key` (see [`MockServer::emit_webhook_event`]); answers `{"event_id"}` |
 //! | `GET /__mock/outbox` | messages the Sending API accepted ([`OutboxMessage`]s) and their count; with a key named as for `/__mock/domains` (a mailbox key the mock issued names its mailbox's team), only that team's |
 //! | `PUT /__mock/credits` | `{"credits": N}` sets the balance of the team named by `X-Mock-Api-Key` to N messages' worth (see [`MockServer::set_sending_credits`]) |
+//! | `POST /__mock/mailboxes/{id}/messages` | delivers a message to mailbox `id` as [`MockServer::deliver`] does: `{"from", "to"?, "cc"?, "subject"?, "text"?, "html"?, "in_reply_to"?, "headers"?: [[name, value]], "spam"?, "attachments"?: [{"filename", "content_type"?, "content_base64" or "generated_size_bytes"}]}`; answers `201 {"mailbox_id", "message_id", "thread_id"}` |
+//! | `GET`/`PUT /__mock/event_stream` | [`EventStreamConfig`] (ping interval, pings on or off, cut after N events) as JSON, for streams opened afterwards |
 //! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
 //! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] of root keys as JSON |
@@ -93,6 +95,26 @@
 //!   default, with every published filter; the balance, the spend summary
 //!   and the email metrics are computed from the same stored items, so
 //!   they agree with what the lists return.
+//! - The Mailbox API (`/mailbox/...`) keeps per mailbox, behind the
+//!   mailbox keys the mock issued: built-in folders (Inbox, Drafts, Sent,
+//!   Junk, Trash, Archive; not renamed, moved or deleted: `409 conflict`)
+//!   and custom ones, messages grouped into threads (by `In-Reply-To`,
+//!   else subject), keywords and flags, submissions, uploaded blobs and
+//!   one identity. Each resource type has a state token and a change log
+//!   ([`MockServerBuilder::mailbox_change_log_capacity`], 10 000 records
+//!   by default): `changes` since a state still in the log lists created,
+//!   updated and destroyed ids, paged with `has_more`; an older state gets
+//!   `sync_required: true`. Mail arrives with [`MockServer::deliver`] (or
+//!   from a send of another mock mailbox): it lands in the Inbox (Junk
+//!   when spam), moves the states, goes out on `GET /mailbox/events` and
+//!   to the team's `message.received` webhooks. The event stream replays
+//!   the last 1 000 events per mailbox from `Last-Event-ID`, pings every
+//!   15 s by default, and can be made to fail ([`EventStreamConfig`]).
+//!   Attachments download whole or by one `Range` (`206`, `416`), from
+//!   the authenticated route or the download link in their metadata;
+//!   uploads take up to 25 MiB
+//!   ([`MockServerBuilder::attachment_upload_limit`]) directly or through
+//!   a signed `PUT` URL that needs no key.
 //! - A published operation without a handler answers `501` with the error
 //!   envelope and the mock's own code `not_implemented` (not one the API
 //!   sends), after auth and the rate limit.
@@ -253,8 +275,10 @@ use tokio::task::JoinHandle;
 
 pub use app::RequestRecord;
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::EventStreamConfig;
 pub use config::{FaultConfig, FaultKind, FaultPhase, FaultRule, Propagation, RateLimit};
 pub use resources::domains::DomainSummary;
+pub use resources::mailbox_api::{DeliverError, InboundMessage};
 pub use resources::mailboxes::MailboxSummary;
 pub use resources::sending::OutboxMessage;
 
@@ -514,6 +538,56 @@ impl MockServer {
         let team = self.app.team_of(api_key);
         resources::webhooks::emit_for_team(&self.app, &team, event_type, mailbox_id)
     }
+
+    /// Delivers `message` to a mailbox, named by its id (`mbx_...`) or by
+    /// a live mailbox key the mock issued, as mail arriving from outside:
+    /// an unread message in the Inbox (Junk when [`InboundMessage::spam`])
+    /// in its thread, new Mailbox API states and change records, an event
+    /// on the mailbox's `GET /mailbox/events` streams and a
+    /// `message.received` (or `.spam`) webhook event for the team.
+    /// Returns the new message's id (`msg_...`).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: sendmux_mock::MockServer, mailbox_key: &str)
+    /// # -> Result<(), sendmux_mock::DeliverError> {
+    /// use sendmux_mock::InboundMessage;
+    ///
+    /// let id = server.deliver(mailbox_key, InboundMessage {
+    ///     from: "Ada <ada@example.com>".into(),
+    ///     subject: "Hello".into(),
+    ///     text: Some("Hi there".into()),
+    ///     ..InboundMessage::default()
+    /// })?;
+    /// assert!(id.starts_with("msg_"));
+    /// # Ok(()) }
+    /// ```
+    pub fn deliver(
+        &self,
+        mailbox_key_or_id: &str,
+        message: InboundMessage,
+    ) -> Result<String, DeliverError> {
+        resources::mailbox_api::deliver_inbound(&self.app, mailbox_key_or_id, &message)
+            .map(|delivered| delivered.message_id)
+    }
+
+    /// `len` bytes made from the server's seed, the same on every run: a
+    /// large attachment for [`deliver`](Self::deliver) at the cost of one
+    /// allocation (the server keeps this `Bytes`, never a copy, and
+    /// downloads are slices of it).
+    pub fn generated_bytes(&self, len: usize) -> bytes::Bytes {
+        resources::mailbox_api::generated(self.app.settings.seed, len)
+    }
+
+    /// Changes how `GET /mailbox/events` streams opened from now on
+    /// behave (ping interval, pings, a cut after N events).
+    pub fn set_event_stream(&self, config: EventStreamConfig) {
+        self.app.mailbox_runtime.set_config(config);
+    }
+
+    /// How event streams behave now.
+    pub fn event_stream(&self) -> EventStreamConfig {
+        self.app.mailbox_runtime.config()
+    }
 }
 
 impl Drop for MockServer {
@@ -542,6 +616,7 @@ pub struct MockServerBuilder {
     webhooks: resources::webhooks::DeliverySettings,
     sending_credits: Option<u64>,
     sending_attachment_limit: usize,
+    mailbox: resources::mailbox_api::Settings,
 }
 
 impl Default for MockServerBuilder {
@@ -564,6 +639,7 @@ impl Default for MockServerBuilder {
             webhooks: resources::webhooks::DeliverySettings::default(),
             sending_credits: None,
             sending_attachment_limit: DEFAULT_SENDING_ATTACHMENT_LIMIT,
+            mailbox: resources::mailbox_api::Settings::default(),
         }
     }
 }
@@ -589,6 +665,7 @@ impl fmt::Debug for MockServerBuilder {
             .field("webhooks", &self.webhooks)
             .field("sending_credits", &self.sending_credits)
             .field("sending_attachment_limit", &self.sending_attachment_limit)
+            .field("mailbox", &self.mailbox)
             .finish_non_exhaustive()
     }
 }
@@ -744,6 +821,61 @@ impl MockServerBuilder {
         self
     }
 
+    /// Change records the Mailbox API keeps per mailbox and resource type
+    /// (default 10 000, at least 1). `changes` since a state older than
+    /// the oldest record kept answers `sync_required: true`; a small log
+    /// makes that easy to test.
+    pub fn mailbox_change_log_capacity(mut self, records: usize) -> Self {
+        self.mailbox.change_log = records.max(1);
+        self
+    }
+
+    /// Live events kept per mailbox for `Last-Event-ID` replay (default
+    /// 1 000, at least 1). A client resuming from an older id gets
+    /// `sync_required`.
+    pub fn mailbox_event_buffer(mut self, events: usize) -> Self {
+        self.mailbox.event_buffer = events.max(1);
+        self
+    }
+
+    /// Largest attachment the Mailbox API takes, by direct upload or a
+    /// signed URL (default 25 MiB); larger ones get `413
+    /// payload_too_large`.
+    pub fn attachment_upload_limit(mut self, bytes: usize) -> Self {
+        self.mailbox.attachment_max_bytes = bytes;
+        self
+    }
+
+    /// How `GET /mailbox/events` streams behave at start (see
+    /// [`MockServer::set_event_stream`] to change it later).
+    pub fn event_stream(mut self, config: EventStreamConfig) -> Self {
+        self.mailbox.events = config;
+        self
+    }
+
+    /// Interval of `ping` events on streams whose request names none
+    /// (default 15 s; a request's `ping` takes whole seconds from 10).
+    pub fn sse_ping_interval(mut self, every: std::time::Duration) -> Self {
+        self.mailbox.events.ping_interval_ms =
+            u64::try_from(every.as_millis()).unwrap_or(u64::MAX).max(1);
+        self
+    }
+
+    /// Send `ping` events (default on). Off, a client's liveness timeout
+    /// can be tested.
+    pub fn sse_pings(mut self, on: bool) -> Self {
+        self.mailbox.events.pings = on;
+        self
+    }
+
+    /// Cut every event stream (the connection drops mid-body) right after
+    /// `events` events, pings not counted: for testing a client's
+    /// reconnect with `Last-Event-ID`.
+    pub fn sse_cut_after(mut self, events: u64) -> Self {
+        self.mailbox.events.cut_after = Some(events);
+        self
+    }
+
     /// Largest attachment the Sending API takes, in bytes (default
     /// [`DEFAULT_SENDING_ATTACHMENT_LIMIT`], 18 MiB, the published
     /// `max_size_bytes`): a bigger direct upload, or an upload URL asked
@@ -805,6 +937,7 @@ impl MockServerBuilder {
                 },
                 sending_credits: self.sending_credits,
                 sending_attachment_limit: self.sending_attachment_limit,
+                mailbox: self.mailbox,
             },
             ServerClock::new(self.clock),
             RateLimits {
@@ -815,6 +948,7 @@ impl MockServerBuilder {
             self.propagation,
         ));
         let (tx, rx) = watch::channel(false);
+        app.mailbox_runtime.watch_shutdown(rx.clone());
         let router = router(Arc::clone(&app));
         let deliveries = tokio::spawn(resources::webhooks::delivery::run(
             Arc::clone(&app),
@@ -846,6 +980,7 @@ fn router(app: Arc<App>) -> Router {
     Router::new()
         .route(&format!("{}/{{*path}}", api::BASE_PATH), any(api::route))
         .merge(admin::routes(&app))
+        .merge(resources::mailbox_api::routes())
         .fallback(api::route_not_found)
         .method_not_allowed_fallback(api::route_not_found)
         .with_state(app)

@@ -31,6 +31,7 @@ pub(crate) mod billing;
 pub(crate) mod domains;
 pub(crate) mod filters;
 pub(crate) mod logs;
+pub(crate) mod mailbox_api;
 pub(crate) mod mailboxes;
 pub(crate) mod sending;
 pub(crate) mod sending_accounts;
@@ -75,6 +76,8 @@ pub(crate) struct Resources {
     pub(crate) ses_limit_requests: Collection<sending_accounts::SesLimitRequest>,
     /// The Sending API: the outbox and uploaded attachments.
     pub(crate) sending: sending::Sending,
+    /// The Mailbox API's state of every mailbox.
+    pub(crate) mailbox_api: mailbox_api::Store,
 }
 
 impl Resources {
@@ -92,6 +95,7 @@ impl Resources {
             provider_limit_requests: Collection::new("trir_", "limit request", seed),
             ses_limit_requests: Collection::new("slir_", "limit request", seed),
             sending: sending::Sending::default(),
+            mailbox_api: mailbox_api::Store::new(seed),
         }
     }
 }
@@ -109,6 +113,7 @@ const RESOURCES: &[&[(&Operation, Handler)]] = &[
     webhooks::HANDLERS,
     sending_accounts::HANDLERS,
     sending::HANDLERS,
+    mailbox_api::HANDLERS,
 ];
 
 /// The handler of `op`, if the mock implements it.

@@ -112,7 +112,10 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
     let s = setup().await;
     let first = s
         .server
-        .deliver(&s.key, mail("Quarterly report", "Numbers attached.\n-- \nAda"))
+        .deliver(
+            &s.key,
+            mail("Quarterly report", "Numbers attached.\n-- \nAda"),
+        )
         .unwrap();
     let second = s
         .server
@@ -150,11 +153,14 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
         let mbx = s.mbx.clone();
         async move { ids(&mbx.get(&format!("/mailbox/messages?{query}")).await) }
     };
-    assert_eq!(filtered("has_attachment=true").await, [second.clone()]);
-    assert_eq!(filtered("from=ada").await, [first.clone()]);
-    assert_eq!(filtered("q=noon").await, [second.clone()]);
-    assert_eq!(filtered("subject=report").await, [first.clone()]);
-    assert_eq!(filtered("sort_by=subject&sort_direction=asc").await, [second.clone(), first.clone()]);
+    assert_eq!(filtered("has_attachment=true").await, [second.as_str()]);
+    assert_eq!(filtered("from=ada").await, [first.as_str()]);
+    assert_eq!(filtered("q=noon").await, [second.as_str()]);
+    assert_eq!(filtered("subject=report").await, [first.as_str()]);
+    assert_eq!(
+        filtered("sort_by=subject&sort_direction=asc").await,
+        [second.clone(), first.clone()]
+    );
     assert!(filtered("folder_id=fld_none").await.is_empty());
     let bad = s.mbx.get("/mailbox/messages?is_unread=maybe").await;
     bad.assert_error(400, "invalid_parameter");
@@ -170,7 +176,7 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
         .mbx
         .get(&format!("/mailbox/messages?limit=1&cursor={cursor}"))
         .await;
-    assert_eq!(ids(&page2), [first.clone()]);
+    assert_eq!(ids(&page2), [first.as_str()]);
     assert_eq!(page2.json()["pagination"]["has_more"], false);
 
     // Detail with a weak ETag, and 304 while unchanged.
@@ -189,9 +195,18 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
     assert_eq!(again.status, 304);
 
     // Raw body and cleaned content.
-    let raw = data(&s.mbx.get(&format!("/mailbox/messages/{second}/body?part=html")).await);
+    let raw = data(
+        &s.mbx
+            .get(&format!("/mailbox/messages/{second}/body?part=html"))
+            .await,
+    );
     assert_eq!(raw["body"]["text"], Value::Null);
-    assert!(raw["body"]["html"].as_str().unwrap().contains("<b>noon</b>"));
+    assert!(
+        raw["body"]["html"]
+            .as_str()
+            .unwrap()
+            .contains("<b>noon</b>")
+    );
     let clean = data(
         &s.mbx
             .get(&format!(
@@ -200,8 +215,14 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
             .await,
     );
     assert_eq!(clean["body"]["format"], "html");
-    assert_eq!(clean["body"]["text"], "Meet at noon? https://maps.example/x");
-    assert_eq!(clean["body"]["extracted_links"], json!(["https://maps.example/x"]));
+    assert_eq!(
+        clean["body"]["text"],
+        "Meet at noon? https://maps.example/x"
+    );
+    assert_eq!(
+        clean["body"]["extracted_links"],
+        json!(["https://maps.example/x"])
+    );
     assert!(clean["headers"]["full"].as_array().unwrap().len() > 3);
     assert_eq!(clean["attachments"][0]["filename"], "menu.pdf");
     let stripped = data(
@@ -220,10 +241,23 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
     let count = data(&s.mbx.get("/mailbox/messages/count?is_unread=true").await);
     assert_eq!(count["total"], 2);
     let folder = data(&s.mbx.get(&format!("/mailbox/folders/{inbox}")).await);
-    assert_eq!((folder["total_messages"].as_u64(), folder["unread_messages"].as_u64()), (Some(2), Some(2)));
-    let snippets = data(&s.mbx.get("/mailbox/messages/search-snippets?q=report").await);
+    assert_eq!(
+        (
+            folder["total_messages"].as_u64(),
+            folder["unread_messages"].as_u64()
+        ),
+        (Some(2), Some(2))
+    );
+    let snippets = data(
+        &s.mbx
+            .get("/mailbox/messages/search-snippets?q=report")
+            .await,
+    );
     assert_eq!(snippets["snippets"][0]["message_id"], first.as_str());
-    assert_eq!(snippets["snippets"][0]["subject"], "Quarterly <mark>report</mark>");
+    assert_eq!(
+        snippets["snippets"][0]["subject"],
+        "Quarterly <mark>report</mark>"
+    );
     let missing = data(
         &s.mbx
             .get("/mailbox/messages/search-snippets?q=x&message_ids=msg_nope")
@@ -240,9 +274,16 @@ async fn delivered_mail_is_listed_read_and_cleaned() {
 #[tokio::test]
 async fn replies_join_their_thread() {
     let s = setup().await;
-    let first = s.server.deliver(&s.key, mail("Plans", "Shall we?")).unwrap();
+    let first = s
+        .server
+        .deliver(&s.key, mail("Plans", "Shall we?"))
+        .unwrap();
     let message_id = str_of(
-        &data(&s.mbx.get(&format!("/mailbox/messages/{first}/content")).await),
+        &data(
+            &s.mbx
+                .get(&format!("/mailbox/messages/{first}/content"))
+                .await,
+        ),
         "/headers/selected/message_id/0",
     )
     .to_owned();
@@ -259,9 +300,16 @@ async fn replies_join_their_thread() {
             },
         )
         .unwrap();
-    let by_subject = s.server.deliver(&s.key, mail("Re: Plans", "Count me in")).unwrap();
+    let by_subject = s
+        .server
+        .deliver(&s.key, mail("Re: Plans", "Count me in"))
+        .unwrap();
     let other = s.server.deliver(&s.key, mail("Unrelated", "Hi")).unwrap();
-    let thread = str_of(&data(&s.mbx.get(&format!("/mailbox/messages/{first}")).await), "/thread_id").to_owned();
+    let thread = str_of(
+        &data(&s.mbx.get(&format!("/mailbox/messages/{first}")).await),
+        "/thread_id",
+    )
+    .to_owned();
     for id in [&reply, &by_subject] {
         let m = data(&s.mbx.get(&format!("/mailbox/messages/{id}")).await);
         assert_eq!(m["thread_id"], thread.as_str(), "{id}");
@@ -283,7 +331,10 @@ async fn replies_join_their_thread() {
         .iter()
         .map(|p| p["email"].as_str().unwrap())
         .collect();
-    assert_eq!(participants, ["ada@example.com", "agent@acme.com", "carol@example.com"]);
+    assert_eq!(
+        participants,
+        ["ada@example.com", "agent@acme.com", "carol@example.com"]
+    );
     let etag = got.header("etag").unwrap().to_owned();
     let same = s
         .mbx
@@ -293,9 +344,17 @@ async fn replies_join_their_thread() {
         .await;
     assert_eq!(same.status, 304);
 
-    let asc = ids(&s.mbx.get(&format!("/mailbox/threads/{thread}/messages")).await);
+    let asc = ids(&s
+        .mbx
+        .get(&format!("/mailbox/threads/{thread}/messages"))
+        .await);
     assert_eq!(asc, [first.clone(), reply.clone(), by_subject.clone()]);
-    let desc = ids(&s.mbx.get(&format!("/mailbox/threads/{thread}/messages?sort=desc&limit=2")).await);
+    let desc = ids(&s
+        .mbx
+        .get(&format!(
+            "/mailbox/threads/{thread}/messages?sort=desc&limit=2"
+        ))
+        .await);
     assert_eq!(desc, [by_subject.clone(), reply.clone()]);
     let content = s
         .mbx
@@ -308,7 +367,7 @@ async fn replies_join_their_thread() {
     assert_eq!(body["pagination"]["has_more"], true);
     assert!(body["meta"]["states"]["option_hash"].is_string());
     let filtered = ids(&s.mbx.get("/mailbox/threads?participant=carol").await);
-    assert_eq!(filtered, [thread.clone()]);
+    assert_eq!(filtered, [thread.as_str()]);
     s.mbx
         .get("/mailbox/threads/thr_nope")
         .await
@@ -362,7 +421,7 @@ async fn flags_and_keywords_change_under_if_match() {
     let unread = data(&s.mbx.get("/mailbox/messages/count?is_unread=true").await);
     assert_eq!(unread["total"], 0);
     let tagged = ids(&s.mbx.get("/mailbox/messages?keyword=agent_triaged").await);
-    assert_eq!(tagged, [id.clone()]);
+    assert_eq!(tagged, [id.as_str()]);
     assert!(ids(&s.mbx.get("/mailbox/messages?not_keyword=$seen").await).is_empty());
     assert_no_violations(&s.server);
 }
@@ -405,19 +464,30 @@ async fn folders_are_created_renamed_and_deleted_under_if_match() {
         .iter()
         .map(|f| f["role"].as_str().unwrap())
         .collect();
-    assert_eq!(roles, ["inbox", "drafts", "sent", "junk", "trash", "archive"]);
+    assert_eq!(
+        roles,
+        ["inbox", "drafts", "sent", "junk", "trash", "archive"]
+    );
 
     let created = s
         .mbx
         .post("/mailbox/folders", json!({ "name": "Receipts" }))
         .await;
-    assert_eq!(created.status, 201, "{}", String::from_utf8_lossy(&created.body));
+    assert_eq!(
+        created.status,
+        201,
+        "{}",
+        String::from_utf8_lossy(&created.body)
+    );
     let folder = created.json()["data"].clone();
     let id = str_of(&folder, "/id").to_owned();
     assert_eq!(folder["role"], Value::Null);
     let child = s
         .mbx
-        .post("/mailbox/folders", json!({ "name": "2026", "parent_id": id }))
+        .post(
+            "/mailbox/folders",
+            json!({ "name": "2026", "parent_id": id }),
+        )
         .await;
     assert_eq!(child.status, 201);
     let child_id = str_of(&child.json(), "/data/id").to_owned();
@@ -526,7 +596,10 @@ async fn batches_take_at_most_100_ids_and_answer_per_item() {
     assert_eq!(result["messages"][0]["raw_body"], Value::Null);
     let raw = data(
         &s.mbx
-            .post("/mailbox/messages:batch-get", json!({ "ids": [b], "body_mode": "raw" }))
+            .post(
+                "/mailbox/messages:batch-get",
+                json!({ "ids": [b], "body_mode": "raw" }),
+            )
             .await,
     );
     assert_eq!(raw["messages"][0]["raw_body"]["body"]["text"], "beta");
@@ -542,7 +615,11 @@ async fn batches_take_at_most_100_ids_and_answer_per_item() {
         r.assert_error(400, "invalid_parameter");
     }
 
-    let state = str_of(&data(&s.mbx.get("/mailbox/messages/count").await), "/sync_state").to_owned();
+    let state = str_of(
+        &data(&s.mbx.get("/mailbox/messages/count").await),
+        "/sync_state",
+    )
+    .to_owned();
     let updated = data(
         &s.mbx
             .post(
@@ -574,7 +651,7 @@ async fn batches_take_at_most_100_ids_and_answer_per_item() {
     );
     assert_eq!(deleted["deleted"], json!([a]));
     assert_eq!(deleted["not_found"], json!(["msg_x"]));
-    assert_eq!(ids(&s.mbx.get("/mailbox/messages").await), [b.clone()]);
+    assert_eq!(ids(&s.mbx.get("/mailbox/messages").await), [b.as_str()]);
     assert_no_violations(&s.server);
 }
 
@@ -613,8 +690,11 @@ async fn send_stores_in_sent_makes_a_submission_and_reaches_local_mailboxes() {
     assert_eq!(data(&replay)["message_id"], message_id.as_str());
 
     let sent_folder = folder_id(&s.mbx, "sent").await;
-    let in_sent = ids(&s.mbx.get(&format!("/mailbox/messages?folder_id={sent_folder}")).await);
-    assert_eq!(in_sent, [message_id.clone()]);
+    let in_sent = ids(&s
+        .mbx
+        .get(&format!("/mailbox/messages?folder_id={sent_folder}"))
+        .await);
+    assert_eq!(in_sent, [message_id.as_str()]);
     let m = data(&s.mbx.get(&format!("/mailbox/messages/{message_id}")).await);
     assert_eq!(m["flags"]["seen"], true);
     assert_eq!(m["from"]["email"], "agent@acme.com");
@@ -633,10 +713,16 @@ async fn send_stores_in_sent_makes_a_submission_and_reaches_local_mailboxes() {
         .collect();
     assert_eq!(rcpt, ["colleague@acme.com", "someone@elsewhere.example"]);
     let submission_id = str_of(&list, "/0/id").to_owned();
-    let one = s.mbx.get(&format!("/mailbox/submissions/{submission_id}")).await;
+    let one = s
+        .mbx
+        .get(&format!("/mailbox/submissions/{submission_id}"))
+        .await;
     assert_eq!(data(&one)["id"], submission_id.as_str());
-    let by_email = ids(&s.mbx.get(&format!("/mailbox/submissions?email_ids={message_id}")).await);
-    assert_eq!(by_email, [submission_id.clone()]);
+    let by_email = ids(&s
+        .mbx
+        .get(&format!("/mailbox/submissions?email_ids={message_id}"))
+        .await);
+    assert_eq!(by_email, [submission_id.as_str()]);
     assert!(ids(&s.mbx.get("/mailbox/submissions?email_ids=msg_other").await).is_empty());
 
     // The colleague's mailbox got it in its Inbox, unread.
@@ -661,7 +747,10 @@ async fn send_stores_in_sent_makes_a_submission_and_reaches_local_mailboxes() {
         .await
         .assert_error(422, "validation_error");
     s.mbx
-        .post("/mailbox/messages/send", json!({ "to": [], "subject": "x" }))
+        .post(
+            "/mailbox/messages/send",
+            json!({ "to": [], "subject": "x" }),
+        )
         .await
         .assert_error(422, "validation_error");
     assert_no_violations(&s.server);
@@ -712,8 +801,14 @@ async fn session_identity_quotas_and_usage_describe_the_mailbox() {
         .assert_error(422, "validation_error");
 
     let granted = data(&s.mbx.get("/mailbox/mailboxes").await);
-    assert_eq!(granted, json!([{ "id": s.mailbox_id, "email": "agent@acme.com" }]));
-    assert_eq!(data(&s.mbx.get("/mailbox/mailboxes?q=nobody").await), json!([]));
+    assert_eq!(
+        granted,
+        json!([{ "id": s.mailbox_id, "email": "agent@acme.com" }])
+    );
+    assert_eq!(
+        data(&s.mbx.get("/mailbox/mailboxes?q=nobody").await),
+        json!([])
+    );
 
     s.server
         .deliver(&s.key, mail("Sized", &"y".repeat(10_000)))
@@ -785,7 +880,11 @@ async fn the_admin_route_delivers_mail() {
     let s = setup().await;
     let http = reqwest::Client::new();
     let r = http
-        .post(format!("{}/mailboxes/{}/messages", s.server.admin_url(), s.mailbox_id))
+        .post(format!(
+            "{}/mailboxes/{}/messages",
+            s.server.admin_url(),
+            s.mailbox_id
+        ))
         .json(&json!({
             "from": "dave@example.com",
             "subject": "Via admin",
@@ -807,14 +906,16 @@ async fn the_admin_route_delivers_mail() {
     let m = data(&s.mbx.get(&format!("/mailbox/messages/{id}")).await);
     assert_eq!(m["folder_ids"], json!([junk]));
     assert_eq!(m["attachments"][1]["size_bytes"], 1000);
-    let by_header = ids(
-        &s.mbx
-            .get("/mailbox/messages?header_name=x-campaign&header_value=SPRING")
-            .await,
-    );
+    let by_header = ids(&s
+        .mbx
+        .get("/mailbox/messages?header_name=x-campaign&header_value=SPRING")
+        .await);
     assert_eq!(by_header, [id]);
     let unknown = http
-        .post(format!("{}/mailboxes/mbx_nope/messages", s.server.admin_url()))
+        .post(format!(
+            "{}/mailboxes/mbx_nope/messages",
+            s.server.admin_url()
+        ))
         .json(&json!({ "from": "a@example.com" }))
         .send()
         .await

@@ -162,7 +162,10 @@ fn serve(
     };
     let base = |status| {
         Out::empty(status, request_id)
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            )
             .header(ACCEPT_RANGES, HeaderValue::from_static("bytes"))
             .header(CONTENT_DISPOSITION, header_value(&disposition))
     };
@@ -205,7 +208,12 @@ pub(crate) fn download(ctx: Ctx<'_>) -> Result<Out, ApiError> {
 }
 
 /// Stores an uploaded attachment of `data` and returns its blob.
-fn store_blob(data: &mut MailboxData, filename: String, content_type: String, bytes: Bytes) -> Blob {
+fn store_blob(
+    data: &mut MailboxData,
+    filename: String,
+    content_type: String,
+    bytes: Bytes,
+) -> Blob {
     let blob = Blob {
         id: data.new_id("blob_"),
         filename,
@@ -222,7 +230,9 @@ pub(crate) fn upload(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let mailbox_id = mailbox_of(&ctx)?;
     let filename = ctx.query("filename").unwrap_or_default().trim().to_owned();
     if filename.is_empty() {
-        return Err(ApiError::invalid_parameter("filename must not be empty").with_param("filename"));
+        return Err(
+            ApiError::invalid_parameter("filename must not be empty").with_param("filename")
+        );
     }
     let bytes = std::mem::take(&mut ctx.raw_body);
     if bytes.is_empty() {
@@ -270,7 +280,9 @@ pub(crate) fn create_upload(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let max = ctx.app.settings.mailbox.attachment_max_bytes as u64;
     let filename = body.filename.trim().to_owned();
     if filename.is_empty() {
-        return Err(ApiError::invalid_parameter("filename must not be empty").with_param("filename"));
+        return Err(
+            ApiError::invalid_parameter("filename must not be empty").with_param("filename")
+        );
     }
     let content_type = body.content_type.trim().to_owned();
     let media_type = content_type
@@ -330,7 +342,8 @@ fn query_param(req: &Request<Body>, name: &str) -> Option<String> {
 
 /// A path segment after `prefix` of `path` (`None` for anything deeper).
 fn segment<'p>(path: &'p str, prefix: &str) -> Option<&'p str> {
-    path.strip_prefix(prefix).filter(|rest| !rest.is_empty() && !rest.contains('/'))
+    path.strip_prefix(prefix)
+        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
 }
 
 /// An error envelope outside the pipeline.
@@ -463,12 +476,15 @@ async fn download_link(State(app): State<Arc<App>>, req: Request<Body>) -> Respo
     let request_id = app.next_request_id();
     let found = {
         let store = lock(&app.resources);
-        store.mailbox_api.find_message(&message_id).and_then(|(data, m)| {
-            let valid = check_download_token(data.seed, &message_id, &attachment_id, &token)
-                .is_some_and(|expires| expires >= now_secs);
-            let attachment = m.attachments.iter().find(|a| a.id == attachment_id)?;
-            Some((valid, attachment.bytes.clone(), attachment.filename.clone()))
-        })
+        store
+            .mailbox_api
+            .find_message(&message_id)
+            .and_then(|(data, m)| {
+                let valid = check_download_token(data.seed, &message_id, &attachment_id, &token)
+                    .is_some_and(|expires| expires >= now_secs);
+                let attachment = m.attachments.iter().find(|a| a.id == attachment_id)?;
+                Some((valid, attachment.bytes.clone(), attachment.filename.clone()))
+            })
     };
     let Some((valid, bytes, filename)) = found else {
         return refuse(&app, ApiError::not_found("attachment"));
@@ -504,10 +520,26 @@ mod tests {
         assert_eq!(span("bytes=90-500", 100), Some((90, 99)));
         assert_eq!(span("bytes=-10", 100), Some((90, 99)));
         assert_eq!(span("bytes=-500", 100), Some((0, 99)));
-        assert!(matches!(parse_range(Some("bytes=100-"), 100), Some(Range::Unsatisfiable)));
-        assert!(matches!(parse_range(Some("bytes=-0"), 100), Some(Range::Unsatisfiable)));
-        assert!(matches!(parse_range(Some("bytes=0-"), 0), Some(Range::Unsatisfiable)));
-        for bad in ["bytes=5-1", "bytes=a-b", "items=0-1", "bytes=0-1,4-5", "bytes=-", "bytes=1"] {
+        assert!(matches!(
+            parse_range(Some("bytes=100-"), 100),
+            Some(Range::Unsatisfiable)
+        ));
+        assert!(matches!(
+            parse_range(Some("bytes=-0"), 100),
+            Some(Range::Unsatisfiable)
+        ));
+        assert!(matches!(
+            parse_range(Some("bytes=0-"), 0),
+            Some(Range::Unsatisfiable)
+        ));
+        for bad in [
+            "bytes=5-1",
+            "bytes=a-b",
+            "items=0-1",
+            "bytes=0-1,4-5",
+            "bytes=-",
+            "bytes=1",
+        ] {
             assert!(parse_range(Some(bad), 100).is_none(), "{bad}");
         }
         assert!(matches!(parse_range(None, 100), Some(Range::Whole)));

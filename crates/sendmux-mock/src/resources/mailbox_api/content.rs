@@ -202,7 +202,10 @@ pub(crate) fn clean<'a>(
         }
     }
     let extracted_links = if opts.include_links {
-        links_in(text.as_deref().unwrap_or(""), m.html.as_deref().unwrap_or(""))
+        links_in(
+            text.as_deref().unwrap_or(""),
+            m.html.as_deref().unwrap_or(""),
+        )
     } else {
         Vec::new()
     };
@@ -355,7 +358,12 @@ struct RawStates {
 }
 
 /// The stored body parts of `m`, cut at `max_chars` each.
-pub(crate) fn raw<'a>(m: &'a Message, part: RawPart, max_chars: usize, email_state: &str) -> RawBody<'a> {
+pub(crate) fn raw<'a>(
+    m: &'a Message,
+    part: RawPart,
+    max_chars: usize,
+    email_state: &str,
+) -> RawBody<'a> {
     let mut is_truncated = false;
     let mut take = |wanted: bool, value: &Option<String>| {
         let value = value.as_deref().filter(|_| wanted)?;

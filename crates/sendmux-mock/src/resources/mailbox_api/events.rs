@@ -73,7 +73,7 @@ impl Runtime {
     }
 
     pub(crate) fn config(&self) -> EventStreamConfig {
-        lock(&self.config).clone()
+        *lock(&self.config)
     }
 
     /// Applies to streams opened from now on.
@@ -395,7 +395,8 @@ fn last_event_id(ctx: &Ctx<'_>) -> Result<Option<u64>, ApiError> {
         .headers
         .get("last-event-id")
         .map(|v| (v.to_str().unwrap_or("x").to_owned(), "Last-Event-ID"));
-    let Some((raw, param)) = header.or_else(|| ctx.query("last_event_id").map(|v| (v, "last_event_id")))
+    let Some((raw, param)) =
+        header.or_else(|| ctx.query("last_event_id").map(|v| (v, "last_event_id")))
     else {
         return Ok(None);
     };

@@ -118,22 +118,24 @@ fn name_taken(data: &MailboxData, parent: Option<&str>, name: &str, except: Opti
 pub(crate) fn create(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let body: CreateBody = ctx.typed_body()?;
     let mailbox_id = mailbox_of(&ctx)?;
-    let name = check_name(&body.name)
-        .map_err(|why| ApiError::validation_error(why).with_param("name"))?;
+    let name =
+        check_name(&body.name).map_err(|why| ApiError::validation_error(why).with_param("name"))?;
     let seed = ctx.seed();
     let mut store = ctx.store();
     let (_, data) = open(&mut store, &ctx, mailbox_id)?;
     if let Some(parent) = &body.parent_id
         && data.folder(parent).is_none()
     {
-        return Err(ApiError::validation_error(format!("{parent} is not a folder of this mailbox"))
-            .with_param("parent_id"));
+        return Err(ApiError::validation_error(format!(
+            "{parent} is not a folder of this mailbox"
+        ))
+        .with_param("parent_id"));
     }
     if name_taken(data, body.parent_id.as_deref(), &name, None) {
-        return Err(
-            ApiError::validation_error(format!("a folder named {name} already exists there"))
-                .with_param("name"),
-        );
+        return Err(ApiError::validation_error(format!(
+            "a folder named {name} already exists there"
+        ))
+        .with_param("name"));
     }
     let id = data.new_id("fld_");
     let seq = data.next_seq();
@@ -264,7 +266,11 @@ pub(crate) fn delete(ctx: Ctx<'_>) -> Result<Out, ApiError> {
             "the folder holds messages; move or delete them first",
         ));
     }
-    if data.folders.values().any(|f| f.parent_id.as_deref() == Some(id)) {
+    if data
+        .folders
+        .values()
+        .any(|f| f.parent_id.as_deref() == Some(id))
+    {
         return Err(ApiError::conflict(
             "the folder holds folders; move or delete them first",
         ));

@@ -427,9 +427,10 @@ pub(crate) fn insert(data: &mut MailboxData, draft: Draft, now: u64) -> (String,
         .as_ref()
         .and_then(|a| a.email.split_once('@').map(|(_, d)| d.to_owned()))
         .unwrap_or_else(|| "mock.sendmux.ai".to_owned());
-    let rfc_message_id = draft.rfc_message_id.clone().unwrap_or_else(|| {
-        format!("<{}@{domain}>", ids::token(data.seed, id.as_bytes(), 24))
-    });
+    let rfc_message_id = draft
+        .rfc_message_id
+        .clone()
+        .unwrap_or_else(|| format!("<{}@{domain}>", ids::token(data.seed, id.as_bytes(), 24)));
     let key = subject_key(draft.subject.as_deref());
     let by_reference = draft
         .in_reply_to
@@ -592,7 +593,13 @@ mod tests {
     #[test]
     fn mail_dates_read_like_mail() {
         assert_eq!(mail_date(0), "Thu, 01 Jan 1970 00:00:00 +0000");
-        assert_eq!(mail_date(1_767_225_600_000), "Thu, 01 Jan 2026 00:00:00 +0000");
-        assert_eq!(mail_date(1_709_210_096_000), "Thu, 29 Feb 2024 12:34:56 +0000");
+        assert_eq!(
+            mail_date(1_767_225_600_000),
+            "Thu, 01 Jan 2026 00:00:00 +0000"
+        );
+        assert_eq!(
+            mail_date(1_709_210_096_000),
+            "Thu, 29 Feb 2024 12:34:56 +0000"
+        );
     }
 }

@@ -43,7 +43,12 @@ pub(crate) fn message_etag(seed: u64, m: &Message) -> String {
 }
 
 /// A list answer from one page of rendered items.
-pub(crate) fn page_out(ctx: &Ctx<'_>, items: Vec<Bytes>, has_more: bool, next: Option<String>) -> Out {
+pub(crate) fn page_out(
+    ctx: &Ctx<'_>,
+    items: Vec<Bytes>,
+    has_more: bool,
+    next: Option<String>,
+) -> Out {
     ctx.page(&Page {
         items,
         has_more,
@@ -70,7 +75,10 @@ pub(crate) fn list(ctx: Ctx<'_>) -> Result<Out, ApiError> {
         .map(|m| (sort.key(m), m))
         .collect();
     let (page, has_more, next) = pager.page(matching);
-    let items = page.into_iter().map(|m| to_json(&m.summary(&links))).collect();
+    let items = page
+        .into_iter()
+        .map(|m| to_json(&m.summary(&links)))
+        .collect();
     Ok(page_out(&ctx, items, has_more, next))
 }
 
@@ -152,7 +160,11 @@ enum Refusal {
 /// Applies `changes` to message `id` and records what moved: the
 /// message and its thread, and its folder when the unread count changed.
 /// `Ok(false)` when nothing changed.
-fn apply_keywords(data: &mut MailboxData, id: &str, changes: &[(String, bool)]) -> Result<bool, Refusal> {
+fn apply_keywords(
+    data: &mut MailboxData,
+    id: &str,
+    changes: &[(String, bool)],
+) -> Result<bool, Refusal> {
     let Some(m) = data.message_mut(id) else {
         return Ok(false);
     };
@@ -251,13 +263,15 @@ pub(crate) fn destroy(data: &mut MailboxData, id: &str) -> bool {
         thread.messages.remove(&seq);
         thread_gone = thread.messages.is_empty();
     }
-    if thread_gone {
-        if let Some(thread_seq) = data.thread_index.remove(&m.thread_id) {
-            data.threads.remove(&thread_seq);
-        }
+    if thread_gone && let Some(thread_seq) = data.thread_index.remove(&m.thread_id) {
+        data.threads.remove(&thread_seq);
     }
     data.record(Kind::Messages, id, Op::Destroyed);
-    let thread_op = if thread_gone { Op::Destroyed } else { Op::Updated };
+    let thread_op = if thread_gone {
+        Op::Destroyed
+    } else {
+        Op::Updated
+    };
     data.record(Kind::Threads, &m.thread_id, thread_op);
     data.record(Kind::Folders, &m.folder_id, Op::Updated);
     data.record_usage_change();
@@ -547,7 +561,9 @@ struct EmailState {
 /// The ids once each, in the order given.
 fn unique(ids: Vec<String>) -> Vec<String> {
     let mut seen = HashSet::new();
-    ids.into_iter().filter(|id| seen.insert(id.clone())).collect()
+    ids.into_iter()
+        .filter(|id| seen.insert(id.clone()))
+        .collect()
 }
 
 pub(crate) fn batch_get(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
@@ -586,7 +602,8 @@ pub(crate) fn batch_get(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
         messages.push(BatchItem {
             message: m.summary(&links),
             raw_body: (mode == BodyMode::Raw).then(|| content::raw(m, raw_part, max, &state)),
-            content: (mode == BodyMode::CleanJson).then(|| content::clean(m, &opts, &state, &links)),
+            content: (mode == BodyMode::CleanJson)
+                .then(|| content::clean(m, &opts, &state, &links)),
         });
     }
     Ok(ctx.ok(BatchGetResult {
@@ -801,10 +818,8 @@ pub(crate) fn send(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let body: SendBody = ctx.typed_body()?;
     let mailbox_id = mailbox_of(&ctx)?;
     for (name, value) in &body.custom_headers {
-        let token = !name.is_empty()
-            && name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let token =
+            !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
         if !token || value.contains(['\r', '\n']) {
             return Err(ApiError::validation_error(format!(
                 "custom header `{name}` is not a valid header line"
@@ -981,7 +996,10 @@ mod tests {
         .unwrap_or_default();
         assert_eq!(
             changes,
-            [("agent_triaged".to_owned(), true), ("$seen".to_owned(), true)]
+            [
+                ("agent_triaged".to_owned(), true),
+                ("$seen".to_owned(), true)
+            ]
         );
         assert!(keyword_changes(body(&[("$draft", true)])).is_err());
         assert!(keyword_changes(body(&[("bad word", true)])).is_err());

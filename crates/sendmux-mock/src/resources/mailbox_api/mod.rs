@@ -33,17 +33,20 @@ mod sync;
 mod threads;
 
 use http::StatusCode;
-use serde::Serialize;
 use sendmux_operations::{Operation, ops};
+use serde::Serialize;
 
 pub(crate) use attachments::{generated, routes};
 pub(crate) use events::Runtime;
 pub use inbound::{DeliverError, InboundMessage};
-pub(crate) use inbound::{admin_deliver, deliver_inbound};
 /// For the Sending API: store a sent message in the mock mailboxes it is
 /// addressed to (see [`deliver_local`]).
-#[allow(unused_imports, reason = "the Sending API's entry points into mailboxes")]
+#[allow(
+    unused_imports,
+    reason = "the Sending API's entry points into mailboxes"
+)]
 pub(crate) use inbound::{Delivered, deliver_local, deliver_to};
+pub(crate) use inbound::{admin_deliver, deliver_inbound};
 pub(crate) use store::Store;
 
 use super::mailboxes::Mailbox;
@@ -81,14 +84,26 @@ pub(crate) const HANDLERS: &[(&Operation, Handler)] = &[
     (ops::MAILBOX_DELETE_FOLDER, folders::delete),
     (ops::MAILBOX_GET_CHANGES, sync::changes),
     (ops::MAILBOX_GET_FOLDER_CHANGES, sync::folder_changes),
-    (ops::MAILBOX_QUERY_FOLDER_CHANGES, sync::folder_query_changes),
-    (ops::MAILBOX_QUERY_MESSAGE_CHANGES, sync::message_query_changes),
+    (
+        ops::MAILBOX_QUERY_FOLDER_CHANGES,
+        sync::folder_query_changes,
+    ),
+    (
+        ops::MAILBOX_QUERY_MESSAGE_CHANGES,
+        sync::message_query_changes,
+    ),
     (ops::MAILBOX_GET_QUOTA_CHANGES, sync::quota_changes),
-    (ops::MAILBOX_GET_SUBMISSION_CHANGES, sync::submission_changes),
+    (
+        ops::MAILBOX_GET_SUBMISSION_CHANGES,
+        sync::submission_changes,
+    ),
     (ops::MAILBOX_STREAM_EVENTS, events::stream),
     (ops::MAILBOX_GET_MESSAGE_ATTACHMENT, attachments::download),
     (ops::MAILBOX_UPLOAD_ATTACHMENT, attachments::upload),
-    (ops::MAILBOX_CREATE_ATTACHMENT_UPLOAD, attachments::create_upload),
+    (
+        ops::MAILBOX_CREATE_ATTACHMENT_UPLOAD,
+        attachments::create_upload,
+    ),
     (ops::MAILBOX_GET_SESSION, session::session),
     (ops::MAILBOX_LIST_IDENTITIES, session::identities),
     (ops::MAILBOX_GET_IDENTITY, session::identity),
@@ -215,7 +230,11 @@ pub(crate) fn number(ctx: &Ctx<'_>, name: &str) -> Option<u64> {
 }
 
 /// A comma-separated list parameter, at most `max` entries.
-pub(crate) fn id_list(ctx: &Ctx<'_>, name: &str, max: usize) -> Result<Option<Vec<String>>, ApiError> {
+pub(crate) fn id_list(
+    ctx: &Ctx<'_>,
+    name: &str,
+    max: usize,
+) -> Result<Option<Vec<String>>, ApiError> {
     let Some(raw) = ctx.query(name) else {
         return Ok(None);
     };
@@ -227,8 +246,7 @@ pub(crate) fn id_list(ctx: &Ctx<'_>, name: &str, max: usize) -> Result<Option<Ve
         .collect();
     if ids.len() > max {
         return Err(
-            ApiError::invalid_parameter(format!("{name} takes at most {max} ids"))
-                .with_param(name),
+            ApiError::invalid_parameter(format!("{name} takes at most {max} ids")).with_param(name),
         );
     }
     Ok(Some(ids))
@@ -248,7 +266,11 @@ pub(crate) fn etag_of(seed: u64, bytes: &[u8]) -> String {
 
 /// Download links for answers to this request: absolute on the host the
 /// client called, valid until the end of the next hour of server time.
-pub(crate) fn links<'h>(ctx: &'h Ctx<'_>, data: &MailboxData, base: &'h Option<String>) -> Links<'h> {
+pub(crate) fn links<'h>(
+    ctx: &'h Ctx<'_>,
+    data: &MailboxData,
+    base: &'h Option<String>,
+) -> Links<'h> {
     let now_secs = ctx.app.clock.unix_millis() / 1000;
     Links {
         base: base.as_deref(),

@@ -160,8 +160,13 @@ impl Message {
     /// Size of the message as it would be stored: headers, bodies and
     /// base64-encoded attachments.
     pub(crate) fn compute_size(&self) -> u64 {
-        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len() + 4).sum();
-        let bodies = self.text.as_ref().map_or(0, String::len) + self.html.as_ref().map_or(0, String::len);
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        let bodies =
+            self.text.as_ref().map_or(0, String::len) + self.html.as_ref().map_or(0, String::len);
         let attachments: u64 = self
             .attachments
             .iter()
@@ -300,7 +305,12 @@ impl Links<'_> {
 }
 
 /// `{expiry in hex}.{mac}`: good for one attachment until the expiry.
-pub(crate) fn download_token(seed: u64, message_id: &str, attachment_id: &str, expires: u64) -> String {
+pub(crate) fn download_token(
+    seed: u64,
+    message_id: &str,
+    attachment_id: &str,
+    expires: u64,
+) -> String {
     let mac = ids::hash_bytes(
         seed ^ expires ^ 0x646f_776e,
         format!("{message_id}/{attachment_id}").as_bytes(),
@@ -387,7 +397,8 @@ pub(crate) fn subject_key(subject: Option<&str>) -> String {
 /// Unique addresses in order of appearance.
 pub(crate) fn unique_addresses<'a>(all: impl Iterator<Item = &'a Address>) -> Vec<&'a Address> {
     let mut seen = HashSet::new();
-    all.filter(|a| seen.insert(a.email.to_lowercase())).collect()
+    all.filter(|a| seen.insert(a.email.to_lowercase()))
+        .collect()
 }
 
 /// One send submission.
@@ -569,8 +580,10 @@ pub(crate) fn html_to_text(html: &str) -> String {
             }
             continue;
         }
-        if matches!(name.as_str(), "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3")
-            && (name == "br" || tag.starts_with('/'))
+        if matches!(
+            name.as_str(),
+            "br" | "p" | "div" | "li" | "tr" | "h1" | "h2" | "h3"
+        ) && (name == "br" || tag.starts_with('/'))
         {
             out.push('\n');
         }

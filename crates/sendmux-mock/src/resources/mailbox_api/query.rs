@@ -134,7 +134,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     (0..s.len())
@@ -190,7 +190,9 @@ impl SortBy {
     pub(crate) fn key(self, m: &Message) -> Key {
         let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
         let first = |list: &[super::model::Address]| {
-            list.first().map(|a| a.email.to_lowercase()).unwrap_or_default()
+            list.first()
+                .map(|a| a.email.to_lowercase())
+                .unwrap_or_default()
         };
         match self {
             Self::ReceivedAt => Key::num(ms(m.received_at_ms), m.seq),
@@ -198,7 +200,10 @@ impl SortBy {
             Self::Size => Key::num(ms(m.size_bytes), m.seq),
             Self::Subject => Key::text(m.subject.as_deref().unwrap_or("").to_lowercase(), m.seq),
             Self::From => Key::text(
-                m.from.as_ref().map(|a| a.email.to_lowercase()).unwrap_or_default(),
+                m.from
+                    .as_ref()
+                    .map(|a| a.email.to_lowercase())
+                    .unwrap_or_default(),
                 m.seq,
             ),
             Self::To => Key::text(first(&m.to), m.seq),
@@ -252,10 +257,10 @@ impl MessageFilter {
         let header = match (ctx.query("header_name"), lower("header_value")) {
             (Some(name), value) => Some((name, value)),
             (None, Some(_)) => {
-                return Err(ApiError::invalid_parameter(
-                    "header_value needs header_name",
-                )
-                .with_param("header_value"));
+                return Err(
+                    ApiError::invalid_parameter("header_value needs header_name")
+                        .with_param("header_value"),
+                );
             }
             (None, None) => None,
         };
@@ -300,13 +305,19 @@ impl MessageFilter {
         let body = m.plain_text();
         self.folder_id.as_deref().is_none_or(|f| m.folder_id == f)
             && self.thread_id.as_deref().is_none_or(|t| m.thread_id == t)
-            && self.from.as_deref().is_none_or(|n| m.from.as_ref().is_some_and(|a| a.matches(n)))
+            && self
+                .from
+                .as_deref()
+                .is_none_or(|n| m.from.as_ref().is_some_and(|a| a.matches(n)))
             && any(&m.to, &self.to)
             && any(&m.cc, &self.cc)
             && any(&m.bcc, &self.bcc)
             && contains(m.subject.as_deref(), &self.subject)
             && contains(body.as_deref(), &self.body)
-            && self.q.as_deref().is_none_or(|q| text_match(m, body.as_deref(), q))
+            && self
+                .q
+                .as_deref()
+                .is_none_or(|q| text_match(m, body.as_deref(), q))
             && self.header.as_ref().is_none_or(|(name, value)| {
                 m.header(name).is_some_and(|v| {
                     value
@@ -316,14 +327,20 @@ impl MessageFilter {
             })
             && self.min_size.is_none_or(|min| m.size_bytes >= min)
             && self.max_size.is_none_or(|max| m.size_bytes <= max)
-            && self.keyword.as_deref().is_none_or(|k| m.keywords.contains(k))
-            && self.not_keyword.as_deref().is_none_or(|k| !m.keywords.contains(k))
+            && self
+                .keyword
+                .as_deref()
+                .is_none_or(|k| m.keywords.contains(k))
+            && self
+                .not_keyword
+                .as_deref()
+                .is_none_or(|k| !m.keywords.contains(k))
             && self.after.is_none_or(|t| m.received_at_ms > t)
             && self.before.is_none_or(|t| m.received_at_ms < t)
             && self
                 .has_attachment
-                .is_none_or(|want| want == !m.attachments.is_empty())
-            && self.is_unread.is_none_or(|want| want == !m.seen())
+                .is_none_or(|want| want != m.attachments.is_empty())
+            && self.is_unread.is_none_or(|want| want != m.seen())
     }
 }
 
@@ -427,11 +444,30 @@ mod tests {
     fn times_parse_in_every_published_form() {
         let t = |s: &str| parse_time(s).map(rfc3339);
         assert_eq!(t("2026-01-31").as_deref(), Some("2026-01-31T00:00:00Z"));
-        assert_eq!(t("2026-01-31T10:20:30Z").as_deref(), Some("2026-01-31T10:20:30Z"));
-        assert_eq!(t("2026-01-31T12:20:30+02:00").as_deref(), Some("2026-01-31T10:20:30Z"));
-        assert_eq!(t("2024-02-29T00:00:00.250Z").as_deref(), Some("2024-02-29T00:00:00Z"));
-        assert_eq!(parse_time("2024-02-29T00:00:00.250Z"), Some(1_709_164_800_250));
-        for bad in ["", "2026-13-01", "2026/01/01", "2026-01-01T25:00Z", "2026-01-01Tx", "yesterday"] {
+        assert_eq!(
+            t("2026-01-31T10:20:30Z").as_deref(),
+            Some("2026-01-31T10:20:30Z")
+        );
+        assert_eq!(
+            t("2026-01-31T12:20:30+02:00").as_deref(),
+            Some("2026-01-31T10:20:30Z")
+        );
+        assert_eq!(
+            t("2024-02-29T00:00:00.250Z").as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
+        assert_eq!(
+            parse_time("2024-02-29T00:00:00.250Z"),
+            Some(1_709_164_800_250)
+        );
+        for bad in [
+            "",
+            "2026-13-01",
+            "2026/01/01",
+            "2026-01-01T25:00Z",
+            "2026-01-01Tx",
+            "yesterday",
+        ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
     }

@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use sendmux_operations::{OPERATIONS, Surface};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
-use sendmux_operations::{OPERATIONS, Surface};
 
 use super::content::{BODY_CHARS_MAX, MESSAGE_BODY_CHARS_DEFAULT, THREAD_BODY_CHARS_DEFAULT};
 use super::messages::{
@@ -82,7 +82,10 @@ pub(crate) fn session(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     .into_iter()
     .map(|g| (g, Vec::new()))
     .collect();
-    for op in OPERATIONS.iter().filter(|op| op.surface == Surface::Mailbox) {
+    for op in OPERATIONS
+        .iter()
+        .filter(|op| op.surface == Surface::Mailbox)
+    {
         endpoints
             .entry(endpoint_group(op.path))
             .or_default()
@@ -344,7 +347,9 @@ pub(crate) fn quotas(ctx: Ctx<'_>) -> Result<Out, ApiError> {
         .filter(|(_, q)| {
             name.as_deref().is_none_or(|n| q.name.contains(n))
                 && scope.as_deref().is_none_or(|s| q.scope == s)
-                && resource_type.as_deref().is_none_or(|r| q.resource_type == r)
+                && resource_type
+                    .as_deref()
+                    .is_none_or(|r| q.resource_type == r)
                 && kind
                     .as_deref()
                     .is_none_or(|k| q.types.iter().any(|t| t.eq_ignore_ascii_case(k)))
@@ -460,9 +465,8 @@ pub(crate) fn submissions(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let (after, before) = (time("after")?, time("before")?);
     let sort_by = ctx.query("sort_by").unwrap_or_else(|| "send_at".to_owned());
     let desc = descending(&ctx, "sort_direction", true);
-    let fingerprint = format!(
-        "{identity_ids:?}{email_ids:?}{thread_ids:?}{undo_status:?}{after:?}{before:?}"
-    );
+    let fingerprint =
+        format!("{identity_ids:?}{email_ids:?}{thread_ids:?}{undo_status:?}{after:?}{before:?}");
     let tag = format!(
         "submissions:{sort_by}:{desc}:{:x}",
         crate::ids::hash_bytes(0, fingerprint.as_bytes())

@@ -448,7 +448,12 @@ impl MailboxData {
 
     /// The state number in a token of `kind`, or `400 invalid_parameter`
     /// naming `param`.
-    pub(crate) fn parse_state(&self, kind: Kind, token: &str, param: &str) -> Result<u64, ApiError> {
+    pub(crate) fn parse_state(
+        &self,
+        kind: Kind,
+        token: &str,
+        param: &str,
+    ) -> Result<u64, ApiError> {
         self.parse_token(kind.tag(), token).ok_or_else(|| {
             ApiError::invalid_parameter(format!(
                 "{param} is not a {} state token of this mailbox",

@@ -153,7 +153,13 @@ fn type_changes(ctx: &Ctx<'_>, kind: Kind) -> Result<Out, ApiError> {
     let since = ctx.query("since_state");
     let mut store = ctx.store();
     let (_, data) = open(&mut store, ctx, mailbox_id)?;
-    Ok(ctx.ok(changes_of(data, kind, since.as_deref(), "since_state", limit)?))
+    Ok(ctx.ok(changes_of(
+        data,
+        kind,
+        since.as_deref(),
+        "since_state",
+        limit,
+    )?))
 }
 
 pub(crate) fn folder_changes(ctx: Ctx<'_>) -> Result<Out, ApiError> {
@@ -289,8 +295,19 @@ pub(crate) fn folder_query_changes(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let since = ctx.query("since_query_state");
     let mut store = ctx.store();
     let (_, data) = open(&mut store, &ctx, mailbox_id)?;
-    let ids: Vec<&str> = ordered(data).into_iter().map(|(_, f)| f.id.as_str()).collect();
+    let ids: Vec<&str> = ordered(data)
+        .into_iter()
+        .map(|(_, f)| f.id.as_str())
+        .collect();
     let total = Some(ids.len());
-    let changes = query_changes_of(data, Kind::Folders, since.as_deref(), &ids, limit, None, total)?;
+    let changes = query_changes_of(
+        data,
+        Kind::Folders,
+        since.as_deref(),
+        &ids,
+        limit,
+        None,
+        total,
+    )?;
     Ok(ctx.ok(changes))
 }

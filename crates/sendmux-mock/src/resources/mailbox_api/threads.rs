@@ -56,7 +56,10 @@ impl<'a> Facts<'a> {
     }
 
     fn last(&self) -> Option<&'a Message> {
-        self.messages.iter().max_by_key(|m| (m.received_at_ms, m.seq)).copied()
+        self.messages
+            .iter()
+            .max_by_key(|m| (m.received_at_ms, m.seq))
+            .copied()
     }
 
     fn updated_at(&self) -> u64 {
@@ -106,8 +109,10 @@ pub(crate) fn list(ctx: Ctx<'_>) -> Result<Out, ApiError> {
         ctx.query(name)
             .map(|raw| {
                 parse_time(&raw).ok_or_else(|| {
-                    ApiError::invalid_parameter(format!("{name} must be an ISO 8601 date or date-time"))
-                        .with_param(name)
+                    ApiError::invalid_parameter(format!(
+                        "{name} must be an ISO 8601 date or date-time"
+                    ))
+                    .with_param(name)
                 })
             })
             .transpose()
@@ -145,13 +150,15 @@ pub(crate) fn list(ctx: Ctx<'_>) -> Result<Out, ApiError> {
                     .is_none_or(|id| f.messages.iter().any(|m| m.folder_id == id))
                 && after.is_none_or(|t| f.updated_at() > t)
                 && before.is_none_or(|t| f.updated_at() < t)
-                && has_attachment.is_none_or(|want| {
-                    want == f.messages.iter().any(|m| !m.attachments.is_empty())
-                })
+                && has_attachment
+                    .is_none_or(|want| want == f.messages.iter().any(|m| !m.attachments.is_empty()))
                 && is_unread.is_none_or(|want| want == (f.unread() > 0))
         })
         .map(|f| {
-            let key = Key::num(i64::try_from(f.updated_at()).unwrap_or(i64::MAX), f.last().map_or(0, |m| m.seq));
+            let key = Key::num(
+                i64::try_from(f.updated_at()).unwrap_or(i64::MAX),
+                f.last().map_or(0, |m| m.seq),
+            );
             (key, f)
         })
         .collect();
@@ -189,7 +196,7 @@ fn ordered_pager(ctx: &Ctx<'_>, what: &str, extra: &str) -> Result<Pager, ApiErr
     Pager::new(ctx, tag, desc)
 }
 
-fn keyed<'a>(messages: Vec<&'a Message>) -> Vec<(Key, &'a Message)> {
+fn keyed(messages: Vec<&Message>) -> Vec<(Key, &Message)> {
     messages
         .into_iter()
         .map(|m| {
@@ -211,7 +218,10 @@ pub(crate) fn messages(ctx: Ctx<'_>) -> Result<Out, ApiError> {
         return Err(missing("thread"));
     }
     let (page, has_more, next) = pager.page(keyed(data.thread_messages(ctx.param(THREAD_ID))));
-    let items = page.into_iter().map(|m| to_json(&m.summary(&links))).collect();
+    let items = page
+        .into_iter()
+        .map(|m| to_json(&m.summary(&links)))
+        .collect();
     Ok(page_out(&ctx, items, has_more, next))
 }
 
@@ -295,7 +305,9 @@ pub(crate) fn content(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     };
     let tag = header_value(&rendered.etag);
     if not_modified(ctx.header(http::header::IF_NONE_MATCH), &rendered.etag) {
-        return Ok(Out::empty(StatusCode::NOT_MODIFIED, ctx.request_id).header(http::header::ETAG, tag));
+        return Ok(
+            Out::empty(StatusCode::NOT_MODIFIED, ctx.request_id).header(http::header::ETAG, tag)
+        );
     }
     Ok(Out::json(StatusCode::OK, ctx.request_id, rendered.json).header(http::header::ETAG, tag))
 }
