@@ -731,3 +731,38 @@ async fn status_faults_fire_before_the_handler_or_after_the_commit() {
     assert_eq!(server.outbox().len(), 4);
     assert_no_violations(&server);
 }
+
+#[tokio::test]
+async fn a_retry_while_the_first_send_runs_is_refused_as_in_flight() {
+    let server = builder()
+        .fault(
+            FaultRule::new(FaultKind::Latency { ms: 2_000 }, 1.0)
+                .on_operation("sendingSendEmail")
+                .times(1),
+        )
+        .start()
+        .await
+        .unwrap();
+    let api = Api::sending(&server, Some(LENIENT));
+    let body = message("me@acme.com", "ada@example.com", "Slow");
+    let first = {
+        let (api, body) = (api.clone(), body.clone());
+        tokio::spawn(async move { send(&api, &body, Some("slow")).await })
+    };
+    // The first request holds the key (the latency comes after the
+    // reservation) until it has stored its message.
+    wait_until(|| server.idempotency_in_flight() == 1).await;
+    let v = send(&api, &body, Some("slow"))
+        .await
+        .assert_error(409, "idempotency_conflict");
+    assert_eq!(v["error"]["param"], "Idempotency-Key");
+    let id = message_id(&first.await.unwrap());
+    let outbox = server.outbox();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].id, id);
+    // Once it is done, the key replays.
+    let replay = send(&api, &body, Some("slow")).await;
+    assert_eq!(message_id(&replay), id);
+    assert_eq!(server.outbox()[0].attempts, 2);
+    assert_no_violations(&server);
+}
