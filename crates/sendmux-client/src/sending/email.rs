@@ -378,8 +378,8 @@ impl fmt::Debug for Email {
             .field("bcc", &self.bcc)
             .field("reply_to", &self.reply_to)
             .field("subject", &self.subject)
-            .field("html_chars", &self.html.as_ref().map(String::len))
-            .field("text_chars", &self.text.as_ref().map(String::len))
+            .field("html_bytes", &self.html.as_ref().map(String::len))
+            .field("text_bytes", &self.text.as_ref().map(String::len))
             .field("custom_headers", &self.headers.keys().collect::<Vec<_>>())
             .field("attachments", &self.attachments)
             .finish_non_exhaustive()
@@ -571,7 +571,7 @@ fn check_header_name(field: &str, name: &str) -> Result<(), InvalidInput> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    let custom = name.len() > 2 && name[..2].eq_ignore_ascii_case("x-");
+    let custom = name.len() > 2 && name.get(..2).is_some_and(|p| p.eq_ignore_ascii_case("x-"));
     if token && custom {
         return Ok(());
     }
@@ -637,6 +637,15 @@ mod tests {
             (
                 ready().custom_header("X-Bad", "a\nb"),
                 "custom_headers.X-Bad",
+            ),
+            // A multi-byte character across the prefix must not panic.
+            (
+                ready().custom_header("a\u{e9}b", "x"),
+                "custom_headers.a\u{e9}b",
+            ),
+            (
+                ready().custom_header("X-\u{e9}", "x"),
+                "custom_headers.X-\u{e9}",
             ),
             (
                 ready().custom_header("X-Long", "v".repeat(501)),
