@@ -302,7 +302,13 @@ impl MessageFilter {
                 .as_deref()
                 .is_none_or(|n| hay.is_some_and(|h| h.to_lowercase().contains(n)))
         };
-        let body = m.plain_text();
+        // The body as text costs a copy (and HTML stripping): only for
+        // the filters that read it.
+        let body = if self.body.is_some() || self.q.is_some() {
+            m.plain_text()
+        } else {
+            None
+        };
         self.folder_id.as_deref().is_none_or(|f| m.folder_id == f)
             && self.thread_id.as_deref().is_none_or(|t| m.thread_id == t)
             && self
