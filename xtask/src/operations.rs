@@ -200,13 +200,23 @@ fn entry(
         .and_then(Value::as_str)
         .unwrap_or("");
     Ok(format!(
-        "    Operation {{\n        id: {id:?},\n        tag: {tag:?},\n        summary: {summary:?},\n        method: Method::{},\n        path: {path:?},\n        surface: Surface::{surface},\n        parameters: &[{parameters}],\n        idempotency_key: {},\n        if_match: {},\n        if_none_match: {},\n        paginated: {},\n        request: {request},\n        success: &[{success}],\n        error: {error:?},\n    }},\n",
+        "    Operation {{\n        id: {id:?},\n        tag: {tag:?},\n        summary: {summary:?},\n        method: Method::{},\n        path: {path:?},\n        surface: Surface::{surface},\n        parameters: &[{parameters}],\n        idempotency_key: {},\n        if_match: {},\n        if_none_match: {},\n        paginated: {},\n        requires_key: {},\n        request: {request},\n        success: &[{success}],\n        error: {error:?},\n    }},\n",
         method.to_ascii_uppercase(),
         declares("Header", "Idempotency-Key"),
         declares("Header", "If-Match"),
         declares("Header", "If-None-Match"),
         paginated_body && declares("Query", "cursor"),
+        requires_key(operation),
     ))
+}
+
+/// Whether callers must send an API key: only an explicit empty
+/// `security: []` opens an operation (the document's default is the key).
+fn requires_key(operation: &Value) -> bool {
+    !operation
+        .get("security")
+        .and_then(Value::as_sequence)
+        .is_some_and(Vec::is_empty)
 }
 
 fn option(name: Option<String>) -> String {

@@ -947,7 +947,19 @@ impl<'a> Importer<'a> {
         ordered.insert(key("4XX"), component_ref("responses", "ClientError"));
         ordered.insert(key("5XX"), component_ref("responses", "ServerError"));
         out.insert(key("responses"), Value::Mapping(ordered));
-        out.insert(key("security"), bearer_security());
+        // An operation the published document opens to callers without a
+        // key (`security: []`: the signed upload, the document itself)
+        // stays open; every other one takes the bearer key.
+        let open = operation
+            .get("security")
+            .and_then(Value::as_sequence)
+            .is_some_and(Vec::is_empty);
+        let security = if open {
+            Value::Sequence(Vec::new())
+        } else {
+            bearer_security()
+        };
+        out.insert(key("security"), security);
         Ok(Value::Mapping(out))
     }
 

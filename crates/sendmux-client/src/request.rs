@@ -317,12 +317,6 @@ impl<T, B> Request<T, B> {
         self
     }
 
-    /// Sends no key (the operation takes none).
-    pub(crate) fn anonymous(mut self) -> Self {
-        self.options().anonymous = true;
-        self
-    }
-
     /// Inserts a header the API handed out, marked sensitive when it is a
     /// credential so HTTP libraries do not log it.
     pub(crate) fn raw_header(
@@ -445,7 +439,7 @@ impl<T: Send + 'static, B: Body> Request<T, B> {
             } = *options;
             call.sensitive = sensitive;
             call.url = url;
-            call.anonymous = anonymous;
+            call.anonymous |= anonymous;
             call.repeatable = repeatable;
             call.headers = headers;
             call.idempotency_key = idempotency_key.map(IdempotencyKey::new).transpose()?;

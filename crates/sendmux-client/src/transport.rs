@@ -101,7 +101,8 @@ impl Call {
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: None,
-            anonymous: false,
+            // Open operations (the table says so) never carry a key.
+            anonymous: !op.requires_key,
             auth: None,
             repeatable: false,
             idempotency_key: None,

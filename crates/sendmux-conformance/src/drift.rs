@@ -491,6 +491,18 @@ pub fn compare(ours: &[&Value], published: &[Published]) -> DriftReport {
     report
 }
 
+/// Whether an operation asks for credentials: its own `security` when it
+/// has one (an empty list opens it), else the document's. Scheme names
+/// differ between documents (`bearerAuth`, `BearerAuth`), so only the
+/// yes/no is compared.
+fn needs_key(document: &Value, operation: &Value) -> bool {
+    operation
+        .get("security")
+        .or_else(|| document.get("security"))
+        .and_then(Value::as_array)
+        .is_some_and(|requirements| !requirements.is_empty())
+}
+
 struct Comparison<'a> {
     /// The document of our operation.
     ours: &'a Value,
@@ -526,6 +538,16 @@ impl Comparison<'_> {
             self.differ(
                 "operationId",
                 format!("ours {:?}, published {:?}", o.operation_id, t.operation_id),
+            );
+        }
+        let (our_key, their_key) = (
+            needs_key(self.ours, ourop.operation),
+            needs_key(self.theirs, theirs.operation),
+        );
+        if our_key != their_key {
+            self.differ(
+                "security",
+                format!("API key required: ours {our_key}, published {their_key}"),
             );
         }
         self.parameters(ourop, theirs);

@@ -169,6 +169,10 @@ pub struct Operation {
     pub if_none_match: bool,
     /// A cursor list: takes `cursor` and answers with `pagination`.
     pub paginated: bool,
+    /// Callers send `Authorization: Bearer` with a key of the surface;
+    /// `false` for the few operations open without one (the signed upload
+    /// `PUT`, which a token authorises, and the published document).
+    pub requires_key: bool,
     /// The request body, if any.
     pub request: Option<RequestBody>,
     /// Success statuses, in order.

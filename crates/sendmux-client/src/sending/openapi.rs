@@ -48,7 +48,6 @@ impl Sending {
     pub fn openapi_document(&self) -> GetOpenApiDocument {
         self.client
             .request(ops::SENDING_GET_OPEN_API_SPEC, &[], document)
-            .anonymous()
     }
 }
 

@@ -81,7 +81,9 @@ pub(crate) enum KeylessAuth {
 /// `Some` for the operations the published document marks as taking no
 /// API key (`security: []`), with what authorises them instead.
 pub(crate) fn keyless(op: &Operation) -> Option<KeylessAuth> {
-    if std::ptr::eq(op, ops::SENDING_GET_OPEN_API_SPEC) {
+    if op.requires_key {
+        None
+    } else if std::ptr::eq(op, ops::SENDING_GET_OPEN_API_SPEC) {
         Some(KeylessAuth::Public)
     } else if std::ptr::eq(op, ops::SENDING_COMPLETE_ATTACHMENT_UPLOAD) {
         Some(KeylessAuth::UploadToken)
@@ -186,4 +188,19 @@ fn openapi(ctx: Ctx<'_>) -> Result<Out, ApiError> {
             CACHE_CONTROL,
             http::HeaderValue::from_static("public, max-age=3600"),
         ))
+}
+
+#[cfg(test)]
+mod keyless_tests {
+    use super::*;
+
+    /// The table (from the document's `security`) and this module agree on
+    /// which operations take no key, so a newly opened operation cannot be
+    /// served without saying what authorises it.
+    #[test]
+    fn every_operation_open_without_a_key_says_what_authorises_it() {
+        for op in sendmux_operations::OPERATIONS.iter() {
+            assert_eq!(keyless(op).is_some(), !op.requires_key, "{}", op.id);
+        }
+    }
 }
