@@ -13,6 +13,7 @@ use crate::error::{Error, InvalidInput};
 use crate::idempotency::IdempotencyPolicy;
 use crate::key::{ApiKey, Credential, KeyKind, Surface};
 use crate::logs::{EmailLogs, InboxLogs};
+use crate::mailbox::Mailbox;
 use crate::mailboxes::Mailboxes;
 use crate::retry::{BudgetState, RetryPolicy};
 use crate::sending::Sending;
@@ -197,6 +198,19 @@ impl Client {
     /// The logs of received mail.
     pub fn inbox_logs(&self) -> InboxLogs {
         InboxLogs::new(self.clone())
+    }
+
+    /// The Mailbox API (messages, threads, folders, sync), on the base URL
+    /// of the Management API; it needs a mailbox key or agent token, and a
+    /// client without one fails each call before any I/O.
+    ///
+    /// ```no_run
+    /// # async fn run(client: sendmux_client::Client) -> Result<(), sendmux_client::Error> {
+    /// let me = client.mailbox().me().await?;
+    /// # let _ = me; Ok(()) }
+    /// ```
+    pub fn mailbox(&self) -> Mailbox {
+        Mailbox::new(self.clone())
     }
 
     /// The Sending API (single and batch sends, attachments), on its own

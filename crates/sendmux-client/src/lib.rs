@@ -120,6 +120,7 @@ mod idempotency;
 mod key;
 pub mod logs;
 mod lowlevel;
+pub mod mailbox;
 pub mod mailboxes;
 pub mod models;
 mod paginate;
