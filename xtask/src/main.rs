@@ -10,16 +10,19 @@
 //! - `bench [--summary]`: run every benchmark and print one summary table
 //!   (`--summary` only re-reads the last results; `--instructions` runs
 //!   only the callgrind instruction counts, which repeat exactly).
+//! - `man [--out DIR]`: write a manual page per `sendmux` command
+//!   (default `target/man`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod bench;
 mod codegen;
+mod man;
 mod operations;
 mod spec;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask spec import|check [--reference DIR] | cargo xtask bench [--summary | --instructions]";
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask spec import|check [--reference DIR] | cargo xtask bench [--summary | --instructions] | cargo xtask man [--out DIR]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -38,6 +41,8 @@ fn main() -> ExitCode {
         ["bench"] => bench::run(&root, false),
         ["bench", "--summary"] => bench::run(&root, true),
         ["bench", "--instructions"] => bench::run_instructions(&root),
+        ["man"] => man::run(&root, None),
+        ["man", "--out", dir] => man::run(&root, Some(dir)),
         ["help" | "--help" | "-h"] => {
             eprintln!("{USAGE}");
             Ok(())

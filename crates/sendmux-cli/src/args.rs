@@ -5,8 +5,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, also printed by `--help`.
-pub(crate) const EXIT_CODES_HELP: &str = "\
+/// Examples, where settings come from, and exit codes: printed by `--help`.
+pub(crate) const ROOT_HELP: &str = "\
+Examples:
+  sendmux --mock domains add mail.acme.com      # try it without an account
+  sendmux domains list -o json --jq '.items[].domain'
+
 Exit codes:
   0  success
   1  unexpected internal failure
@@ -19,7 +23,7 @@ Exit codes:
 
 /// Manage Sendmux: domains, mailboxes, webhooks, sending accounts, billing and logs.
 #[derive(Debug, Parser)]
-#[command(name = "sendmux", version, after_help = EXIT_CODES_HELP)]
+#[command(name = "sendmux", version, after_help = ROOT_HELP)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -104,26 +108,58 @@ impl OutputFormat {
 pub(crate) enum Command {
     /// Mailbox domains: add, inspect, verify, upgrade, delete.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux domains add mail.acme.com\n  sendmux domains list -o json --jq '.items[] | select(.verification_status == \"verified\") | .domain'"
+    )]
     Domains(DomainsCommand),
     /// Hosted mailboxes: create, inspect, suspend, resume, keys, filters.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes create agent@mail.acme.com --display-name Agent\n  sendmux mailboxes list --all -o jsonl"
+    )]
     Mailboxes(crate::groups::mailboxes::MailboxesCommand),
     /// Webhook subscriptions, deliveries and secrets; `listen` receives them locally.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks create --url https://hooks.acme.com/sendmux --event message.received\n  sendmux webhooks listen --port 8787 --secret-file ./whsec.txt"
+    )]
     Webhooks(crate::groups::webhooks::WebhooksCommand),
     /// Sending accounts (SMTP servers and connected accounts) and their limits.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux sending-accounts list\n  sendmux sending-accounts test dprov_..."
+    )]
     SendingAccounts(crate::groups::sending_accounts::SendingAccountsCommand),
     /// Credit balance, spend and transactions.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux billing balance\n  sendmux billing transactions --type usage --all -o jsonl"
+    )]
     Billing(crate::groups::billing::BillingCommand),
     /// Delivery logs, metrics and inbound logs; `tail` follows new deliveries.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux logs emails --status failed\n  sendmux logs tail --interval 10s"
+    )]
     Logs(crate::groups::logs::LogsCommand),
     /// Call any operation of the API by its operationId, or by METHOD and PATH.
     #[command(after_help = API_HELP)]
     Api(ApiArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    #[command(after_help = COMPLETION_HELP)]
+    Completion {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
+
+/// Examples printed by `sendmux completion --help`.
+pub(crate) const COMPLETION_HELP: &str = "\
+Examples:
+  source <(sendmux completion bash)          # this bash session; add it to ~/.bashrc to keep it
+  sendmux completion zsh > \"${fpath[1]}/_sendmux\"
+  sendmux completion fish > ~/.config/fish/completions/sendmux.fish
+  sendmux completion powershell | Out-String | Invoke-Expression";
 
 /// Examples and notes printed by `sendmux api --help`.
 pub(crate) const API_HELP: &str = "\
@@ -177,6 +213,9 @@ pub(crate) struct ApiArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum DomainsCommand {
     /// Add a domain and print the DNS records to publish.
+    #[command(
+        after_help = "Examples:\n  sendmux domains add mail.acme.com\n  sendmux domains add mail.acme.com --mode send-only --idempotency-key add-acme-1"
+    )]
     Add {
         /// Fully qualified, lowercase domain name, e.g. `mail.acme.com`.
         domain: String,
@@ -189,16 +228,25 @@ pub(crate) enum DomainsCommand {
         idempotency_key: Option<String>,
     },
     /// List domains, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux domains list --limit 20\n  sendmux domains list --all -o jsonl"
+    )]
     List {
         #[command(flatten)]
         page: crate::groups::ListArgs,
     },
     /// Show one domain with its DNS records.
+    #[command(
+        after_help = "Examples:\n  sendmux domains get mdom_...\n  sendmux domains get mdom_... --jq '.dns_records.dkim[].name'"
+    )]
     Get {
         /// Domain id (`mdom_...`).
         id: String,
     },
     /// Upgrade a send-only domain to send-receive.
+    #[command(
+        after_help = "Examples:\n  sendmux domains upgrade mdom_...\n  sendmux domains upgrade mdom_... --if-match 'W/\"...\"'"
+    )]
     Upgrade {
         /// Domain id (`mdom_...`).
         id: String,
@@ -207,6 +255,9 @@ pub(crate) enum DomainsCommand {
         if_match: Option<String>,
     },
     /// Check the domain's DNS records now.
+    #[command(
+        after_help = "Examples:\n  sendmux domains verify mdom_...\n  sendmux domains verify mdom_... --wait --timeout 30m"
+    )]
     Verify {
         /// Domain id (`mdom_...`).
         id: String,
@@ -221,6 +272,9 @@ pub(crate) enum DomainsCommand {
         interval: Duration,
     },
     /// Delete a domain (refused while mailboxes use it).
+    #[command(
+        after_help = "Examples:\n  sendmux domains delete mdom_...\n  sendmux domains delete mdom_... --yes"
+    )]
     Delete {
         /// Domain id (`mdom_...`).
         id: String,
@@ -229,6 +283,9 @@ pub(crate) enum DomainsCommand {
         yes: bool,
     },
     /// Print the domain's DNS records as a BIND zone file.
+    #[command(
+        after_help = "Examples:\n  sendmux domains zone-file mdom_...\n  sendmux domains zone-file mdom_... -f mail.acme.com.zone"
+    )]
     ZoneFile {
         /// Domain id (`mdom_...`).
         id: String,
@@ -238,17 +295,24 @@ pub(crate) enum DomainsCommand {
     },
     /// Domain-wide sender filters.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux domains filters get mdom_...\n  sendmux domains filters set mdom_... --mode allowlist --allow partner.com"
+    )]
     Filters(FiltersCommand),
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FiltersCommand {
     /// Show the filter mode and rules.
+    #[command(after_help = "Examples:\n  sendmux domains filters get mdom_...")]
     Get {
         /// Domain id (`mdom_...`).
         id: String,
     },
     /// Replace the filter mode and all rules.
+    #[command(
+        after_help = "Examples:\n  sendmux domains filters set mdom_... --mode denylist --deny spam.example\n  sendmux domains filters set mdom_... --from-file filters.json"
+    )]
     Set {
         /// Domain id (`mdom_...`).
         id: String,
@@ -291,5 +355,42 @@ mod tests {
     #[test]
     fn grammar_is_consistent() {
         super::Cli::command().debug_assert();
+    }
+
+    /// Every command, groups and future ones too, shows examples in its
+    /// `--help`, and keeps the global flags under their own heading.
+    #[test]
+    fn every_command_has_examples_and_global_options_apart() {
+        fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            let path = format!("{path} {}", command.get_name());
+            let examples = command.get_after_help().is_some_and(|help| {
+                let help = help.to_string();
+                help.starts_with("Examples:\n  ") && help.contains("sendmux")
+            });
+            if !examples {
+                missing.push(path.clone());
+            }
+            for sub in command.get_subcommands() {
+                walk(sub, &path, missing);
+            }
+        }
+        let mut root = super::Cli::command();
+        root.build();
+        let mut missing = Vec::new();
+        walk(&root, "", &mut missing);
+        // clap's own `help` subcommands print other commands' help.
+        missing.retain(|path| !path.contains(" help"));
+        assert!(missing.is_empty(), "no examples in: {missing:?}");
+
+        let list = root
+            .find_subcommand("domains")
+            .and_then(|d| d.find_subcommand("list"))
+            .map(|l| l.clone().render_help().to_string())
+            .unwrap_or_default();
+        let global = list.find("Global options:").unwrap_or(0);
+        assert!(global > 0, "{list}");
+        let jq = list.find("--jq").unwrap_or(0);
+        let limit = list.find("--limit").unwrap_or(usize::MAX);
+        assert!(limit < global && global < jq, "{list}");
     }
 }

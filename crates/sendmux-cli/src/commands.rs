@@ -27,9 +27,13 @@ const MOCK_API_KEY: &str = "smx_root_mock";
 
 /// Runs one parsed command line.
 pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
-    // The local webhook receiver calls no API: no key needed.
-    if let Command::Webhooks(groups::webhooks::WebhooksCommand::Listen(args)) = cli.command {
-        return groups::webhooks::listen(args, format).await;
+    // The local webhook receiver and completions call no API: no key needed.
+    match cli.command {
+        Command::Webhooks(groups::webhooks::WebhooksCommand::Listen(args)) => {
+            return groups::webhooks::listen(args, format).await;
+        }
+        Command::Completion { shell } => return completion(shell),
+        _ => {}
     }
     let global = cli.global;
     let api_key = api_key(global.api_key, global.api_key_file.as_deref())?;
@@ -80,11 +84,19 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         Command::Billing(command) => groups::billing::run(&client, command, format).await,
         Command::Logs(command) => groups::logs::run(&client, command, format).await,
         Command::Api(args) => crate::api::run(&client, args, format).await,
+        Command::Completion { shell } => completion(shell),
     };
     if let Some(server) = mock {
         server.shutdown().await;
     }
     result
+}
+
+/// `sendmux completion SHELL`: the script that teaches SHELL our commands.
+fn completion(shell: clap_complete::Shell) -> Result<(), Failure> {
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut crate::command(), "sendmux", &mut script);
+    output::write_bytes(&script)
 }
 
 /// The key to use: `--api-key` (`-` reads stdin) or `--api-key-file`, else

@@ -1,13 +1,18 @@
-//! `sendmux`: manage Sendmux (domains, mailboxes, webhooks, sending
-//! accounts, billing, logs) from a terminal or a script.
+//! The `sendmux` command: manage Sendmux (domains, mailboxes, webhooks,
+//! sending accounts, billing, logs) from a terminal or a script.
 //!
 //! Run `sendmux --help` for the commands and exit codes, and
 //! `sendmux --mock domains add mail.acme.com` to try it without an account.
+//!
+//! The binary is [`main`]; this library also hands out the command-line
+//! grammar ([`command`]) and writes its manual pages ([`man_pages`]), so
+//! tools such as `cargo xtask man` need not run the binary.
 
 use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 mod api;
 mod args;
@@ -22,7 +27,50 @@ mod terminal;
 use args::{Cli, OutputFormat};
 use failure::Failure;
 
-fn main() -> ExitCode {
+/// The whole `sendmux` grammar: every command, subcommand and flag, with
+/// its help text.
+///
+/// ```
+/// let sendmux = sendmux_cli::command();
+/// assert!(sendmux.find_subcommand("domains").is_some());
+/// ```
+pub fn command() -> clap::Command {
+    Cli::command()
+}
+
+/// Writes one manual page (roff) per command into `dir`: `sendmux.1`,
+/// `sendmux-domains.1`, `sendmux-domains-add.1` and so on, and returns
+/// their paths.
+///
+/// ```no_run
+/// let pages = sendmux_cli::man_pages(std::path::Path::new("target/man"))?;
+/// assert!(!pages.is_empty());
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub fn man_pages(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    fn write(
+        command: clap::Command,
+        dir: &Path,
+        written: &mut Vec<PathBuf>,
+    ) -> std::io::Result<()> {
+        for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+            write(sub.clone(), dir, written)?;
+        }
+        written.push(clap_mangen::Man::new(command).generate_to(dir)?);
+        Ok(())
+    }
+    std::fs::create_dir_all(dir)?;
+    // Built, so every page names its full command (`sendmux-domains-add`)
+    // and lists the global flags too.
+    let mut root = command().disable_help_subcommand(true);
+    root.build();
+    let mut written = Vec::new();
+    write(root, dir, &mut written)?;
+    Ok(written)
+}
+
+/// Runs `sendmux` with the process's arguments and returns its exit code.
+pub fn main() -> ExitCode {
     let cli = Cli::parse();
     if cli.global.verbose {
         init_tracing();

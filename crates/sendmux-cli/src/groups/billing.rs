@@ -13,14 +13,23 @@ use crate::records::{Column, col, detail};
 #[derive(Debug, Subcommand)]
 pub(crate) enum BillingCommand {
     /// Show the credit balance and the auto top-up settings.
+    #[command(
+        after_help = "Examples:\n  sendmux billing balance\n  sendmux billing balance --jq .balance"
+    )]
     Balance,
     /// Sum up spending over the last days.
+    #[command(
+        after_help = "Examples:\n  sendmux billing spend\n  sendmux billing spend --days 90 -o yaml"
+    )]
     Spend {
         /// How many days back: 7, 30 or 90.
         #[arg(long, value_parser = spend_window())]
         days: Option<SpendWindow>,
     },
     /// List credit transactions, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux billing transactions\n  sendmux billing transactions --type purchase --all -o jsonl"
+    )]
     Transactions {
         /// Only transactions of this type.
         #[arg(long = "type", value_enum)]

@@ -20,6 +20,9 @@ use crate::terminal::clean;
 #[derive(Debug, Subcommand)]
 pub(crate) enum LogsCommand {
     /// List delivery logs of sent mail, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux logs emails --status failed --from-date 2026-01-01\n  sendmux logs emails --search invoice --all -o jsonl"
+    )]
     Emails {
         #[command(flatten)]
         filters: EmailFilters,
@@ -27,11 +30,17 @@ pub(crate) enum LogsCommand {
         page: ListArgs,
     },
     /// Show one delivery log with its recipients.
+    #[command(
+        after_help = "Examples:\n  sendmux logs email dlog_...\n  sendmux logs email dlog_... --jq '.recipients[] | select(.status != \"accepted\")'"
+    )]
     Email {
         /// Delivery log id.
         id: String,
     },
     /// Count deliveries by status, in total and over time.
+    #[command(
+        after_help = "Examples:\n  sendmux logs metrics --window 7d\n  sendmux logs metrics --from-date 2026-01-01 --granularity daily -o json"
+    )]
     Metrics {
         /// The period to cover (ignored when --from-date is given).
         #[arg(long, value_enum)]
@@ -50,6 +59,9 @@ pub(crate) enum LogsCommand {
         provider_id: Option<String>,
     },
     /// List logs of received mail, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux logs inbox --mailbox mbx_...\n  sendmux logs inbox --event-type message.received.spam --all -o jsonl"
+    )]
     Inbox {
         /// Only this mailbox.
         #[arg(long = "mailbox")]
@@ -70,11 +82,15 @@ pub(crate) enum LogsCommand {
         page: ListArgs,
     },
     /// Show one log of received mail.
+    #[command(after_help = "Examples:\n  sendmux logs inbox-get ilog_...")]
     InboxGet {
         /// Inbound log id.
         id: String,
     },
     /// Print recent delivery logs, then new ones as they come (oldest first).
+    #[command(
+        after_help = "Examples:\n  sendmux logs tail\n  sendmux logs tail --status failed --interval 30s -o jsonl"
+    )]
     Tail {
         /// Pause between polls, e.g. `5s`, `1m`.
         #[arg(long, default_value = "5s", value_parser = parse_duration)]

@@ -16,6 +16,9 @@ use crate::terminal::clean;
 #[derive(Debug, Subcommand)]
 pub(crate) enum MailboxesCommand {
     /// List mailboxes, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes list\n  sendmux mailboxes list --include-deleted --all -o jsonl"
+    )]
     List {
         #[command(flatten)]
         page: ListArgs,
@@ -24,11 +27,15 @@ pub(crate) enum MailboxesCommand {
         include_deleted: bool,
     },
     /// Show one mailbox.
+    #[command(after_help = "Examples:\n  sendmux mailboxes get mbx_...")]
     Get {
         /// Mailbox id.
         id: String,
     },
     /// Create a mailbox and print its first key (shown only this once).
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes create agent@mail.acme.com\n  sendmux mailboxes create agent@mail.acme.com --quota-bytes 5GiB --send-scope all"
+    )]
     Create {
         /// The address, on a verified send-receive domain of the team.
         email: String,
@@ -40,6 +47,9 @@ pub(crate) enum MailboxesCommand {
         idempotency_key: Option<String>,
     },
     /// Change a mailbox's display name, quota or send scope.
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes update mbx_... --display-name \"Support agent\"\n  sendmux mailboxes update mbx_... --quota-bytes 50GiB"
+    )]
     Update {
         /// Mailbox id.
         id: String,
@@ -53,6 +63,9 @@ pub(crate) enum MailboxesCommand {
         if_match: Option<String>,
     },
     /// Delete a mailbox; its keys stop working.
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes delete mbx_...\n  sendmux mailboxes delete mbx_... --yes"
+    )]
     Delete {
         /// Mailbox id.
         id: String,
@@ -61,25 +74,36 @@ pub(crate) enum MailboxesCommand {
         yes: bool,
     },
     /// Suspend a mailbox: its keys stop working until `resume`.
+    #[command(after_help = "Examples:\n  sendmux mailboxes suspend mbx_...")]
     Suspend {
         /// Mailbox id.
         id: String,
     },
     /// Resume a suspended mailbox.
+    #[command(after_help = "Examples:\n  sendmux mailboxes resume mbx_...")]
     Resume {
         /// Mailbox id.
         id: String,
     },
     /// Check whether an address is free for a new mailbox.
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes available agent@mail.acme.com\n  sendmux mailboxes available agent@mail.acme.com --jq .available"
+    )]
     Available {
         /// The address to check.
         email: String,
     },
     /// Mailbox keys (API bearer token and IMAP/SMTP password).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes keys create mbx_... --app-name \"ci runner\"\n  sendmux mailboxes keys revoke mbx_... KEY_ID"
+    )]
     Keys(KeysCommand),
     /// The mailbox's sender filter.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes filters get mbx_...\n  sendmux mailboxes filters set mbx_... --mode allowlist --allow partner.com"
+    )]
     Filters(FiltersCommand),
 }
 
@@ -123,6 +147,9 @@ impl SettingsArgs {
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeysCommand {
     /// Issue another key (shown only this once).
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes keys create mbx_... --app-name \"ci runner\""
+    )]
     Create {
         /// Mailbox id.
         id: String,
@@ -134,6 +161,7 @@ pub(crate) enum KeysCommand {
         idempotency_key: Option<String>,
     },
     /// Revoke a key and its IMAP/SMTP password.
+    #[command(after_help = "Examples:\n  sendmux mailboxes keys revoke mbx_... KEY_ID")]
     Revoke {
         /// Mailbox id.
         id: String,
@@ -145,11 +173,15 @@ pub(crate) enum KeysCommand {
 #[derive(Debug, Subcommand)]
 pub(crate) enum FiltersCommand {
     /// Show the filter mode and rules.
+    #[command(after_help = "Examples:\n  sendmux mailboxes filters get mbx_...")]
     Get {
         /// Mailbox id.
         id: String,
     },
     /// Replace the filter mode and all rules.
+    #[command(
+        after_help = "Examples:\n  sendmux mailboxes filters set mbx_... --mode allowlist --allow partner.com --allow ceo@acme.com\n  sendmux mailboxes filters set mbx_... --mode off"
+    )]
     Set {
         /// Mailbox id.
         id: String,

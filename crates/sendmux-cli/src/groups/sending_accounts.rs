@@ -19,6 +19,9 @@ use crate::terminal::clean;
 #[derive(Debug, Subcommand)]
 pub(crate) enum SendingAccountsCommand {
     /// List sending accounts.
+    #[command(
+        after_help = "Examples:\n  sendmux sending-accounts list\n  sendmux sending-accounts list --status active --type smtp"
+    )]
     List {
         /// Only accounts in this state.
         #[arg(long, value_enum)]
@@ -30,11 +33,15 @@ pub(crate) enum SendingAccountsCommand {
         page: ListArgs,
     },
     /// Show one sending account.
+    #[command(after_help = "Examples:\n  sendmux sending-accounts get dprov_...")]
     Get {
         /// Sending account id (`dprov_...`).
         id: String,
     },
     /// Add a custom SMTP account.
+    #[command(
+        after_help = "Examples:\n  sendmux sending-accounts create \"Office SMTP\" --host smtp.acme.com --port 587 --protocol starttls --username mailer --smtp-password-file ./smtp-password.txt\n  pass show smtp | sendmux sending-accounts create \"Office SMTP\" --host smtp.acme.com --port 465 --protocol ssl --username mailer --smtp-password -"
+    )]
     Create {
         /// A name for people.
         name: String,
@@ -50,6 +57,9 @@ pub(crate) enum SendingAccountsCommand {
         idempotency_key: Option<String>,
     },
     /// Change a sending account; what is not given stays.
+    #[command(
+        after_help = "Examples:\n  sendmux sending-accounts update dprov_... --name \"Office relay\"\n  sendmux sending-accounts update dprov_... --username mailer --smtp-password-file ./new-password.txt"
+    )]
     Update {
         /// Sending account id (`dprov_...`).
         id: String,
@@ -68,24 +78,33 @@ pub(crate) enum SendingAccountsCommand {
         if_match: Option<String>,
     },
     /// Test the connection and login now.
+    #[command(after_help = "Examples:\n  sendmux sending-accounts test dprov_...")]
     Test {
         /// Sending account id (`dprov_...`).
         id: String,
     },
     /// Switch an account on.
+    #[command(after_help = "Examples:\n  sendmux sending-accounts activate dprov_...")]
     Activate {
         /// Sending account id (`dprov_...`).
         id: String,
     },
     /// Switch an account off.
+    #[command(after_help = "Examples:\n  sendmux sending-accounts deactivate dprov_...")]
     Deactivate {
         /// Sending account id (`dprov_...`).
         id: String,
     },
     /// How many accounts the team has and may have, and the shared Amazon SES
     /// daily limit.
+    #[command(
+        after_help = "Examples:\n  sendmux sending-accounts limits\n  sendmux sending-accounts limits -o json"
+    )]
     Limits,
     /// Delete a sending account.
+    #[command(
+        after_help = "Examples:\n  sendmux sending-accounts delete dprov_...\n  sendmux sending-accounts delete dprov_... --yes"
+    )]
     Delete {
         /// Sending account id (`dprov_...`).
         id: String,

@@ -20,17 +20,24 @@ pub(crate) use listen::{ListenArgs, listen};
 #[derive(Debug, Subcommand)]
 pub(crate) enum WebhooksCommand {
     /// List subscriptions, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks list\n  sendmux webhooks list --jq '.items[] | select(.failing) | .id'"
+    )]
     List {
         #[command(flatten)]
         page: ListArgs,
     },
     /// Show one subscription.
+    #[command(after_help = "Examples:\n  sendmux webhooks get whk_...")]
     Get {
         /// Webhook id (`whk_...`).
         id: String,
     },
     /// Subscribe an endpoint to events and print its signing secret (shown
     /// only this once).
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks create --url https://hooks.acme.com/sendmux --event message.received\n  sendmux webhooks create --url https://hooks.acme.com/sendmux --event message.received,message.sent --name prod"
+    )]
     Create {
         /// The endpoint, an absolute https URL.
         #[arg(long)]
@@ -53,6 +60,9 @@ pub(crate) enum WebhooksCommand {
         idempotency_key: Option<String>,
     },
     /// Change a subscription; what is not given stays (the secret too).
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks update whk_... --disable\n  sendmux webhooks update whk_... --url https://hooks.acme.com/v2 --if-match 'W/\"...\"'"
+    )]
     Update {
         /// Webhook id (`whk_...`).
         id: String,
@@ -85,6 +95,9 @@ pub(crate) enum WebhooksCommand {
         if_match: Option<String>,
     },
     /// Delete a subscription.
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks delete whk_...\n  sendmux webhooks delete whk_... --yes"
+    )]
     Delete {
         /// Webhook id (`whk_...`).
         id: String,
@@ -93,6 +106,9 @@ pub(crate) enum WebhooksCommand {
         yes: bool,
     },
     /// List delivery attempts, newest first.
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks deliveries whk_...\n  sendmux webhooks deliveries whk_... --result failed --all -o jsonl"
+    )]
     Deliveries {
         /// Webhook id (`whk_...`).
         id: String,
@@ -106,6 +122,9 @@ pub(crate) enum WebhooksCommand {
         page: ListArgs,
     },
     /// Show the body one delivery attempt sent.
+    #[command(
+        after_help = "Examples:\n  sendmux webhooks payload whk_... whda_...\n  sendmux webhooks payload whk_... whda_... --jq .payload"
+    )]
     Payload {
         /// Webhook id (`whk_...`).
         id: String,
@@ -114,17 +133,22 @@ pub(crate) enum WebhooksCommand {
     },
     /// Issue a new signing secret (shown only this once); the old one stops
     /// working at once.
+    #[command(after_help = "Examples:\n  sendmux webhooks rotate-secret whk_...")]
     RotateSecret {
         /// Webhook id (`whk_...`).
         id: String,
     },
     /// Send a `sendmux.test` event to the subscription.
+    #[command(after_help = "Examples:\n  sendmux webhooks test whk_...")]
     Test {
         /// Webhook id (`whk_...`).
         id: String,
     },
     /// Receive deliveries on this machine: verify each one, print it, and
     /// optionally forward it to a local app.
+    #[command(
+        after_help = "Examples:\n  SENDMUX_WEBHOOK_SECRET=whsec_... sendmux webhooks listen --port 8787\n  sendmux webhooks listen --port 8787 --secret-file ./whsec.txt --forward-to http://127.0.0.1:3000/hooks"
+    )]
     Listen(ListenArgs),
 }
 
