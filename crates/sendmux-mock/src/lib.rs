@@ -144,8 +144,9 @@
 //!   /emails/logs`, metrics) and is published to webhooks as
 //!   `message.delivered`, or `message.bounced` (`Permanent`) for recipients
 //!   at `bounce.invalid` (a message all of whose recipients bounce is logged
-//!   `failed`). Messages are not put into the store of a recipient mock
-//!   mailbox.
+//!   `failed`). A recipient that is a mock mailbox also receives it in
+//!   its Inbox (bodies and subject; attachments by name only), once per
+//!   accepted message.
 //! - A batch (`POST /emails/send/batch`, at most 100) checks each message on
 //!   its own and answers `200` with a result per message (`queued` with its
 //!   `message_id`, or `failed` with `message_id: null` and the error); it is

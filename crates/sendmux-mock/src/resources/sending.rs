@@ -14,7 +14,8 @@
 //! - each accepted message costs one credit from the team's balance
 //!   (`billing::MESSAGE_PRICE`), else `402 insufficient_credits`;
 //! - delivery is decided at once: recipients at `bounce.invalid` bounce,
-//!   all others are delivered. Nothing reaches a mock mailbox's store.
+//!   all others are delivered; a recipient that is a mock mailbox receives
+//!   it in its Inbox.
 
 pub(crate) mod attachments;
 mod batch;

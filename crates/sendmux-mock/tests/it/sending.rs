@@ -766,3 +766,35 @@ async fn a_retry_while_the_first_send_runs_is_refused_as_in_flight() {
     assert_eq!(server.outbox()[0].attempts, 2);
     assert_no_violations(&server);
 }
+
+#[tokio::test]
+async fn mail_sent_to_a_mock_mailbox_arrives_in_it_once() {
+    let server = builder().start().await.unwrap();
+    let team = team(&server).await;
+    let inbox = team.root.create_mailbox("ops@acme.com").await;
+    let inbox_key = inbox["credential"]["secret"].as_str().unwrap().to_owned();
+    let reader = Api::with_key(&server, Some(&inbox_key));
+
+    let body = message(SENDER, "ops@acme.com", "Handover");
+    message_id(&send(&team.sender, &body, Some("handover-1")).await);
+    // A replay of the same send delivers nothing more.
+    message_id(&send(&team.sender, &body, Some("handover-1")).await);
+
+    let r = reader.get("/mailbox/messages").await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    let messages = r.json()["data"].as_array().unwrap().clone();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0]["subject"], "Handover");
+    // Mail to an address outside the mock is only logged.
+    message_id(
+        &send(
+            &team.sender,
+            &message(SENDER, "ada@example.com", "Out"),
+            None,
+        )
+        .await,
+    );
+    let r = reader.get("/mailbox/messages").await;
+    assert_eq!(r.json()["data"].as_array().unwrap().len(), 1);
+    assert_no_violations(&server);
+}

@@ -40,12 +40,8 @@ pub(crate) use attachments::{generated, routes};
 pub(crate) use events::Runtime;
 pub use inbound::{DeliverError, InboundMessage};
 /// For the Sending API: store a sent message in the mock mailboxes it is
-/// addressed to (see [`deliver_local`]).
-#[allow(
-    unused_imports,
-    reason = "the Sending API's entry points into mailboxes"
-)]
-pub(crate) use inbound::{Delivered, deliver_local, deliver_to};
+/// addressed to.
+pub(crate) use inbound::deliver_local;
 pub(crate) use inbound::{admin_deliver, deliver_inbound};
 pub(crate) use store::Store;
 

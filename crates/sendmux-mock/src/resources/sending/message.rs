@@ -72,6 +72,10 @@ pub(crate) struct Message {
     pub(crate) cc: Vec<String>,
     pub(crate) bcc: Vec<String>,
     pub(crate) subject: String,
+    /// The HTML body, and the plain-text one when given: what a mock
+    /// mailbox among the recipients receives.
+    pub(crate) html: String,
+    pub(crate) text: Option<String>,
     /// Subject, bodies and attachments, in bytes.
     pub(crate) size_bytes: u64,
     /// File names of the attachments, in order.
@@ -208,6 +212,8 @@ pub(crate) fn check(
         cc: emails(request.cc),
         bcc: emails(request.bcc),
         subject: request.subject,
+        html: request.html_body,
+        text: request.text_body,
         size_bytes: size,
         attachments,
     })

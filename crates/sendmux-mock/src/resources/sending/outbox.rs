@@ -8,6 +8,7 @@ use super::message::{Message, bounces};
 use crate::app::{App, IdemKey};
 use crate::resources::Resources;
 use crate::resources::logs::{DeliveryStatus, NewEmailLog, record_email_log};
+use crate::resources::mailbox_api::{InboundMessage, deliver_local};
 use crate::resources::webhooks::delivery::emit_with;
 use crate::resources::webhooks::{EventData, EventType};
 
@@ -172,6 +173,19 @@ pub(crate) fn accept(
             ..EventData::default()
         });
     }
+    // Recipients that are mock mailboxes receive it (attachments travel
+    // by name only: the mock keeps no uploaded bytes).
+    let inbound = InboundMessage {
+        from: message.from.clone(),
+        to: vec![message.to.clone()],
+        cc: message.cc.clone(),
+        subject: message.subject.clone(),
+        text: message.text.clone(),
+        html: Some(message.html.clone()),
+        headers: vec![("X-Sendmux-Message-Id".to_owned(), id.clone())],
+        ..InboundMessage::default()
+    };
+    deliver_local(app, store, origin.team, &inbound, &message.bcc);
     store.sending.outbox.entries.push(OutboxEntry {
         id: id.clone(),
         team: origin.team.to_owned(),
