@@ -3,6 +3,7 @@
 
 mod generated_client;
 mod management;
+mod soak_sending;
 mod soak;
 mod spec_guard;
 mod support;
