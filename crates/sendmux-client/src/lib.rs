@@ -110,6 +110,7 @@
 #![deny(missing_docs)]
 
 pub mod billing;
+mod chunks;
 mod client;
 pub mod clock;
 #[cfg(feature = "conformance")]
@@ -130,6 +131,7 @@ mod response;
 pub mod retry;
 mod secret;
 pub mod sending;
+pub mod sse;
 pub mod sending_accounts;
 mod transport;
 mod validate;

@@ -126,16 +126,12 @@ impl BatchSend {
                 requests: Vec::with_capacity(plan.chunks.len()),
             };
             let mut stopped: Option<Arc<Error>> = None;
-            // One request carries the call's key as it is.
-            let single = plan.chunks.len() == 1;
+            let total = plan.chunks.len();
             for (index, (range, body)) in plan.chunks.into_iter().enumerate() {
-                let key = plan.key.as_ref().map(|base| {
-                    if single {
-                        base.as_str().to_owned()
-                    } else {
-                        chunk_idempotency_key(base.as_str(), index)
-                    }
-                });
+                let key = plan
+                    .key
+                    .as_ref()
+                    .map(|base| crate::chunks::request_key(base.as_str(), index, total));
                 let mut report = BatchRequest {
                     messages: range.clone(),
                     idempotency_key: key.clone(),
@@ -253,32 +249,28 @@ struct Plan {
 /// The requests' bodies: in input order, a request closes at 100 messages
 /// or when the next message would take its body over the 25 MiB limit.
 fn chunks(encoded: &[Vec<u8>]) -> Vec<(Range<usize>, Bytes)> {
-    let mut out = Vec::with_capacity(encoded.len().div_ceil(MAX_BATCH_MESSAGES));
-    let mut start = 0;
-    while start < encoded.len() {
-        let mut size = ENVELOPE_BYTES;
-        let mut end = start;
-        while end < encoded.len() && end - start < MAX_BATCH_MESSAGES {
-            let next = encoded[end].len() + usize::from(end > start);
-            if end > start && size + next > MAX_REQUEST_BYTES {
-                break;
+    let limits = crate::chunks::Limits {
+        max_items: MAX_BATCH_MESSAGES,
+        max_bytes: MAX_REQUEST_BYTES,
+        overhead: ENVELOPE_BYTES,
+    };
+    crate::chunks::ranges(encoded.len(), limits, |i| encoded[i].len())
+        .into_iter()
+        .map(|range| {
+            let items = &encoded[range.clone()];
+            let size = ENVELOPE_BYTES + items.iter().map(|json| json.len() + 1).sum::<usize>();
+            let mut body = Vec::with_capacity(size);
+            body.extend_from_slice(b"{\"messages\":[");
+            for (i, json) in items.iter().enumerate() {
+                if i > 0 {
+                    body.push(b',');
+                }
+                body.extend_from_slice(json);
             }
-            size += next;
-            end += 1;
-        }
-        let mut body = Vec::with_capacity(size);
-        body.extend_from_slice(b"{\"messages\":[");
-        for (i, json) in encoded[start..end].iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(json);
-        }
-        body.extend_from_slice(b"]}");
-        out.push((start..end, Bytes::from(body)));
-        start = end;
-    }
-    out
+            body.extend_from_slice(b"]}");
+            (range, Bytes::from(body))
+        })
+        .collect()
 }
 
 /// A JSON body encoded beforehand.
