@@ -2,6 +2,9 @@
 //! server that answers from pre-built bytes, so the benchmarks measure the
 //! client side rather than a server.
 
+mod send;
+pub use send::{SENDER, SendFixture};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

@@ -55,6 +55,12 @@ pub(crate) fn run_instructions(root: &Path) -> Result<(), String> {
         count("hand"),
         count("value") / count("typed")
     );
+    eprintln!(
+        "instructions per send (mock included): reqwest+serde {:.0}, sendmux-client {:.0}; plain/client {:.3}",
+        count("plain"),
+        count("client"),
+        count("plain") / count("client")
+    );
     Ok(())
 }
 
@@ -72,9 +78,10 @@ fn instruction_counts(root: &Path) -> Result<(), String> {
     std::fs::create_dir_all(target.join("bench-results"))
         .map_err(|e| format!("cannot create bench-results: {e}"))?;
     let mut figures = serde_json::Map::new();
-    let probes: [(&str, &[&str], [u64; 2]); 2] = [
+    let probes: [(&str, &[&str], [u64; 2]); 3] = [
         ("sequential_calls", &["a", "b", "c"], [500, 1_500]),
         ("decode_pages", &["typed", "value", "hand"], [20, 60]),
+        ("sequential_sends", &["plain", "client"], [200, 600]),
     ];
     for (example, variants, [few, many]) in probes {
         cargo(
@@ -330,6 +337,60 @@ fn summary(target: &Path) -> Result<String, String> {
                 value: format!("{:.0}", count("typed")),
                 baseline: format!("{name} {:.0}", count(model)),
                 ratio: format!("{model}/typed {:.2}", count(model) / count("typed")),
+                target: String::new(),
+            });
+        }
+    }
+
+    // Sends through the mock, interleaved like the overhead rounds.
+    let mut send_rounds = Vec::new();
+    for round in 1.. {
+        let group = format!("send_r{round}");
+        let Ok(plain) = criterion_mean_seconds(target, &group, "plain_reqwest_serde") else {
+            break;
+        };
+        send_rounds.push([
+            plain,
+            criterion_mean_seconds(target, &group, "sendmux_client")?,
+        ]);
+    }
+    if !send_rounds.is_empty() {
+        const SENDS: f64 = 32.0;
+        let n = send_rounds.len();
+        let plain = median(
+            send_rounds
+                .iter()
+                .map(|r| per_second(r[0], SENDS))
+                .collect(),
+        );
+        let client = median(
+            send_rounds
+                .iter()
+                .map(|r| per_second(r[1], SENDS))
+                .collect(),
+        );
+        // Time ratio plain/client is the throughput ratio client/plain.
+        let ratios: Vec<f64> = send_rounds.iter().map(|r| r[0] / r[1]).collect();
+        rows.push(Row {
+            figure: "send through the mock, 32 concurrent: sendmux-client".into(),
+            value: format!("{client:.0} req/s"),
+            baseline: format!("reqwest+serde {plain:.0} req/s"),
+            ratio: format!(
+                "client/plain {:.3} (median of {n} rounds, {})",
+                median(ratios.clone()),
+                spread(&ratios)
+            ),
+            target: String::new(),
+        });
+    }
+    if let Ok(counts) = read_json(&target.join("bench-results/instructions.json")) {
+        let count = |v: &str| counts[v].as_f64().unwrap_or(f64::NAN);
+        if counts.get("client").is_some() {
+            rows.push(Row {
+                figure: "instructions per send, mock included (callgrind): sendmux-client".into(),
+                value: format!("{:.0}", count("client")),
+                baseline: format!("reqwest+serde {:.0}", count("plain")),
+                ratio: format!("plain/client {:.3}", count("plain") / count("client")),
                 target: String::new(),
             });
         }

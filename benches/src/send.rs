@@ -1,0 +1,142 @@
+//! What the send benchmarks share: the mock with a verified domain and a
+//! mailbox whose key sends, and one send through each variant.
+
+use sendmux_mock::{MockServer, Propagation};
+use serde::{Deserialize, Serialize};
+
+/// The sending mailbox's address.
+pub const SENDER: &str = "bench@send.example";
+const ROOT_KEY: &str = "smx_root_send_bench";
+
+/// A running mock, a mailbox key, and both ways of sending with it.
+pub struct SendFixture {
+    server: MockServer,
+    key: String,
+    http: reqwest::Client,
+    client: sendmux_client::Client,
+    url: String,
+}
+
+/// The body a careful hand-written caller sends.
+#[derive(Serialize)]
+struct HandSend<'a> {
+    from: HandAddress<'a>,
+    to: HandAddress<'a>,
+    subject: String,
+    html_body: &'a str,
+}
+
+#[derive(Serialize)]
+struct HandAddress<'a> {
+    email: &'a str,
+}
+
+/// The part of the answer a hand-written caller reads.
+#[derive(Deserialize)]
+struct HandSent {
+    /// `data`.
+    data: HandSentData,
+}
+
+/// `data` of a send's answer.
+#[derive(Deserialize)]
+struct HandSentData {
+    /// The queued message's id.
+    message_id: String,
+}
+
+impl SendFixture {
+    /// Starts the mock (limits out of the way, credits for every run) and
+    /// creates the sending mailbox.
+    pub async fn start() -> Self {
+        let server = MockServer::builder()
+            .propagation(Propagation::AfterVerifyCalls { calls: 1 })
+            .rate_limit(u32::MAX, 60)
+            .mailbox_rate_limit(u32::MAX, 60)
+            .sending_credits(u64::from(u32::MAX))
+            .request_log_capacity(0)
+            .start()
+            .await
+            .expect("the mock starts");
+        let root = sendmux_client::Client::builder()
+            .api_key(ROOT_KEY)
+            .base_url(server.base_url())
+            .build()
+            .expect("a root client");
+        let domain = root
+            .domains()
+            .create("send.example")
+            .await
+            .expect("domain created");
+        root.domains().verify(&domain.id).await.expect("verified");
+        let created = root.mailboxes().create(SENDER).await.expect("mailbox");
+        let key = created
+            .credential
+            .as_ref()
+            .expect("a key")
+            .secret
+            .expose_secret()
+            .to_owned();
+        // One connection pool for both variants.
+        let http = reqwest::Client::new();
+        let client = sendmux_client::Client::builder()
+            .mailbox_key(&key)
+            .base_url(server.base_url())
+            .sending_base_url(server.sending_base_url())
+            .with_http_client(http.clone())
+            .build()
+            .expect("a sending client");
+        let url = format!("{}/emails/send", server.sending_base_url());
+        Self {
+            server,
+            key,
+            http,
+            client,
+            url,
+        }
+    }
+
+    /// Send `i` with reqwest + serde: body, key and answer by hand.
+    pub async fn send_plain(&self, i: usize) -> String {
+        let body = HandSend {
+            from: HandAddress { email: SENDER },
+            to: HandAddress {
+                email: "reader@example.com",
+            },
+            subject: format!("plain {i}"),
+            html_body: "<p>bench</p>",
+        };
+        let bytes = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", format!("plain-{i}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sent")
+            .bytes()
+            .await
+            .expect("answered");
+        let sent: HandSent = serde_json::from_slice(&bytes).expect("decoded");
+        sent.data.message_id
+    }
+
+    /// Send `i` through `sendmux-client`.
+    pub async fn send_client(&self, i: usize) -> String {
+        let sent = self
+            .client
+            .sending()
+            .send(SENDER, "reader@example.com")
+            .subject(format!("client {i}"))
+            .html("<p>bench</p>")
+            .await
+            .expect("sent");
+        sent.into_inner().message_id
+    }
+
+    /// Stops the mock.
+    pub async fn shutdown(self) {
+        self.server.shutdown().await;
+    }
+}
