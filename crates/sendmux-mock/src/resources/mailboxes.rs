@@ -327,8 +327,14 @@ fn me(ctx: Ctx<'_>) -> Result<Out, ApiError> {
         return Err(not_found());
     }
     let mut store = ctx.store();
-    // The mailbox's own ETag: `me` changes exactly when the mailbox does.
-    let etag = store.mailboxes.rendered(ctx.team, id)?.etag;
-    let json = crate::api::to_json(&store.mailboxes.get(ctx.team, id)?.me());
+    let used = store.mailbox_api.used_bytes(id);
+    // `me` changes when the mailbox does or its stored mail grows or
+    // shrinks: the mailbox's ETag with the usage folded in.
+    let mailbox_etag = store.mailboxes.rendered(ctx.team, id)?.etag;
+    let etag = format!(
+        "W/\"{:016x}\"",
+        crate::ids::hash_bytes(used, mailbox_etag.as_bytes())
+    );
+    let json = crate::api::to_json(&store.mailboxes.get(ctx.team, id)?.me(used));
     Ok(ctx.conditional(&Rendered { json, etag }))
 }

@@ -922,3 +922,24 @@ async fn the_admin_route_delivers_mail() {
         .unwrap();
     assert_eq!(unknown.status(), 404);
 }
+
+#[tokio::test]
+async fn me_counts_the_stored_mail_and_its_etag_follows() {
+    let s = setup().await;
+    let before = s.mbx.get("/mailbox/me").await;
+    assert_eq!(before.status, 200);
+    assert_eq!(before.json()["data"]["quota_used_bytes"], 0);
+    let etag = before.header("etag").to_owned();
+
+    s.server
+        .deliver(&s.key, mail("Weighty", &"z".repeat(5_000)))
+        .unwrap();
+    let after = s.mbx.get("/mailbox/me").await;
+    let used = after.json()["data"]["quota_used_bytes"].as_u64().unwrap();
+    assert!(used >= 5_000, "{used}");
+    assert_ne!(
+        after.header("etag"),
+        etag,
+        "the ETag must change with the usage"
+    );
+}

@@ -62,6 +62,13 @@ impl Store {
     }
 
     /// The state of `mailbox_id` for a change, if it was ever used.
+    /// Bytes of mail stored in `mailbox_id` (0 before its first message).
+    pub(crate) fn used_bytes(&self, mailbox_id: &str) -> u64 {
+        self.mailboxes
+            .get(mailbox_id)
+            .map_or(0, |data| data.usage().0)
+    }
+
     pub(crate) fn existing_mut(&mut self, mailbox_id: &str) -> Option<&mut MailboxData> {
         self.mailboxes.get_mut(mailbox_id)
     }

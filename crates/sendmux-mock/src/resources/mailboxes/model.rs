@@ -214,7 +214,7 @@ impl Serialize for Mailbox {
 pub(crate) struct MailboxMe<'a> {
     #[serde(flatten)]
     mailbox: MailboxView<'a>,
-    /// The mock stores no messages, so nothing is in use.
+    /// Bytes of the mail stored in it.
     quota_used_bytes: u64,
 }
 
@@ -231,11 +231,12 @@ impl Mailbox {
         }
     }
 
-    /// The mailbox as `GET /mailbox/me` shows it.
-    pub(crate) fn me(&self) -> MailboxMe<'_> {
+    /// The mailbox as `GET /mailbox/me` shows it, with `used_bytes` of
+    /// mail stored.
+    pub(crate) fn me(&self, used_bytes: u64) -> MailboxMe<'_> {
         MailboxMe {
             mailbox: self.view(),
-            quota_used_bytes: 0,
+            quota_used_bytes: used_bytes,
         }
     }
 
