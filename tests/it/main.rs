@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod generated_client;
+mod mailbox_e2e;
 mod management;
 mod soak_sending;
 mod soak;
