@@ -1073,6 +1073,16 @@ impl Request<Response<QueryChanges>> {
         self.check(checked).param("limit", limit)
     }
 
+    /// Stop at this id: later positions are left out (message list only).
+    pub fn up_to_id(self, id: impl Into<String>) -> Self {
+        self.id_param("up_to_id", id.into())
+    }
+
+    /// Ask the server to count the list (`total`; message list only).
+    pub fn calculate_total(self, calculate: bool) -> Self {
+        self.declared("calculate_total", calculate)
+    }
+
     /// Follows `has_more` from the [`since`](Self::since) state until
     /// caught up, keeping this request's filter and sort.
     ///

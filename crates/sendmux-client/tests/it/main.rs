@@ -15,6 +15,8 @@ mod fixtures;
 mod hardening;
 mod idempotency;
 mod lowlevel;
+mod mailbox;
+mod mailbox_sync;
 mod mailboxes;
 mod network;
 mod operations;
