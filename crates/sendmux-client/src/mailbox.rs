@@ -107,6 +107,8 @@ mod send;
 mod sync;
 mod threads;
 
+pub mod events;
+
 use sendmux_operations::{Location, Operation};
 
 use crate::Client;

@@ -90,6 +90,11 @@ pub(crate) struct Call {
     pub(crate) retry: Option<Box<crate::retry::RetryPolicy>>,
     /// The answer carries a secret: nothing quoting its body may be logged.
     pub(crate) sensitive: bool,
+    /// A successful answer's body is handed over unread
+    /// ([`Raw::stream`]): an event stream or a download, read by the
+    /// caller as it arrives. The attempt's timeout then bounds the wait
+    /// for the head only; the caller bounds the body's pauses.
+    pub(crate) streamed: bool,
 }
 
 impl Call {
@@ -110,6 +115,7 @@ impl Call {
             timeout: None,
             retry: None,
             sensitive: false,
+            streamed: false,
         }
     }
 
@@ -164,6 +170,9 @@ pub(crate) struct Raw {
     pub(crate) status: u16,
     pub(crate) body: Bytes,
     pub(crate) meta: ResponseMeta,
+    /// The unread body of a streamed call's answer (its headers are in
+    /// `meta`); `None` otherwise.
+    pub(crate) stream: Option<reqwest::Response>,
 }
 
 impl Raw {
@@ -214,12 +223,35 @@ impl Failure {
     }
 }
 
+/// The whole-request limit of a streamed call: in effect none (a year
+/// keeps the timer's arithmetic far from overflowing).
+const STREAMED_TOTAL: Duration = Duration::from_secs(365 * 24 * 3600);
+
+/// A streamed call's head did not arrive within the attempt's timeout.
+fn head_timeout(call: &Call, elapsed: tokio::time::error::Elapsed) -> Failure {
+    let idempotent = call.idempotent();
+    Failure {
+        error: Error::MaybeSent {
+            message: "the attempt timed out".into(),
+            timeout: true,
+            idempotent,
+            idempotency_key: call.idempotency_key.as_ref().map(|k| k.as_str().to_owned()),
+            attempts: 0,
+            source: Box::new(elapsed),
+        },
+        retryable: idempotent,
+        retry_after: None,
+        in_flight: false,
+        timeout: true,
+    }
+}
+
 /// Size of the chunks a streamed body is read in.
 const STREAM_CHUNK: usize = 64 * 1024;
 
 /// The body of one attempt and, for a stream, its `Content-Length` (a
 /// stream without one would go out chunked, which uploads refuse).
-async fn body(payload: &Payload) -> Result<(reqwest::Body, Option<u64>), Error> {
+pub(crate) async fn body(payload: &Payload) -> Result<(reqwest::Body, Option<u64>), Error> {
     match payload {
         Payload::Bytes(bytes) => Ok((reqwest::Body::from(bytes.clone()), None)),
         Payload::File { path, expected } => {
@@ -521,9 +553,16 @@ impl Client {
             } else {
                 &inner.http
             };
+            // A streamed body may flow for hours: the timeout bounds the
+            // head here, and the caller each pause of the body.
+            let total = if call.streamed {
+                STREAMED_TOTAL
+            } else {
+                timeout
+            };
             let mut request = http
                 .request(call.op.method.clone(), url)
-                .timeout(timeout)
+                .timeout(total)
                 .header(
                     header::ACCEPT,
                     HeaderValue::from_static(call.op.accept().as_str()),
@@ -563,7 +602,15 @@ impl Client {
                 };
             }
 
-            let mut response = match request.send().await {
+            let sent = if call.streamed {
+                match tokio::time::timeout(timeout, request.send()).await {
+                    Ok(sent) => sent,
+                    Err(elapsed) => return Err(head_timeout(call, elapsed)),
+                }
+            } else {
+                request.send().await
+            };
+            let mut response = match sent {
                 Ok(response) => response,
                 Err(e) => return Err(self.transport_failure(call, e)),
             };
@@ -571,6 +618,21 @@ impl Client {
             // Moved, not copied: reading the body does not need the headers.
             let meta = ResponseMeta::new(status, std::mem::take(response.headers_mut()));
             let accepted = (200..300).contains(&status) || (status == 304 && call.op.if_none_match);
+            if accepted && call.streamed {
+                #[cfg(feature = "conformance")]
+                if let Some(checker) = &inner.conformance
+                    && let Err(error) =
+                        checker.check(call, status, &meta.headers, &[], meta.request_id())
+                {
+                    return Err(Failure::fatal(error));
+                }
+                return Ok(Raw {
+                    status,
+                    body: Bytes::new(),
+                    meta,
+                    stream: Some(response),
+                });
+            }
             let cap = call.max_body.unwrap_or(inner.max_response_bytes);
             let body = match read_capped(response, cap).await {
                 Ok(body) => body,
@@ -608,7 +670,12 @@ impl Client {
             }
 
             if accepted {
-                return Ok(Raw { status, body, meta });
+                return Ok(Raw {
+                    status,
+                    body,
+                    meta,
+                    stream: None,
+                });
             }
             if (300..400).contains(&status) {
                 return Err(Failure {
@@ -801,7 +868,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &HeaderName) -> Option<&'a str> 
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
-enum ReadError {
+pub(crate) enum ReadError {
     Transport(reqwest::Error),
     TooLarge(Bytes),
 }
@@ -810,7 +877,7 @@ enum ReadError {
 /// arrives in one chunk is returned without a copy; otherwise the buffer is
 /// sized from `Content-Length` when the server sends one, so reading never
 /// holds more than the body plus one chunk.
-async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
+pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
     let declared = response.content_length();
     if let Some(len) = declared
         && len > cap as u64
