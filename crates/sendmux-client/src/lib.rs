@@ -134,6 +134,7 @@ pub mod sending;
 pub mod sse;
 pub mod sending_accounts;
 mod transport;
+mod uploads;
 mod validate;
 pub mod webhook;
 pub mod webhooks;

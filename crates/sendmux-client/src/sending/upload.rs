@@ -26,6 +26,7 @@ use crate::request::{Body, Json, Request, data};
 use crate::response::Response;
 use crate::secret::Secret;
 use crate::transport::{Call, Payload};
+use crate::uploads::{file_name, upload_url, without_query};
 
 /// An uploaded file's metadata: its id for `attachments`, name, type,
 /// size and when the id expires (the generated model).
@@ -156,13 +157,9 @@ impl UploadIntent {
 
 impl fmt::Debug for UploadIntent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let url = self
-            .upload_url
-            .split_once('?')
-            .map_or(self.upload_url.as_str(), |(url, _)| url);
         f.debug_struct("UploadIntent")
             .field("upload_id", &self.upload_id)
-            .field("upload_url", &url)
+            .field("upload_url", &without_query(&self.upload_url))
             .field("expires_at", &self.expires_at)
             .field("max_size_bytes", &self.max_size_bytes)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
@@ -463,35 +460,6 @@ fn bad_header(name: &str) -> InvalidInput {
         format!("lists a header {name:?} that cannot be sent"),
         "start a new upload",
     )
-}
-
-/// The server's upload URL: absolute http(s), no credentials.
-fn upload_url(raw: &str) -> Result<reqwest::Url, InvalidInput> {
-    let shown = crate::client::redact_userinfo(raw);
-    let refused = |problem: String| InvalidInput::new("upload_url", problem, "start a new upload");
-    let url =
-        reqwest::Url::parse(raw).map_err(|e| refused(format!("{shown:?} is not a URL ({e})")))?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-        return Err(refused(format!("{shown:?} is not an http(s) URL")));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(refused(format!("{shown:?} carries credentials")));
-    }
-    Ok(url)
-}
-
-/// The name a file is uploaded under.
-fn file_name(path: &Path) -> Result<String, InvalidInput> {
-    path.file_name()
-        .and_then(|name| name.to_str())
-        .map(str::to_owned)
-        .ok_or_else(|| {
-            InvalidInput::new(
-                "file",
-                format!("{} has no UTF-8 file name", path.display()),
-                "pass the path of a file, e.g. `reports/2026-11.pdf`",
-            )
-        })
 }
 
 /// [`Sending::upload_reader`]: set options, then await. One attempt only.
