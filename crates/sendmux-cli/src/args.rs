@@ -11,6 +11,12 @@ Examples:
   sendmux --mock domains add mail.acme.com      # try it without an account
   sendmux domains list -o json --jq '.items[].domain'
 
+Where the API key and base URL come from, first found wins:
+  1. a flag: --api-key, --api-key-file, --base-url
+  2. the environment: SENDMUX_API_KEY, SENDMUX_BASE_URL
+  3. the profile: --profile NAME, else SENDMUX_PROFILE, else `default`,
+     saved by `sendmux auth login` (see `sendmux auth status`)
+
 Exit codes:
   0  success
   1  unexpected internal failure
@@ -39,8 +45,9 @@ pub(crate) struct GlobalArgs {
     /// API key (a root key, `smx_root_...`), or `-` to read one line from
     /// stdin. A key given here is visible to every user of the machine (`ps`)
     /// and ends up in shell history: the environment (SENDMUX_API_KEY),
-    /// --api-key-file or `--api-key -` keep it out of the process list.
-    /// Either flag wins over SENDMUX_API_KEY.
+    /// --api-key-file, `--api-key -` or a profile (`sendmux auth login`)
+    /// keep it out of the process list. Either flag wins over
+    /// SENDMUX_API_KEY, which wins over the profile.
     // Not clap's `env`: clap counts an environment value as given, so
     // `conflicts_with` would reject `--api-key-file` whenever the variable is set.
     #[arg(long, global = true, value_name = "KEY|-")]
@@ -51,16 +58,28 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, value_name = "PATH", conflicts_with = "api_key")]
     pub(crate) api_key_file: Option<PathBuf>,
 
-    /// API base URL.
+    /// API base URL (default: the profile's, else https://app.sendmux.ai/api/v1).
     // `hide_env_values`: a URL may carry credentials (`user:pw@`); `--help` must not print them.
     #[arg(long, env = "SENDMUX_BASE_URL", global = true, hide_env_values = true)]
     pub(crate) base_url: Option<String>,
+
+    /// The saved profile (`sendmux auth login --profile NAME`) whose key and
+    /// base URL to use when no flag or environment variable gives them.
+    #[arg(long, env = "SENDMUX_PROFILE", global = true, value_name = "NAME")]
+    pub(crate) profile: Option<String>,
 
     /// Output format: `table` for people; `json`, `jsonl` (one compact
     /// object per line; a list's items one per line) or `yaml` for scripts.
     /// A list in `json` or `yaml` is `{"items": [...], "next_cursor": ...}`.
     /// Default: `table` on a terminal, `json` otherwise (and with --jq).
-    #[arg(long, short = 'o', value_enum, global = true)]
+    /// Given twice, the last one counts (an alias may set one).
+    #[arg(
+        long,
+        short = 'o',
+        value_enum,
+        global = true,
+        overrides_with = "output"
+    )]
     pub(crate) output: Option<OutputFormat>,
 
     /// Filter the JSON output with a jq expression (e.g. `.items[].id`),
@@ -145,6 +164,10 @@ pub(crate) enum Command {
     /// Call any operation of the API by its operationId, or by METHOD and PATH.
     #[command(after_help = API_HELP)]
     Api(ApiArgs),
+    /// Save API keys as profiles, show which key is in use, remove them.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  sendmux auth login\n  sendmux auth status")]
+    Auth(crate::groups::auth::AuthCommand),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     #[command(after_help = COMPLETION_HELP)]
     Completion {

@@ -1,13 +1,13 @@
 //! What each subcommand does: build the client (or start the embedded mock),
 //! call the API, hand the result to `output`.
 
-use std::io::{BufRead, IsTerminal};
-use std::path::Path;
+use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use sendmux_client::{Client, DomainMode, VerificationStatus};
+use sendmux_client::{Client, DomainMode, Secret, VerificationStatus};
 
 use crate::args::{Cli, Command, DomainsCommand, FiltersCommand, ModeArg, OutputFormat};
+use crate::credentials::{self, KEY_ENV, Source};
 use crate::failure::Failure;
 use crate::records::{Column, col};
 use crate::{groups, output};
@@ -27,16 +27,17 @@ const MOCK_API_KEY: &str = "smx_root_mock";
 
 /// Runs one parsed command line.
 pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
-    // The local webhook receiver and completions call no API: no key needed.
-    match cli.command {
+    let global = cli.global;
+    // These need no client (the receiver and completions call no API;
+    // `auth` builds its own from the key it is given).
+    let command = match cli.command {
         Command::Webhooks(groups::webhooks::WebhooksCommand::Listen(args)) => {
             return groups::webhooks::listen(args, format).await;
         }
         Command::Completion { shell } => return completion(shell),
-        _ => {}
-    }
-    let global = cli.global;
-    let api_key = api_key(global.api_key, global.api_key_file.as_deref())?;
+        Command::Auth(command) => return groups::auth::run(command, &global, format).await,
+        command => command,
+    };
     // Keep the mock alive until the command is done.
     let mut mock = None;
     let (api_key, base_url) = if global.mock {
@@ -45,6 +46,8 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
                 "--mock and --base-url cannot be combined: --mock runs against its own embedded server".into(),
             ));
         }
+        // A saved key stays out of the mock; one given for this run is used.
+        let api_key = credentials::given_key(&global)?;
         let server = sendmux_mock::MockServer::start().await.map_err(|e| {
             Failure::Internal(format!("cannot start the embedded mock server: {e}"))
         })?;
@@ -54,27 +57,37 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         );
         let url = server.base_url();
         mock = Some(server);
-        (
-            api_key.unwrap_or_else(|| MOCK_API_KEY.to_string()),
-            Some(url),
-        )
+        let key = api_key.map_or_else(|| Secret::from(MOCK_API_KEY), |(key, _)| key);
+        (key, Some(url))
     } else {
-        let Some(key) = api_key else {
-            return Err(Failure::Usage(
-                "no API key. Set SENDMUX_API_KEY or pass --api-key-file (or --api-key) with a root key (smx_root_...).\n  \
+        let settings = credentials::resolve(&global)?;
+        let Some((key, key_from)) = settings.key else {
+            return Err(Failure::Usage(format!(
+                "no API key. Run `sendmux auth login` to save one, set {KEY_ENV}, or pass --api-key-file \
+                 (or --api-key) with a root key (smx_root_...).\n  \
                  To try the CLI without an account, add --mock to run against an embedded mock server."
-                    .into(),
-            ));
+            )));
         };
-        (key, global.base_url)
+        // A profile chosen on purpose whose key loses to a flag or the
+        // environment: say so, or the wrong account is a surprise.
+        if settings.profile_from != Source::Default
+            && key_from != Source::Profile(settings.profile.clone())
+        {
+            eprintln!(
+                "note: using the API key from {key_from}, not the one of profile {} ({key_from} wins over a profile)",
+                settings.profile
+            );
+        }
+        (key, settings.base_url.map(|(url, _)| url))
     };
 
-    let mut builder = Client::builder().api_key(api_key);
+    let mut builder = Client::builder().api_key(api_key.expose_secret());
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
     let client = builder.build()?;
-    let result = match cli.command {
+    let base_url = client.base_url().to_owned();
+    let result = match command {
         Command::Domains(command) => domains(&client, command, format).await,
         Command::Mailboxes(command) => groups::mailboxes::run(&client, command, format).await,
         Command::Webhooks(command) => groups::webhooks::run(&client, command, format).await,
@@ -85,11 +98,12 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         Command::Logs(command) => groups::logs::run(&client, command, format).await,
         Command::Api(args) => crate::api::run(&client, args, format).await,
         Command::Completion { shell } => completion(shell),
+        Command::Auth(command) => groups::auth::run(command, &global, format).await,
     };
     if let Some(server) = mock {
         server.shutdown().await;
     }
-    result
+    result.map_err(|failure| crate::failure::base_url_hint(failure, &base_url))
 }
 
 /// `sendmux completion SHELL`: the script that teaches SHELL our commands.
@@ -97,60 +111,6 @@ fn completion(shell: clap_complete::Shell) -> Result<(), Failure> {
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut crate::command(), "sendmux", &mut script);
     output::write_bytes(&script)
-}
-
-/// The key to use: `--api-key` (`-` reads stdin) or `--api-key-file`, else
-/// `SENDMUX_API_KEY`; `None` when none is set. Errors never quote the key or
-/// the file's content.
-fn api_key(flag: Option<String>, file: Option<&Path>) -> Result<Option<String>, Failure> {
-    let key = match (flag, file) {
-        (Some(flag), _) if flag == "-" => {
-            let line = first_line(std::io::stdin().lock())
-                .map_err(|e| Failure::Usage(format!("cannot read the API key from stdin: {e}")))?;
-            Some(line).filter(|k| !k.is_empty()).ok_or_else(|| {
-                Failure::Usage("--api-key -: stdin has no API key on its first line".into())
-            })?
-        }
-        (Some(flag), _) => flag,
-        (None, Some(path)) => {
-            let line = std::fs::File::open(path)
-                .and_then(|f| first_line(std::io::BufReader::new(f)))
-                .map_err(|e| {
-                    Failure::Usage(format!(
-                        "--api-key-file {}: cannot read the API key: {e}",
-                        path.display()
-                    ))
-                })?;
-            Some(line).filter(|k| !k.is_empty()).ok_or_else(|| {
-                Failure::Usage(format!(
-                    "--api-key-file {}: the first line is empty",
-                    path.display()
-                ))
-            })?
-        }
-        (None, None) => match std::env::var("SENDMUX_API_KEY") {
-            Ok(key) => key,
-            Err(std::env::VarError::NotPresent) => String::new(),
-            Err(std::env::VarError::NotUnicode(_)) => {
-                return Err(Failure::Usage("SENDMUX_API_KEY is not valid UTF-8".into()));
-            }
-        },
-    };
-    // An empty value counts as unset, as it did with clap's `env`.
-    Ok(Some(key).filter(|k| !k.is_empty()))
-}
-
-/// The first line of `reader`, without its line ending or surrounding
-/// spaces. Reads at most 64 KiB, so a wrong path (a log, a device) cannot
-/// fill memory.
-fn first_line(reader: impl BufRead) -> std::io::Result<String> {
-    let mut bytes = Vec::new();
-    reader.take(64 * 1024).read_until(b'\n', &mut bytes)?;
-    // The I/O error for bad UTF-8 carries no content, unlike `FromUtf8Error`'s bytes.
-    let text = String::from_utf8(bytes).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "not valid UTF-8 text")
-    })?;
-    Ok(text.trim().to_string())
 }
 
 async fn domains(

@@ -28,6 +28,8 @@ pub(crate) enum Failure {
     PipeClosed,
     /// The `--jq` filter failed on the output (the call itself succeeded).
     JqRun(String),
+    /// Another failure, with a line on what to do about it.
+    Hinted { failure: Box<Failure>, hint: String },
     /// Something that should not happen.
     Internal(String),
 }
@@ -39,10 +41,19 @@ impl From<sendmux_client::Error> for Failure {
 }
 
 impl Failure {
-    /// The documented exit code (see `args::EXIT_CODES_HELP`).
+    /// This failure with `hint` printed below it.
+    pub(crate) fn with_hint(self, hint: impl Into<String>) -> Failure {
+        Failure::Hinted {
+            failure: Box::new(self),
+            hint: hint.into(),
+        }
+    }
+
+    /// The documented exit code (see `args::ROOT_HELP`).
     pub(crate) fn exit_code(&self) -> u8 {
         use sendmux_client::Error as E;
         match self {
+            Failure::Hinted { failure, .. } => failure.exit_code(),
             Failure::PipeClosed => 0,
             Failure::Usage(_) | Failure::JqRun(_) => 2,
             Failure::Io(_) | Failure::Internal(_) => 1,
@@ -73,6 +84,7 @@ impl Failure {
             Failure::Usage(message) => format!("error: {message}"),
             Failure::Io(message) => format!("error: {message}"),
             Failure::PipeClosed => String::new(),
+            Failure::Hinted { failure, hint } => format!("{}\n  hint: {hint}", failure.render()),
             Failure::JqRun(message) => format!("error: {}", clean(message)),
             Failure::Internal(message) => format!("internal error: {message}"),
             Failure::VerificationFailed { id } => format!(
@@ -152,6 +164,35 @@ impl Failure {
     }
 }
 
+/// `failure` with a hint when it looks like a base URL that lacks the
+/// API's `/api/v1`: a 404 that is the server's "no route" answer, or whose
+/// body is not the API's error envelope at all.
+pub(crate) fn base_url_hint(failure: Failure, base_url: &str) -> Failure {
+    use sendmux_client::Error as E;
+    let no_route = match &failure {
+        Failure::Client(E::Api(api)) => {
+            api.status == 404 && api.message.starts_with("no route for")
+        }
+        Failure::Client(E::Undecodable { status, .. }) => *status == Some(404),
+        _ => false,
+    };
+    let trimmed = base_url.trim_end_matches('/');
+    let path = trimmed
+        .split_once("://")
+        .map_or(trimmed, |(_, rest)| rest)
+        .split_once('/')
+        .map_or("", |(_, path)| path);
+    if !no_route || path.ends_with("api/v1") {
+        return failure;
+    }
+    let hint = format!(
+        "the base URL {} has no /api/v1 and the server knows no such route; try --base-url {}/api/v1",
+        clean(base_url),
+        clean(trimmed)
+    );
+    failure.with_hint(hint)
+}
+
 /// The command line that repeats this call with idempotency key `key`:
 /// the same arguments, any earlier key replaced, and never the API key
 /// (the environment or a key file supplies it again).
@@ -198,6 +239,56 @@ fn shell_quote(arg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_no_route_404_on_a_base_url_without_api_v1_gets_a_hint() {
+        let api = |status: u16, message: &str| {
+            let body = format!(
+                r#"{{"ok":false,"error":{{"code":"not_found","message":"{message}","retryable":false}},"meta":{{"request_id":"req_1"}}}}"#
+            );
+            Failure::Client(sendmux_client::Error::from_response(
+                status,
+                &http::HeaderMap::new(),
+                body.as_bytes(),
+            ))
+        };
+        let hinted = base_url_hint(
+            api(404, "no route for GET /domains"),
+            "http://127.0.0.1:8080",
+        );
+        let text = hinted.render();
+        assert!(
+            text.contains("try --base-url http://127.0.0.1:8080/api/v1"),
+            "{text}"
+        );
+        assert_eq!(hinted.exit_code(), 3);
+        let html = Failure::Client(sendmux_client::Error::from_response(
+            404,
+            &http::HeaderMap::new(),
+            b"<html>Not Found</html>",
+        ));
+        assert!(
+            base_url_hint(html, "https://example.com/")
+                .render()
+                .contains("/api/v1")
+        );
+        for (failure, url) in [
+            (
+                api(404, "no route for GET /domains"),
+                "http://127.0.0.1:8080/api/v1/",
+            ),
+            (api(404, "domain not found"), "http://127.0.0.1:8080"),
+            (
+                api(500, "no route for GET /domains"),
+                "http://127.0.0.1:8080",
+            ),
+        ] {
+            assert!(
+                !base_url_hint(failure, url).render().contains("hint"),
+                "{url}"
+            );
+        }
+    }
 
     #[test]
     fn the_repeat_command_drops_the_api_key_and_sets_the_idempotency_key() {

@@ -17,10 +17,12 @@ use clap::{CommandFactory, Parser};
 mod api;
 mod args;
 mod commands;
+mod credentials;
 mod failure;
 mod groups;
 mod jq;
 mod output;
+mod profiles;
 mod records;
 mod terminal;
 

@@ -342,6 +342,66 @@ fn mock_mode_runs_the_main_job_without_an_account() {
 }
 
 #[test]
+fn mock_mode_says_how_to_keep_state_for_the_suggested_command() {
+    let outcome =
+        run(bare_sendmux().args(["--mock", "-o", "table", "domains", "add", "mail.acme.com"]));
+    assert_eq!(outcome.code, 0, "{}", outcome.stderr);
+    assert!(
+        outcome.stdout.contains("sendmux domains verify mdom_"),
+        "{}",
+        outcome.stdout
+    );
+    assert!(
+        outcome.stderr.contains("state ended with this command"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome.stderr.contains("sendmux-mock --port 8080"),
+        "{}",
+        outcome.stderr
+    );
+    assert!(
+        outcome
+            .stderr
+            .contains("--base-url http://127.0.0.1:8080/api/v1"),
+        "{}",
+        outcome.stderr
+    );
+    // Nothing suggested, nothing to say.
+    let listed = run(bare_sendmux().args(["--mock", "-o", "json", "billing", "balance"]));
+    assert_eq!(listed.code, 0, "{}", listed.stderr);
+    assert!(!listed.stderr.contains("sendmux-mock"), "{}", listed.stderr);
+}
+
+#[test]
+fn a_base_url_without_api_v1_gets_a_hint() {
+    let harness = start(Propagation::default());
+    let base = harness.mock().base_url();
+    let bare = base.strip_suffix("/api/v1").unwrap();
+    let outcome = run(bare_sendmux().args([
+        "--base-url",
+        bare,
+        "--api-key",
+        "smx_root_cli_tests",
+        "domains",
+        "list",
+    ]));
+    assert_eq!(outcome.code, 3, "{}", outcome.stderr);
+    assert!(
+        outcome
+            .stderr
+            .contains(&format!("try --base-url {bare}/api/v1")),
+        "{}",
+        outcome.stderr
+    );
+    // A missing resource under the right base URL is no such case.
+    let missing = run(cli(&harness, "table").args(["domains", "get", "mdom_nope"]));
+    assert_eq!(missing.code, 3, "{}", missing.stderr);
+    assert!(!missing.stderr.contains("hint"), "{}", missing.stderr);
+}
+
+#[test]
 fn the_key_never_appears_in_verbose_output() {
     let harness = start(Propagation::default());
     let outcome = run(cli(&harness, "json").args(["--verbose", "domains", "list"]));

@@ -18,6 +18,7 @@ use crate::args::{FilterModeArg, OutputFormat};
 use crate::failure::Failure;
 use crate::records::{self, Column, ListText};
 
+pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod logs;
 pub(crate) mod mailboxes;
