@@ -63,6 +63,15 @@ pub(crate) struct GlobalArgs {
     #[arg(long, env = "SENDMUX_BASE_URL", global = true, hide_env_values = true)]
     pub(crate) base_url: Option<String>,
 
+    /// Sending API base URL, for `send` (default: https://smtp.sendmux.ai/api/v1).
+    #[arg(
+        long,
+        env = "SENDMUX_SENDING_BASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub(crate) sending_base_url: Option<String>,
+
     /// The saved profile (`sendmux auth login --profile NAME`) whose key and
     /// base URL to use when no flag or environment variable gives them.
     #[arg(long, env = "SENDMUX_PROFILE", global = true, value_name = "NAME")]
@@ -161,6 +170,9 @@ pub(crate) enum Command {
         after_help = "Examples:\n  sendmux logs emails --status failed\n  sendmux logs tail --interval 10s"
     )]
     Logs(crate::groups::logs::LogsCommand),
+    /// Send an email, or a batch from a JSON-lines file (with a mailbox key).
+    #[command(after_help = crate::groups::send::HELP)]
+    Send(Box<crate::groups::send::SendArgs>),
     /// Call any operation of the API by its operationId, or by METHOD and PATH.
     #[command(after_help = API_HELP)]
     Api(ApiArgs),

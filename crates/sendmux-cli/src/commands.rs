@@ -85,6 +85,19 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
+    // The Sending API's host: the embedded mock's own port, else the flag or its variable.
+    let sending_base_url = match &mock {
+        Some(server) if global.sending_base_url.is_none() => Some(server.sending_base_url()),
+        Some(_) => {
+            return Err(Failure::Usage(
+                "--mock and --sending-base-url cannot be combined: --mock runs against its own embedded server".into(),
+            ));
+        }
+        None => global.sending_base_url.clone(),
+    };
+    if let Some(url) = sending_base_url {
+        builder = builder.sending_base_url(url);
+    }
     let client = builder.build()?;
     let base_url = client.base_url().to_owned();
     let result = match command {
@@ -96,6 +109,7 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         }
         Command::Billing(command) => groups::billing::run(&client, command, format).await,
         Command::Logs(command) => groups::logs::run(&client, command, format).await,
+        Command::Send(args) => groups::send::run(&client, *args, format, global.mock).await,
         Command::Api(args) => crate::api::run(&client, args, format).await,
         Command::Completion { shell } => completion(shell),
         Command::Auth(command) => groups::auth::run(command, &global, format).await,

@@ -30,6 +30,9 @@ pub(crate) enum Failure {
     JqRun(String),
     /// Another failure, with a line on what to do about it.
     Hinted { failure: Box<Failure>, hint: String },
+    /// Some items of a many-item command were not done (each reported on
+    /// stdout): a summary, and the exit code of the worst of them.
+    Incomplete { summary: String, code: u8 },
     /// Something that should not happen.
     Internal(String),
 }
@@ -54,6 +57,7 @@ impl Failure {
         use sendmux_client::Error as E;
         match self {
             Failure::Hinted { failure, .. } => failure.exit_code(),
+            Failure::Incomplete { code, .. } => *code,
             Failure::PipeClosed => 0,
             Failure::Usage(_) | Failure::JqRun(_) => 2,
             Failure::Io(_) | Failure::Internal(_) => 1,
@@ -85,6 +89,7 @@ impl Failure {
             Failure::Io(message) => format!("error: {message}"),
             Failure::PipeClosed => String::new(),
             Failure::Hinted { failure, hint } => format!("{}\n  hint: {hint}", failure.render()),
+            Failure::Incomplete { summary, .. } => format!("error: {summary}"),
             Failure::JqRun(message) => format!("error: {}", clean(message)),
             Failure::Internal(message) => format!("internal error: {message}"),
             Failure::VerificationFailed { id } => format!(

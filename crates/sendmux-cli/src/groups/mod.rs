@@ -22,6 +22,7 @@ pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod logs;
 pub(crate) mod mailboxes;
+pub(crate) mod send;
 pub(crate) mod sending_accounts;
 pub(crate) mod webhooks;
 
