@@ -1,5 +1,8 @@
 //! What the send benchmarks share: the mock with a verified domain and a
 //! mailbox whose key sends, and one send through each variant.
+// Benchmark scaffolding: a setup or send that fails must stop the run
+// loudly rather than be measured.
+#![allow(clippy::expect_used)]
 
 use sendmux_mock::{MockServer, Propagation};
 use serde::{Deserialize, Serialize};
