@@ -102,7 +102,7 @@ async fn delivered_mail_and_flag_changes_reach_every_client_through_the_change_f
 
     let synced = changes(mailbox.changes_since(before.clone()).await.unwrap());
     let messages = synced.get(ResourceType::Messages).unwrap();
-    assert_eq!(messages.created, [id.clone()]);
+    assert_eq!(messages.created, [id.as_str()]);
     assert!(messages.updated.is_empty() && messages.destroyed.is_empty());
     assert_ne!(messages.new_state, messages.old_state);
     let after_delivery = synced.states();
@@ -129,7 +129,7 @@ async fn delivered_mail_and_flag_changes_reach_every_client_through_the_change_f
     // ...and the first client sees it as an update.
     let synced = changes(mailbox.changes_since(after_delivery).await.unwrap());
     let messages = synced.get(ResourceType::Messages).unwrap();
-    assert_eq!(messages.updated, [id.clone()]);
+    assert_eq!(messages.updated, [id.as_str()]);
     assert!(messages.created.is_empty());
     let again = changes(mailbox.changes_since(synced.states()).await.unwrap());
     assert!(again.is_empty(), "{again:?}");
@@ -314,7 +314,7 @@ async fn every_mailbox_operation_decodes_the_mocks_answers() {
     let folder_changes = changes(folders.changes_since(&folder_state).await.unwrap());
     assert_eq!(
         folder_changes.get(ResourceType::Folders).unwrap().created,
-        [archive.id.clone()]
+        [archive.id.as_str()]
     );
     let moved = folders
         .query_changes_since(&list_state)

@@ -11,7 +11,7 @@
 //! [`Mailbox`] is the handle: account calls (`me`, `session`, identities,
 //! quotas, usage, submissions) and sync sit on it, messages, threads and
 //! folders on [`Mailbox::messages`], [`Mailbox::threads`] and
-//! [`Mailbox::folders`]. Each method returns a [`Request`](crate::Request)
+//! [`Mailbox::folders`]. Each method returns a [`Request`]
 //! to adjust and await, except the batch calls and the sync helpers, which
 //! make as many requests as they need.
 //!
@@ -106,9 +106,6 @@ mod query;
 mod send;
 mod sync;
 mod threads;
-
-pub mod attachments;
-pub mod events;
 
 use sendmux_operations::{Location, Operation};
 
