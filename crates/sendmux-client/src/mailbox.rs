@@ -107,6 +107,9 @@ mod send;
 mod sync;
 mod threads;
 
+pub mod attachments;
+pub mod events;
+
 use sendmux_operations::{Location, Operation};
 
 use crate::Client;
