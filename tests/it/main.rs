@@ -2,7 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod generated_client;
+mod mailbox_attachments_e2e;
 mod mailbox_e2e;
+mod mailbox_events_e2e;
 mod management;
 mod soak_sending;
 mod soak;
