@@ -173,6 +173,10 @@ pub(crate) enum Command {
     /// Send an email, or a batch from a JSON-lines file (with a mailbox key).
     #[command(after_help = crate::groups::send::HELP)]
     Send(Box<crate::groups::send::SendArgs>),
+    /// Read, send and watch one mailbox's mail (with a mailbox key).
+    #[command(subcommand)]
+    #[command(after_help = crate::groups::mail::HELP)]
+    Mail(crate::groups::mail::MailCommand),
     /// Call any operation of the API by its operationId, or by METHOD and PATH.
     #[command(after_help = API_HELP)]
     Api(ApiArgs),

@@ -110,6 +110,7 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
         Command::Billing(command) => groups::billing::run(&client, command, format).await,
         Command::Logs(command) => groups::logs::run(&client, command, format).await,
         Command::Send(args) => groups::send::run(&client, *args, format, global.mock).await,
+        Command::Mail(command) => groups::mail::run(&client, command, format, global.mock).await,
         Command::Api(args) => crate::api::run(&client, args, format).await,
         Command::Completion { shell } => completion(shell),
         Command::Auth(command) => groups::auth::run(command, &global, format).await,

@@ -21,6 +21,7 @@ use crate::records::{self, Column, ListText};
 pub(crate) mod auth;
 pub(crate) mod billing;
 pub(crate) mod logs;
+pub(crate) mod mail;
 pub(crate) mod mailboxes;
 pub(crate) mod send;
 pub(crate) mod sending_accounts;
