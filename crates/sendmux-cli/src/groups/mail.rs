@@ -249,8 +249,8 @@ pub(crate) struct FlagArgs {
     /// Clear this keyword (repeatable).
     #[arg(long = "unkeyword", value_name = "KEYWORD")]
     unkeyword: Vec<String>,
-    /// Only change the message if it still has this ETag (from `read -o json`'s
-    /// source, or an earlier change).
+    /// Only change the message if it still has this ETag (printed by an
+    /// earlier `flag`).
     #[arg(long)]
     if_match: Option<String>,
 }
