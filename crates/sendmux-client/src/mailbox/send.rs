@@ -18,7 +18,7 @@ pub type SendMessage =
 
 /// A file attached to a message sent from the mailbox: small content
 /// inline (base64 in the JSON body), or a file uploaded before by its
-/// blob id.
+/// blob id (an upload's answer converts with `From`).
 ///
 /// ```
 /// use sendmux_client::mailbox::MessageAttachment;
@@ -95,6 +95,25 @@ impl MessageAttachment {
 impl From<wire::SendAttachment> for MessageAttachment {
     fn from(attachment: wire::SendAttachment) -> Self {
         Self(attachment)
+    }
+}
+
+/// An uploaded file (the answer of an attachment upload), sent by its
+/// blob id with the name and type it was uploaded with.
+impl From<&wire::MailboxAttachmentUploadResult> for MessageAttachment {
+    fn from(uploaded: &wire::MailboxAttachmentUploadResult) -> Self {
+        Self::blob(
+            uploaded.blob_id.clone(),
+            uploaded.filename.clone(),
+            uploaded.content_type.clone(),
+        )
+    }
+}
+
+/// An uploaded file, as for the borrowed answer.
+impl From<wire::MailboxAttachmentUploadResult> for MessageAttachment {
+    fn from(uploaded: wire::MailboxAttachmentUploadResult) -> Self {
+        Self::blob(uploaded.blob_id, uploaded.filename, uploaded.content_type)
     }
 }
 

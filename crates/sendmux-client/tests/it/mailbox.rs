@@ -1111,12 +1111,18 @@ async fn sending_carries_an_idempotency_key_and_both_kinds_of_attachment() {
                     "custom_headers": {"X-Campaign": "reports"},
                     "attachments": [
                         {"filename": "a.txt", "content_type": "text/plain", "content": "aGVsbG8="},
-                        {"blob_id": "blob_1", "filename": "big.pdf", "content_type": "application/pdf"}
+                        {"blob_id": "blob_1", "filename": "big.pdf", "content_type": "application/pdf"},
+                        {"blob_id": "blob_2", "filename": "up.csv", "content_type": "text/csv"}
                     ]
                 }));
             then.respond_with(responder);
         })
         .await;
+    // The answer of an upload attaches by its blob id.
+    let uploaded: sendmux_client::types::MailboxAttachmentUploadResult = serde_json::from_value(
+        json!({"blob_id": "blob_2", "filename": "up.csv", "content_type": "text/csv", "size_bytes": 3}),
+    )
+    .unwrap();
     let sent = mailbox(&server)
         .messages()
         .send("ada@example.com", "Your report")
@@ -1140,6 +1146,7 @@ async fn sending_carries_an_idempotency_key_and_both_kinds_of_attachment() {
             "big.pdf",
             "application/pdf",
         ))
+        .attach(&uploaded)
         .await
         .unwrap();
     assert_eq!(sent.message_id, "msg_out");
