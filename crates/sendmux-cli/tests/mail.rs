@@ -127,7 +127,7 @@ fn ls_prints_messages_as_a_table_and_as_json() {
     let list = json(&harness, &key, &["ls"]);
     assert_eq!(
         column(&list, "id"),
-        [second.clone(), first.clone()],
+        [second.as_str(), first.as_str()],
         "{list}"
     );
     assert_eq!(column(&list, "subject"), ["Lunch?", "Invoice 42"]);
@@ -135,12 +135,12 @@ fn ls_prints_messages_as_a_table_and_as_json() {
     assert_eq!(list["next_cursor"], Value::Null);
 
     let from_ada = json(&harness, &key, &["ls", "--from", "ada@example.com"]);
-    assert_eq!(column(&from_ada, "id"), [first.clone()], "{from_ada}");
+    assert_eq!(column(&from_ada, "id"), [first.as_str()], "{from_ada}");
     let page = json(&harness, &key, &["ls", "--limit", "1"]);
-    assert_eq!(column(&page, "id"), [second.clone()]);
+    assert_eq!(column(&page, "id"), [second.as_str()]);
     let cursor = page["next_cursor"].as_str().unwrap();
     let next = json(&harness, &key, &["ls", "--limit", "1", "--cursor", cursor]);
-    assert_eq!(column(&next, "id"), [first.clone()]);
+    assert_eq!(column(&next, "id"), [first.as_str()]);
 
     let threads = json(&harness, &key, &["ls", "--threads"]);
     assert_eq!(
@@ -206,7 +206,7 @@ fn flag_seen_takes_a_message_off_the_unread_list() {
     let first = deliver(&harness, &key, "ada@example.com", "One", "1");
     let second = deliver(&harness, &key, "ada@example.com", "Two", "2");
     let unread = json(&harness, &key, &["ls", "--unread"]);
-    assert_eq!(column(&unread, "id"), [second.clone(), first.clone()]);
+    assert_eq!(column(&unread, "id"), [second.as_str(), first.as_str()]);
 
     let flagged = json(
         &harness,
@@ -216,11 +216,11 @@ fn flag_seen_takes_a_message_off_the_unread_list() {
     assert_eq!(flagged["flags"]["seen"], true, "{flagged}");
     assert_eq!(flagged["flags"]["flagged"], true, "{flagged}");
     let unread = json(&harness, &key, &["ls", "--unread"]);
-    assert_eq!(column(&unread, "id"), [second.clone()], "{unread}");
+    assert_eq!(column(&unread, "id"), [second.as_str()], "{unread}");
     let read = json(&harness, &key, &["ls", "--read"]);
-    assert_eq!(column(&read, "id"), [first.clone()], "{read}");
+    assert_eq!(column(&read, "id"), [first.as_str()], "{read}");
     let starred = json(&harness, &key, &["ls", "--flagged"]);
-    assert_eq!(column(&starred, "id"), [first.clone()], "{starred}");
+    assert_eq!(column(&starred, "id"), [first.as_str()], "{starred}");
 
     let table = ok(mail(&harness, &key, "table").args(["flag", &first, "--unseen"])).stdout;
     assert!(table.starts_with("Message updated."), "{table}");
@@ -243,9 +243,9 @@ fn rm_and_mv_move_a_message_to_trash() {
     let removed = ok(mail(&harness, &key, "table").args(["rm", &first])).stdout;
     assert_eq!(removed.trim(), format!("Moved message {first} to Trash."));
     let trash = json(&harness, &key, &["ls", "--folder", "trash"]);
-    assert_eq!(column(&trash, "id"), [first.clone()], "{trash}");
+    assert_eq!(column(&trash, "id"), [first.as_str()], "{trash}");
     let inbox = json(&harness, &key, &["ls", "--folder", "Inbox"]);
-    assert_eq!(column(&inbox, "id"), [second.clone()], "{inbox}");
+    assert_eq!(column(&inbox, "id"), [second.as_str()], "{inbox}");
 
     // Only Trash is a place `mv` can reach.
     harness.mock().clear_requests();
@@ -267,7 +267,7 @@ fn rm_and_mv_move_a_message_to_trash() {
     assert_eq!(unconfirmed.code, 2, "{}", unconfirmed.stderr);
     ok(mail(&harness, &key, "table").args(["rm", &first, "--permanent", "--yes"]));
     let trash = json(&harness, &key, &["ls", "--folder", "trash"]);
-    assert_eq!(column(&trash, "id"), [second.clone()], "{trash}");
+    assert_eq!(column(&trash, "id"), [second.as_str()], "{trash}");
 
     let unknown = run(mail(&harness, &key, "table").args(["ls", "--folder", "nowhere"]));
     assert_eq!(unknown.code, 2, "{}", unknown.stderr);
@@ -327,7 +327,7 @@ fn send_puts_the_message_in_the_sent_folder() {
     assert_eq!(sent["status"], "queued", "{sent}");
     let message_id = sent["message_id"].as_str().unwrap().to_owned();
     let folder = json(&harness, &key, &["ls", "--folder", "sent"]);
-    assert_eq!(column(&folder, "id"), [message_id.clone()], "{folder}");
+    assert_eq!(column(&folder, "id"), [message_id.as_str()], "{folder}");
     assert_eq!(column(&folder, "subject"), ["Quarterly report"]);
     assert_eq!(folder["items"][0]["to"][0]["email"], "ada@example.com");
     let sends: Vec<_> = harness

@@ -14,9 +14,9 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
 use futures::TryStreamExt;
-use sendmux_client::mailbox::{Mailbox, MessageAttachment, RawBodyPart};
+use sendmux_client::mailbox::{Mailbox, MessageAttachment, MessageQuery, RawBodyPart};
 use sendmux_client::types::{MailboxAddress, MailboxFolder, MailboxMessageContent};
-use sendmux_client::{Client, Error, IdempotencyKey, Surface};
+use sendmux_client::{Client, Error, IdempotencyKey, Request, Surface};
 
 use super::ListArgs;
 use crate::args::OutputFormat;
@@ -125,6 +125,15 @@ pub(crate) struct LsArgs {
     /// Only this folder: an id, a role such as `inbox` or `sent`, or a name.
     #[arg(long, value_name = "FOLDER")]
     folder: Option<String>,
+    #[command(flatten)]
+    filters: FilterArgs,
+    #[command(flatten)]
+    page: ListArgs,
+}
+
+/// The message filters of `mail ls`.
+#[derive(Debug, Args)]
+pub(crate) struct FilterArgs {
     /// Only unread messages.
     #[arg(long, conflicts_with = "read")]
     unread: bool,
@@ -161,8 +170,6 @@ pub(crate) struct LsArgs {
     /// Received before this time (RFC 3339).
     #[arg(long, value_name = "TIME")]
     before: Option<String>,
-    #[command(flatten)]
-    page: ListArgs,
 }
 
 /// `mail send`.
@@ -490,63 +497,36 @@ async fn mailbox_client(client: &Client, mock: bool) -> Result<Client, Failure> 
 
 /// `mail ls`: messages, or threads, with the filters given.
 async fn ls(mailbox: &Mailbox, args: LsArgs, format: OutputFormat) -> Result<(), Failure> {
-    let folder = match &args.folder {
-        Some(given) => Some(find_folder(mailbox, given).await?.id),
+    let LsArgs {
+        threads,
+        folder,
+        filters,
+        page,
+    } = args;
+    let folder = match folder {
+        Some(given) => Some(find_folder(mailbox, &given).await?.id),
         None => None,
     };
-    let unread = match (args.unread, args.read) {
-        (true, _) => Some(true),
-        (_, true) => Some(false),
-        _ => None,
-    };
-    if args.threads {
-        let mut request = mailbox.threads().list();
-        if let Some(folder) = folder {
-            request = request.folder_id(folder);
-        }
-        if let Some(unread) = unread {
-            request = request.is_unread(unread);
-        }
-        if let Some(text) = args.search {
-            request = request.text(text);
-        }
-        if let Some(who) = args.participant {
-            request = request.participant(who);
-        }
-        if args.has_attachment {
-            request = request.has_attachment(true);
-        }
-        if let Some(time) = args.after {
-            request = request.after(time);
-        }
-        if let Some(time) = args.before {
-            request = request.before(time);
-        }
-        // Filters threads do not take fail in the client, before any I/O.
-        if let Some(text) = args.from {
-            request = request.from(text);
-        }
-        if let Some(text) = args.to {
-            request = request.to(text);
-        }
-        if let Some(text) = args.subject {
-            request = request.subject(text);
-        }
-        if let Some(keyword) = args.keyword {
-            request = request.keyword(keyword);
-        }
-        if args.flagged {
-            request = request.keyword("$flagged");
-        }
-        let empty = "No threads match.";
-        return super::list(format, request, args.page, THREADS, empty).await;
+    if threads {
+        let request = filtered(mailbox.threads().list(), filters, folder);
+        return super::list(format, request, page, THREADS, "No threads match.").await;
     }
-    let mut request = mailbox.messages().list();
+    let request = filtered(mailbox.messages().list(), filters, folder);
+    super::list(format, request, page, MESSAGES, "No messages match.").await
+}
+
+/// `request` with the filters of `args`. A filter the list does not take
+/// (threads have no `--from`) fails in the client, before any I/O.
+fn filtered<T: MessageQuery>(
+    mut request: Request<T>,
+    args: FilterArgs,
+    folder: Option<String>,
+) -> Request<T> {
     if let Some(folder) = folder {
         request = request.folder_id(folder);
     }
-    if let Some(unread) = unread {
-        request = request.is_unread(unread);
+    if args.unread || args.read {
+        request = request.is_unread(args.unread);
     }
     if let Some(text) = args.search {
         request = request.text(text);
@@ -559,6 +539,9 @@ async fn ls(mailbox: &Mailbox, args: LsArgs, format: OutputFormat) -> Result<(),
     }
     if let Some(text) = args.subject {
         request = request.subject(text);
+    }
+    if let Some(who) = args.participant {
+        request = request.participant(who);
     }
     if let Some(keyword) = args.keyword {
         request = request.keyword(keyword);
@@ -575,8 +558,7 @@ async fn ls(mailbox: &Mailbox, args: LsArgs, format: OutputFormat) -> Result<(),
     if let Some(time) = args.before {
         request = request.before(time);
     }
-    let empty = "No messages match.";
-    super::list(format, request, args.page, MESSAGES, empty).await
+    request
 }
 
 /// The folder `given` names: its id, else a built-in role, else its name
