@@ -18,6 +18,8 @@ use serde_json::json;
 
 use crate::app::{App, RateLimits, lock};
 use crate::config::{FaultConfig, Propagation, RateLimit};
+use crate::mocking::OperationRef;
+use crate::mocking::stubs::{self, NewReply};
 use crate::resources::{self, domains, mailboxes};
 
 /// Reserved prefix of the admin endpoints.
@@ -31,6 +33,11 @@ pub(crate) fn routes(app: &Arc<App>) -> Router<Arc<App>> {
             get(get_faults).put(put_faults).delete(clear_faults),
         )
         .route("/__mock/requests", get(get_requests).delete(clear_requests))
+        .route(
+            "/__mock/stubs",
+            get(get_stubs).post(post_stub).delete(clear_stubs),
+        )
+        .route("/__mock/stubs/{id}", axum::routing::delete(delete_stub))
         .route("/__mock/domains", get(get_domains))
         .route("/__mock/mailboxes", get(get_mailboxes))
         .route("/__mock/mailboxes/{id}/messages", post(deliver_message))
@@ -154,6 +161,98 @@ async fn get_requests(State(app): State<Arc<App>>) -> Response {
 async fn clear_requests(State(app): State<Arc<App>>) -> Response {
     lock(&app.log).clear();
     json_response(StatusCode::OK, json!({ "ok": true }))
+}
+
+/// Every stub, armed or used up, with how often it answered.
+async fn get_stubs(State(app): State<Arc<App>>) -> Response {
+    let stubs = lock(&app.mocking.stubs).listing();
+    json_response(StatusCode::OK, json!({ "stubs": stubs }))
+}
+
+/// `{"operation", "status", "body"?, "times"?, "headers"?, "unchecked"?}`
+/// or `{"operation", "error", "times"?, "headers"?}`: arms a stub (see
+/// `MockServer::stub` and `MockServer::fail_next`); answers `201` with it.
+async fn post_stub(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewStub {
+        operation: String,
+        #[serde(default)]
+        status: Option<u16>,
+        #[serde(default)]
+        body: Option<serde_json::Value>,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        times: Option<u64>,
+        #[serde(default)]
+        headers: std::collections::BTreeMap<String, String>,
+        #[serde(default)]
+        unchecked: bool,
+    }
+    let new: NewStub = match parse(&body) {
+        Ok(new) => new,
+        Err(e) => return bad_request(e),
+    };
+    let reply = match (new.status, new.error) {
+        (Some(status), None) => NewReply::Body {
+            status,
+            body: new.body.unwrap_or_default(),
+        },
+        (None, Some(code)) if new.body.is_none() => NewReply::Error(code),
+        (None, Some(_)) => {
+            return bad_request(
+                "an `error` stub answers the code's envelope: it takes no `body`".to_owned(),
+            );
+        }
+        _ => {
+            return bad_request(
+                "a stub needs either `status` (with an optional `body`) or `error` (a code)"
+                    .to_owned(),
+            );
+        }
+    };
+    for (name, value) in &new.headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err()
+            || http::HeaderValue::from_str(value).is_err()
+        {
+            return bad_request(format!("`{name}` is not a valid header name and value"));
+        }
+    }
+    let operation = OperationRef::from(new.operation.as_str()).resolve();
+    let mut stub = match stubs::arm(&app, operation, reply, new.times, !new.unchecked) {
+        Ok(stub) => stub,
+        Err(e) => return bad_request(e),
+    };
+    for (name, value) in &new.headers {
+        stub = stub.insert_header(name, value);
+    }
+    let info = lock(&app.mocking.stubs)
+        .listing()
+        .into_iter()
+        .find(|s| s.id == stub.id());
+    json_response(StatusCode::CREATED, json!(info))
+}
+
+/// Disarms every stub.
+async fn clear_stubs(State(app): State<Arc<App>>) -> Response {
+    let removed = lock(&app.mocking.stubs).clear();
+    json_response(StatusCode::OK, json!({ "ok": true, "removed": removed }))
+}
+
+/// Disarms one stub.
+async fn delete_stub(
+    State(app): State<Arc<App>>,
+    axum::extract::Path(id): axum::extract::Path<u64>,
+) -> Response {
+    if lock(&app.mocking.stubs).remove(id) {
+        json_response(StatusCode::OK, json!({ "ok": true }))
+    } else {
+        json_response(
+            StatusCode::NOT_FOUND,
+            json!({ "ok": false, "error": format!("no stub {id}") }),
+        )
+    }
 }
 
 /// Header naming the API key whose team `GET /__mock/domains` (and

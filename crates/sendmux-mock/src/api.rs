@@ -1,6 +1,6 @@
 //! The request pipeline every API route goes through: auth, rate limit,
-//! not-implemented, faults, body checks, idempotency, handler, common
-//! headers, request log.
+//! the test's stubs, not-implemented, faults, body checks, idempotency,
+//! handler, common headers, request log (and the test's expectations).
 //!
 //! Each step is a stage: a method of `Exchange` (the one context of a
 //! request) that may answer early. `Exchange::run` calls them in order.
@@ -23,6 +23,8 @@ use crate::app::{
     App, IdemBegin, IdemKey, KeyClass, Listener, LogEntry, RateOutcome, StoredResponse, lock,
 };
 use crate::config::{FaultKind, FaultPhase};
+use crate::mocking::expectations::CallSummary;
+use crate::mocking::{Call, received, trimmed};
 use crate::resources::sending::KeylessAuth;
 use crate::resources::{self, Ctx, Handler};
 use crate::serve::{AbortConnection, BodyTimeout};
@@ -425,6 +427,11 @@ struct Trace {
     replayed: bool,
     /// The operation has no handler: answered 501.
     not_implemented: bool,
+    /// The request body was read (by the body stage or the stub stage).
+    body_read: bool,
+    /// The stub that answered, and whether its answer is checked against
+    /// the spec.
+    stub: Option<(u64, bool)>,
 }
 
 /// Counts API requests in progress.
@@ -740,6 +747,7 @@ impl<'a> Exchange<'a> {
     async fn run(&mut self) -> Result<Out, Stop> {
         self.authenticate()?;
         self.rate_limit()?;
+        self.stub().await?;
         // After auth and rate limit, so an unimplemented operation still
         // answers a wrong key like the API would.
         self.find_handler()?;
@@ -798,6 +806,43 @@ impl<'a> Exchange<'a> {
         match rate.retry_after {
             Some(retry) => Err(ApiError::rate_limited(retry).into()),
             None => Ok(()),
+        }
+    }
+
+    /// A stub the test arranged for this operation answers instead of the
+    /// handler. Only when one is armed, the body is read (and checked, so
+    /// a request the API would refuse is refused, and uses up no stub) to
+    /// match the stub's conditions against.
+    async fn stub(&mut self) -> Stage {
+        if !self.app.mocking.stubs_armed_for(self.op) {
+            return Ok(());
+        }
+        self.read_body().await?;
+        let answer = {
+            let call = Call::new(&self.parts.headers, self.seen_body());
+            self.app.mocking.take_stub(self.op, &call)
+        };
+        let Some(answer) = answer else {
+            return Ok(());
+        };
+        self.trace.stub = Some((answer.id, answer.checked));
+        let path = self.parts.uri.path();
+        Err(Stop::Answer(answer.into_out(
+            self.app,
+            self.op,
+            path,
+            self.request_id,
+        )))
+    }
+
+    /// The body as read: empty for an operation that takes none, `None`
+    /// when the request was answered before its body was read.
+    fn seen_body(&self) -> Option<&Bytes> {
+        static EMPTY: Bytes = Bytes::new();
+        if self.op.request.is_none() {
+            Some(&EMPTY)
+        } else {
+            self.trace.body_read.then_some(&self.raw_body)
         }
     }
 
@@ -885,8 +930,9 @@ impl<'a> Exchange<'a> {
             self.app.settings.max_body_bytes
         };
         let bytes = read_limited(self.app, &self.parts.headers, body, limit).await?;
-        self.json = validate::request_body(self.op, request, self.parts, &bytes)?;
         self.raw_body = bytes;
+        self.trace.body_read = true;
+        self.json = validate::request_body(self.op, request, self.parts, &self.raw_body)?;
         Ok(())
     }
 
@@ -985,7 +1031,9 @@ impl<'a> Exchange<'a> {
             parts: self.parts,
             params: self.op.match_path(path).unwrap_or_default(),
             body: self.json.take(),
-            raw_body: std::mem::take(&mut self.raw_body),
+            // A reference count, not a copy: the log and the expectations
+            // read the body after the handler.
+            raw_body: self.raw_body.clone(),
         };
         let out = match handler(ctx) {
             Ok(out) => out,
@@ -1028,7 +1076,10 @@ impl<'a> Exchange<'a> {
                 .rate_check(None, KeyClass::of_surface(self.op.surface))
         });
         let status = out.status;
-        let body_copy = self.app.settings.self_check.then(|| out.body.clone());
+        // A checked stub's answer is always held against the spec: a test
+        // should learn when its stub says what the API never would.
+        let stub_checked = self.trace.stub.is_some_and(|(_, checked)| checked);
+        let body_copy = (self.app.settings.self_check || stub_checked).then(|| out.body.clone());
         let mut resp = finish(out, rate);
         self.log(status, resp.headers(), body_copy);
         if self.trace.abort {
@@ -1037,38 +1088,88 @@ impl<'a> Exchange<'a> {
         resp
     }
 
-    /// The request log entry, with the optional spec check of our answer.
+    /// The request body the log keeps: a JSON body that was read, up to
+    /// the capture limit, secrets redacted.
+    fn kept_body(&self) -> Option<Bytes> {
+        let request = self.op.request?;
+        if request.media_type != MediaType::Json || !self.trace.body_read {
+            return None;
+        }
+        received::capture(&self.raw_body, self.app.settings.body_capture)
+    }
+
+    /// The request log entry, with the optional spec check of our answer,
+    /// and the call counted for the test's expectations.
     fn log(&mut self, status: StatusCode, headers: &HeaderMap, body: Option<Bytes>) {
-        if self.app.settings.log_capacity == 0 {
+        let logging = self.app.settings.log_capacity > 0;
+        let observed = self.app.mocking.observes(self.op);
+        let stub = self.trace.stub;
+        if !logging && !observed && stub.is_none_or(|(_, checked)| !checked) {
             return;
         }
         let parts = self.parts;
-        let trace = &mut self.trace;
-        let written = !trace.abort || trace.handler_ran;
+        let written = !self.trace.abort || self.trace.handler_ran;
+        let path = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned());
         // The spec check of our own output is opt-in: it costs more than
         // the rest of the request. A 501 is skipped: its `not_implemented`
         // code is the mock's own, outside the spec's `ApiErrorCode` enum,
         // and would be reported on every request of an unimplemented
         // operation.
-        let violations = match body {
-            Some(body) if written && !trace.not_implemented => {
-                let path = parts.uri.path_and_query().map_or("", |pq| pq.as_str());
-                validate::spec_for(self.op)
-                    .validate_response(&parts.method, path, status.as_u16(), headers, &body)
-                    .violations
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect()
-            }
+        let violations: Vec<String> = match body {
+            Some(body) if written && !self.trace.not_implemented => validate::spec_for(self.op)
+                .validate_response(&parts.method, &path, status.as_u16(), headers, &body)
+                .violations
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             _ => Vec::new(),
         };
+        if let Some((id, true)) = stub
+            && !violations.is_empty()
+        {
+            lock(&self.app.mocking.stubs).violated(
+                id,
+                format!(
+                    "{} {path} -> {}: {}",
+                    parts.method,
+                    status.as_u16(),
+                    violations.join("\n")
+                ),
+            );
+        }
+        let kept = self.kept_body();
+        let body_size = if self.trace.body_read {
+            self.raw_body.len()
+        } else {
+            0
+        };
+        if observed {
+            let shown = match &kept {
+                Some(kept) => trimmed(&String::from_utf8_lossy(kept), 200),
+                None if body_size > 0 => format!("({body_size} bytes, not kept)"),
+                None => String::new(),
+            };
+            let summary = CallSummary {
+                method: parts.method.to_string(),
+                path: path.clone(),
+                status: written.then_some(status.as_u16()),
+                body: shown,
+                stub: stub.map(|(id, _)| id),
+            };
+            let call = Call::new(&parts.headers, self.seen_body());
+            self.app.mocking.observe(self.op, &call, &summary);
+        }
+        if !logging {
+            return;
+        }
+        let trace = &mut self.trace;
         self.app.record(LogEntry {
             request_id: self.request_id.to_owned(),
             method: parts.method.clone(),
-            path: parts
-                .uri
-                .path_and_query()
-                .map_or_else(|| parts.uri.path().to_owned(), |pq| pq.as_str().to_owned()),
+            path,
             operation: self.op.id,
             surface: self.op.surface,
             port: self.app.settings.listeners.port(self.listener),
@@ -1079,6 +1180,9 @@ impl<'a> Exchange<'a> {
             connection_closed: trace.abort,
             replayed: trace.replayed,
             violations,
+            body: kept,
+            body_size,
+            stub: stub.map(|(id, _)| id),
         });
     }
 }

@@ -27,6 +27,8 @@ pub(crate) struct Settings {
     pub(crate) log_capacity: usize,
     /// Validate every response against the spec and log violations.
     pub(crate) self_check: bool,
+    /// Largest JSON request body the log keeps (0: none).
+    pub(crate) body_capture: usize,
     /// Deadline for a whole request body, counted from its head.
     pub(crate) body_read_timeout: Duration,
     /// Bearer token the admin API requires, when set.
@@ -90,6 +92,8 @@ pub(crate) struct App {
     pub(crate) webhook_dispatch: Dispatch,
     /// Mailbox API event streams: adjustable settings, shutdown signal.
     pub(crate) mailbox_runtime: crate::resources::mailbox_api::Runtime,
+    /// What a test arranged: stubs, expectations, setup problems.
+    pub(crate) mocking: crate::mocking::Mocking,
 }
 
 /// Empty resources for `settings`.
@@ -134,6 +138,7 @@ impl App {
             api_in_flight: AtomicUsize::new(0),
             webhook_dispatch: Dispatch::new(),
             mailbox_runtime: crate::resources::mailbox_api::Runtime::new(events),
+            mocking: crate::mocking::Mocking::default(),
         }
     }
 
@@ -464,6 +469,13 @@ pub(crate) struct LogEntry {
     pub(crate) connection_closed: bool,
     pub(crate) replayed: bool,
     pub(crate) violations: Vec<String>,
+    /// The JSON request body as kept: at most the capture limit, fields
+    /// named like secrets already redacted (`mocking::received::capture`).
+    pub(crate) body: Option<Bytes>,
+    /// Size of the request body as read (0 when none was read).
+    pub(crate) body_size: usize,
+    /// The stub that answered, if one did.
+    pub(crate) stub: Option<u64>,
 }
 
 impl LogEntry {
@@ -483,11 +495,21 @@ impl LogEntry {
         out
     }
 
+    /// The packed headers as (name, value) pairs, in order.
+    pub(crate) fn header_pairs(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.headers.lines().filter_map(|l| l.split_once(':'))
+    }
+
+    /// The kept body decoded, when it is JSON.
+    pub(crate) fn body_json(&self) -> Option<serde_json::Value> {
+        self.body
+            .as_ref()
+            .and_then(|b| serde_json::from_slice(b).ok())
+    }
+
     fn to_record(&self) -> RequestRecord {
         let headers: Vec<(String, String)> = self
-            .headers
-            .lines()
-            .filter_map(|l| l.split_once(':'))
+            .header_pairs()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         let idempotency_key = headers
@@ -509,6 +531,9 @@ impl LogEntry {
             connection_closed: self.connection_closed,
             replayed: self.replayed,
             violations: self.violations.clone(),
+            body: self.body_json(),
+            body_size: self.body_size,
+            stub: self.stub,
         }
     }
 }
@@ -553,6 +578,21 @@ pub struct RequestRecord {
     /// Whether this response was an idempotent replay.
     pub replayed: bool,
     /// Spec violations of the response, when the server checks its own
-    /// output ([`MockServerBuilder::self_check`](crate::MockServerBuilder::self_check)).
+    /// output ([`MockServerBuilder::self_check`](crate::MockServerBuilder::self_check)),
+    /// and always for an answer of a checked stub ([`MockServer::stub`]).
+    ///
+    /// [`MockServer::stub`]: crate::MockServer::stub
     pub violations: Vec<String>,
+    /// The JSON request body, when it was read and is at most
+    /// [`MockServerBuilder::request_body_capture`](crate::MockServerBuilder::request_body_capture)
+    /// bytes (64 KiB by default). Every field whose name contains
+    /// `password`, `secret`, `token`, `api_key` or `authorization` holds
+    /// `"[redacted]"` instead of its value.
+    pub body: Option<serde_json::Value>,
+    /// Size in bytes of the request body as read; 0 when the request had
+    /// none or was answered before its body was read.
+    pub body_size: usize,
+    /// Id of the stub that answered ([`Stub::id`](crate::Stub::id)), when
+    /// one did.
+    pub stub: Option<u64>,
 }

@@ -38,7 +38,10 @@
 //! | --- | --- |
 //! | `GET /__mock/health` | liveness |
 //! | `GET`/`PUT`/`DELETE /__mock/faults` | read, replace, clear the fault rules ([`FaultConfig`] as JSON) |
-//! | `GET`/`DELETE /__mock/requests` | the request log ([`RequestRecord`]s), or clear it |
+//! | `GET`/`DELETE /__mock/requests` | the request log ([`RequestRecord`]s, with request bodies up to 64 KiB, secret fields redacted), or clear it |
+//! | `POST /__mock/stubs` | arms a stub ([`MockServer::stub`]): `{"operation": "managementCreateDomain", "status": 409, "body": {...}, "times": 1}`, or an error envelope by code ([`MockServer::fail_next`]): `{"operation": ..., "error": "conflict", "times": 2}`; optional `"headers": {"name": "value"}` and `"unchecked": true`; without `times` it answers every call. Answers `201` with the stub; `400` for an unknown operation or code |
+//! | `GET /__mock/stubs` | every stub: `{"stubs": [{"id", "operation", "status", "error"?, "remaining", "served", "armed", "unchecked", "violation"?}]}` |
+//! | `DELETE /__mock/stubs` | disarms every stub (`{"removed": N}`); `DELETE /__mock/stubs/{id}` one |
 //! | `GET /__mock/domains` | stored domains and their count; with `X-Mock-Api-Key: KEY` (or, without an admin token, `Authorization`), only that key's team |
 //! | `GET /__mock/mailboxes` | stored mailboxes (deleted ones too, never their keys) and their count; the same team selection as `/__mock/domains` |
 //! | `POST /__mock/webhooks/events` | `{"event_type": "message.bounced", "mailbox_id": null}` publishes a message event to the webhooks of the team named by `X-Mock-Api-Key` (see [`MockServer::emit_webhook_event`]); answers `{"event_id"}` |
@@ -46,12 +49,59 @@
 //! | `PUT /__mock/credits` | `{"credits": N}` sets the balance of the team named by `X-Mock-Api-Key` to N messages' worth (see [`MockServer::set_sending_credits`]) |
 //! | `POST /__mock/mailboxes/{id}/messages` | delivers a message to mailbox `id` as [`MockServer::deliver`] does: `{"from", "to"?, "cc"?, "subject"?, "text"?, "html"?, "in_reply_to"?, "headers"?: [[name, value]], "spam"?, "attachments"?: [{"filename", "content_type"?, "content_base64" or "generated_size_bytes"}]}`; answers `201 {"mailbox_id", "message_id", "thread_id"}` |
 //! | `GET`/`PUT /__mock/event_stream` | [`EventStreamConfig`] (ping interval, pings on or off, cut after N events) as JSON, for streams opened afterwards |
-//! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log |
+//! | `POST /__mock/reset` | forget every stored resource, idempotency keys, rate windows and the log (stubs, expectations and faults stay) |
 //! | `GET`/`PUT /__mock/propagation` | [`Propagation`] as JSON |
 //! | `GET`/`PUT /__mock/rate_limit` | [`RateLimit`] of root keys as JSON |
 //! | `GET`/`PUT /__mock/rate_limit/mailbox` | [`RateLimit`] of mailbox keys and agent tokens as JSON |
 //! | `POST /__mock/clock/advance` | `{"seconds": N}` moves the server clock forward |
 //! | `GET /__mock/operations` | every operation of the table: `{"operations": [{"id", "method", "path", "surface", "implemented"}, ...]}` |
+//!
+//! # In your own tests
+//!
+//! Add `sendmux-mock` as a dev-dependency and point the code under test at
+//! [`MockServer::base_url`]. Every operation of the table (by
+//! `ops::MANAGEMENT_CREATE_DOMAIN` or by its id) can be:
+//!
+//! - **stubbed**: [`MockServer::stub`] answers a status and body of your
+//!   choice, [`MockServer::fail_next`] the published error envelope of a
+//!   code with its usual status (`403`, `409`, `422`, `429` with
+//!   `Retry-After`, ...), every call or the next `n`; then the mock's own
+//!   handler answers again. Stubs answer after auth and before the
+//!   handler, and a stubbed answer that breaks the published document is
+//!   reported (see below), unless arranged with
+//!   [`MockServer::stub_unchecked`];
+//! - **expected**: [`MockServer::expect`] with
+//!   [`times`](Expectation::times), [`at_least`](Expectation::at_least),
+//!   [`at_most`](Expectation::at_most) and the
+//!   [`with_header`](Expectation::with_header) /
+//!   [`with_body_field`](Expectation::with_body_field) conditions;
+//! - **inspected**: [`MockServer::received`] lists its calls as
+//!   [`ReceivedRequest`]s, [`MockServer::received_as`] decodes their bodies
+//!   into a type of yours. `Authorization` and body fields named like
+//!   secrets (`password`, `secret`, `token`, ...) are redacted before the
+//!   log stores them.
+//!
+//! [`MockServer::verify`] checks the expectations, the stubs' answers and
+//! the setup (an unknown operation id or error code is reported there,
+//! never a panic where it was written) and returns an
+//! [`ExpectationError`] whose text lists what was expected and the calls
+//! that did arrive. Dropping the server checks whatever `verify` did not,
+//! and panics with the same text, unless the thread is already panicking.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use sendmux_mock::{ErrorCode, MockServer, ops};
+//!
+//! let server = MockServer::start().await?;
+//! server.fail_next(ops::MANAGEMENT_CREATE_DOMAIN, ErrorCode::Conflict, 1);
+//! server.expect(ops::MANAGEMENT_CREATE_DOMAIN).times(1);
+//! // ... call the code under test with server.base_url() and a
+//! // `smx_root_...` key; it should see a 409 and map it ...
+//! server.verify()?;
+//! let sent = server.received(ops::MANAGEMENT_CREATE_DOMAIN);
+//! assert_eq!(sent[0].body.as_ref().map(|b| b["domain"].clone()), Some("mail.acme.com".into()));
+//! # Ok(()) }
+//! ```
 //!
 //! # Behaviour worth knowing
 //!
@@ -260,6 +310,7 @@ mod clock;
 mod collection;
 mod config;
 mod ids;
+mod mocking;
 mod resources;
 mod serve;
 mod validate;
@@ -278,10 +329,18 @@ pub use app::RequestRecord;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use config::EventStreamConfig;
 pub use config::{FaultConfig, FaultKind, FaultPhase, FaultRule, Propagation, RateLimit};
+pub use mocking::OperationRef;
+pub use mocking::expectations::{Expectation, ExpectationError};
+pub use mocking::received::{DEFAULT_BODY_CAPTURE, ReceivedBodyError, ReceivedRequest};
+pub use mocking::stubs::{ErrorCode, Stub};
 pub use resources::domains::DomainSummary;
 pub use resources::mailbox_api::{DeliverError, InboundMessage};
 pub use resources::mailboxes::MailboxSummary;
 pub use resources::sending::OutboxMessage;
+/// The operation table the mock routes by: pass `ops::MANAGEMENT_CREATE_DOMAIN`
+/// (or the id, `"managementCreateDomain"`) to [`MockServer::stub`],
+/// [`MockServer::expect`] and [`MockServer::received`].
+pub use sendmux_operations::{Operation, ops};
 
 use app::{App, Listeners, RateLimits, Settings, lock};
 use clock::ServerClock;
@@ -426,6 +485,236 @@ impl MockServer {
     /// Empties the request log.
     pub fn clear_requests(&self) {
         lock(&self.app.log).clear();
+    }
+
+    /// The next calls of `operation` (every one, until narrowed with
+    /// [`Stub::times`]) answer `status` with `body`, exactly as given (no
+    /// envelope is added), instead of the handler. For use in a test of
+    /// code that calls the API:
+    ///
+    /// - The stub answers after auth and the rate limit (a call without a
+    ///   valid key still gets `401`) and after the request's body was
+    ///   checked (a request the API would refuse is refused, and uses up
+    ///   no answer). Its answer is not stored under an `Idempotency-Key`.
+    /// - The answer carries the usual headers: `X-Request-Id`,
+    ///   `Cache-Control`, `X-RateLimit-*`; an envelope body (an object
+    ///   with a boolean `ok`) gets this request's id as `meta.request_id`;
+    ///   an `ETag` (from the body) and a `Location` (the request's path
+    ///   and `data.id`) are added where the document declares them for
+    ///   that status, and `Retry-After: 1` to a `429` or `503`.
+    ///   [`Stub::insert_header`] sets any header.
+    /// - `Value::Null` as `body` sends no body (a `204`, a `304`).
+    /// - The answer is checked against the published document: one that
+    ///   breaks it (a field missing from `data`, a status the operation
+    ///   never answers) is listed in [`RequestRecord::violations`] and
+    ///   reported by [`verify`](Self::verify) and when the server is
+    ///   dropped, so a test does not rest on an answer the API would never
+    ///   give. [`stub_unchecked`](Self::stub_unchecked) skips the check.
+    /// - The newest armed stub of an operation answers first; when it is
+    ///   used up, older ones (or the handler) answer again.
+    ///
+    /// An operation id that names no operation arranges nothing; it is
+    /// reported by [`verify`](Self::verify) and on drop.
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use sendmux_mock::{MockServer, ops};
+    /// use serde_json::json;
+    ///
+    /// let server = MockServer::start().await?;
+    /// // The first listing answers an empty page; later ones are the mock's own.
+    /// server
+    ///     .stub(
+    ///         ops::MANAGEMENT_LIST_DOMAINS,
+    ///         200,
+    ///         json!({ "ok": true, "data": [], "pagination": { "has_more": false } }),
+    ///     )
+    ///     .times(1);
+    /// # Ok(()) }
+    /// ```
+    pub fn stub(
+        &self,
+        operation: impl Into<OperationRef>,
+        status: u16,
+        body: serde_json::Value,
+    ) -> Stub {
+        self.arrange(
+            "stub",
+            operation.into(),
+            mocking::stubs::NewReply::Body { status, body },
+            None,
+            true,
+        )
+    }
+
+    /// [`stub`](Self::stub) without the check against the published
+    /// document: for an answer the API does not describe, on purpose (a
+    /// malformed body, to test a client's decoding errors).
+    pub fn stub_unchecked(
+        &self,
+        operation: impl Into<OperationRef>,
+        status: u16,
+        body: serde_json::Value,
+    ) -> Stub {
+        self.arrange(
+            "stub_unchecked",
+            operation.into(),
+            mocking::stubs::NewReply::Body { status, body },
+            None,
+            false,
+        )
+    }
+
+    /// The next `times` calls of `operation` answer the error envelope of
+    /// `code` ([`ErrorCode`], or its text: `"conflict"`) with its usual
+    /// status: `403 insufficient_permissions`, `409 conflict`,
+    /// `422 validation_error`, `429 rate_limit_exceeded` and
+    /// `503 service_unavailable` (both retryable, with `Retry-After: 1`),
+    /// ... So code that calls the API can be tested on each error without
+    /// arranging the state that causes it. Otherwise like
+    /// [`stub`](Self::stub): after auth, not stored for idempotent replay,
+    /// the handler answers again afterwards. An unknown code arranges
+    /// nothing and is reported by [`verify`](Self::verify).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use sendmux_mock::{ErrorCode, MockServer, ops};
+    ///
+    /// let server = MockServer::start().await?;
+    /// server.fail_next(ops::MANAGEMENT_CREATE_DOMAIN, ErrorCode::Conflict, 1);
+    /// server.fail_next("managementGetDomain", "insufficient_permissions", 2);
+    /// # Ok(()) }
+    /// ```
+    pub fn fail_next(
+        &self,
+        operation: impl Into<OperationRef>,
+        code: impl AsRef<str>,
+        times: u64,
+    ) -> Stub {
+        self.arrange(
+            "fail_next",
+            operation.into(),
+            mocking::stubs::NewReply::Error(code.as_ref().to_owned()),
+            Some(times),
+            true,
+        )
+    }
+
+    fn arrange(
+        &self,
+        what: &str,
+        operation: OperationRef,
+        reply: mocking::stubs::NewReply,
+        times: Option<u64>,
+        checked: bool,
+    ) -> Stub {
+        match mocking::stubs::arm(&self.app, operation.resolve(), reply, times, checked) {
+            Ok(stub) => stub,
+            Err(problem) => {
+                self.app.mocking.problem(format!("{what}: {problem}"));
+                Stub::inert(&self.app)
+            }
+        }
+    }
+
+    /// Disarms every stub: the handlers answer from now on.
+    pub fn clear_stubs(&self) {
+        lock(&self.app.mocking.stubs).clear();
+    }
+
+    /// Expects calls of `operation`: at least one, until narrowed with
+    /// [`Expectation::times`], [`at_least`](Expectation::at_least) or
+    /// [`at_most`](Expectation::at_most), counting only calls that meet
+    /// [`with_header`](Expectation::with_header) and
+    /// [`with_body_field`](Expectation::with_body_field) when given.
+    /// Calls count from now on, whatever their answer.
+    ///
+    /// Checked by [`verify`](Self::verify), and when the server is dropped
+    /// (a panic with the same report, unless the thread is panicking
+    /// already or `verify` checked it).
+    ///
+    /// ```no_run
+    /// # async fn demo() -> std::io::Result<()> {
+    /// use sendmux_mock::{MockServer, ops};
+    ///
+    /// let server = MockServer::start().await?;
+    /// server
+    ///     .expect(ops::MANAGEMENT_CREATE_DOMAIN)
+    ///     .times(1)
+    ///     .with_body_field("/domain", "mail.acme.com");
+    /// // ... run the code under test against server.base_url() ...
+    /// if let Err(failed) = server.verify() {
+    ///     panic!("{failed}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn expect(&self, operation: impl Into<OperationRef>) -> Expectation {
+        mocking::expectations::expect(&self.app, operation.into().resolve())
+    }
+
+    /// Checks every expectation, every stub's answers and the test's setup
+    /// (unknown operation ids or error codes, bad header names). The error
+    /// is a readable report: what was expected, and the calls of that
+    /// operation that did arrive (method, path, status, trimmed body,
+    /// secrets redacted). What it checked is not checked again on drop.
+    pub fn verify(&self) -> Result<(), ExpectationError> {
+        mocking::expectations::verify(&self.app, true)
+    }
+
+    /// The calls of `operation` in the request log, oldest first, as typed
+    /// values: method, path and its parameters, query, headers
+    /// (`Authorization` redacted) and the JSON body (fields named like
+    /// secrets redacted; see
+    /// [`MockServerBuilder::request_body_capture`]). Bounded by the log
+    /// ([`MockServerBuilder::request_log_capacity`]).
+    ///
+    /// ```no_run
+    /// # async fn demo(server: sendmux_mock::MockServer) {
+    /// use sendmux_mock::ops;
+    ///
+    /// for call in server.received(ops::MANAGEMENT_CREATE_DOMAIN) {
+    ///     assert!(call.header("idempotency-key").is_some());
+    ///     println!("{:?} -> {:?}", call.body, call.status);
+    /// }
+    /// # }
+    /// ```
+    pub fn received(&self, operation: impl Into<OperationRef>) -> Vec<ReceivedRequest> {
+        let op = match operation.into().resolve() {
+            Ok(op) => op,
+            Err(problem) => {
+                self.app.mocking.problem(format!("received: {problem}"));
+                return Vec::new();
+            }
+        };
+        lock(&self.app.log)
+            .iter()
+            .filter(|entry| entry.operation == op.id)
+            .map(|entry| ReceivedRequest::from_entry(op, entry))
+            .collect()
+    }
+
+    /// The bodies of the calls of `operation`, oldest first, each decoded
+    /// into `T` (a type of the test's own, or of the client). Fails on the
+    /// first call without a kept JSON body or whose body does not decode.
+    ///
+    /// ```no_run
+    /// # async fn demo(server: sendmux_mock::MockServer) -> Result<(), sendmux_mock::ReceivedBodyError> {
+    /// #[derive(serde::Deserialize)]
+    /// struct NewDomain {
+    ///     domain: String,
+    /// }
+    /// let created: Vec<NewDomain> = server.received_as("managementCreateDomain")?;
+    /// assert_eq!(created[0].domain, "mail.acme.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn received_as<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: impl Into<OperationRef>,
+    ) -> Result<Vec<T>, ReceivedBodyError> {
+        self.received(operation)
+            .iter()
+            .map(ReceivedRequest::body_as)
+            .collect()
     }
 
     /// Forgets every stored resource, idempotency records, rate-limit
@@ -592,8 +881,22 @@ impl MockServer {
 }
 
 impl Drop for MockServer {
+    /// Stops the server, then checks what [`verify`](MockServer::verify)
+    /// has not checked yet: an expectation not met, a stub that answered
+    /// what the API never sends, or a setup mistake fails the test here,
+    /// with the same report. Not while the thread is already panicking
+    /// (a failed assertion stays the one reported).
+    #[allow(clippy::panic)]
     fn drop(&mut self) {
         let _ = self.shutdown.send(true);
+        if std::thread::panicking() {
+            return;
+        }
+        if let Err(failed) = mocking::expectations::verify(&self.app, false) {
+            // A test double's verdict: failing the test that owns the
+            // server is the point, as with an assertion.
+            panic!("{failed}");
+        }
     }
 }
 
@@ -612,6 +915,7 @@ pub struct MockServerBuilder {
     max_body_bytes: usize,
     log_capacity: usize,
     self_check: bool,
+    body_capture: usize,
     body_read_timeout: std::time::Duration,
     admin_token: Option<String>,
     webhooks: resources::webhooks::DeliverySettings,
@@ -635,6 +939,7 @@ impl Default for MockServerBuilder {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             log_capacity: DEFAULT_LOG_CAPACITY,
             self_check: false,
+            body_capture: DEFAULT_BODY_CAPTURE,
             body_read_timeout: DEFAULT_BODY_READ_TIMEOUT,
             admin_token: None,
             webhooks: resources::webhooks::DeliverySettings::default(),
@@ -660,6 +965,7 @@ impl fmt::Debug for MockServerBuilder {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("log_capacity", &self.log_capacity)
             .field("self_check", &self.self_check)
+            .field("body_capture", &self.body_capture)
             .field("body_read_timeout", &self.body_read_timeout)
             // A credential too: say whether there is one, never which.
             .field("admin_token", &self.admin_token.is_some())
@@ -893,6 +1199,19 @@ impl MockServerBuilder {
         self
     }
 
+    /// Largest JSON request body the request log keeps, in bytes (default
+    /// [`DEFAULT_BODY_CAPTURE`], 64 KiB; 0 keeps none). Kept bodies are
+    /// what [`MockServer::received`] decodes and what
+    /// [`RequestRecord::body`] shows, with the value of every field whose
+    /// name contains `password`, `secret`, `token`, `api_key` or
+    /// `authorization` replaced by `"[redacted]"` before it is stored.
+    /// Larger bodies, and binary ones, are counted
+    /// ([`RequestRecord::body_size`]) but not kept.
+    pub fn request_body_capture(mut self, bytes: usize) -> Self {
+        self.body_capture = bytes;
+        self
+    }
+
     /// Validate every API response against the spec with
     /// `sendmux-conformance` and record violations in
     /// [`RequestRecord::violations`] (default off: it costs more than the
@@ -929,6 +1248,7 @@ impl MockServerBuilder {
                 max_body_bytes: self.max_body_bytes,
                 log_capacity: self.log_capacity,
                 self_check: self.self_check,
+                body_capture: self.body_capture,
                 body_read_timeout: self.body_read_timeout,
                 admin_token: self.admin_token.filter(|t| !t.is_empty()),
                 webhooks: self.webhooks,

@@ -38,10 +38,10 @@ use serde::Serialize;
 
 pub(crate) use attachments::{generated, routes};
 pub(crate) use events::Runtime;
-pub use inbound::{DeliverError, InboundMessage};
 /// For the Sending API: store a sent message in the mock mailboxes it is
 /// addressed to.
 pub(crate) use inbound::deliver_local;
+pub use inbound::{DeliverError, InboundMessage};
 pub(crate) use inbound::{admin_deliver, deliver_inbound};
 pub(crate) use store::Store;
 
