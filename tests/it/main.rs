@@ -6,7 +6,7 @@ mod mailbox_attachments_e2e;
 mod mailbox_e2e;
 mod mailbox_events_e2e;
 mod management;
-mod soak_sending;
 mod soak;
+mod soak_sending;
 mod spec_guard;
 mod support;

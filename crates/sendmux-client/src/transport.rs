@@ -877,7 +877,10 @@ pub(crate) enum ReadError {
 /// arrives in one chunk is returned without a copy; otherwise the buffer is
 /// sized from `Content-Length` when the server sends one, so reading never
 /// holds more than the body plus one chunk.
-pub(crate) async fn read_capped(mut response: reqwest::Response, cap: usize) -> Result<Bytes, ReadError> {
+pub(crate) async fn read_capped(
+    mut response: reqwest::Response,
+    cap: usize,
+) -> Result<Bytes, ReadError> {
     let declared = response.content_length();
     if let Some(len) = declared
         && len > cap as u64
