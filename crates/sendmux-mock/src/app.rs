@@ -84,7 +84,7 @@ pub(crate) struct App {
     pub(crate) rate: Mutex<RateState>,
     pub(crate) faults: Mutex<FaultState>,
     pub(crate) propagation: Mutex<Propagation>,
-    pub(crate) log: Mutex<VecDeque<LogEntry>>,
+    pub(crate) log: Mutex<RequestLog>,
     pub(crate) request_counter: AtomicU64,
     pub(crate) fault_draws: AtomicU64,
     pub(crate) api_in_flight: AtomicUsize,
@@ -132,7 +132,7 @@ impl App {
                 fired: Vec::new(),
             }),
             propagation: Mutex::new(propagation),
-            log: Mutex::new(VecDeque::new()),
+            log: Mutex::new(RequestLog::default()),
             request_counter: AtomicU64::new(0),
             fault_draws: AtomicU64::new(0),
             api_in_flight: AtomicUsize::new(0),
@@ -166,7 +166,11 @@ impl App {
 
     /// The request log as public records, oldest first.
     pub(crate) fn records(&self) -> Vec<RequestRecord> {
-        lock(&self.log).iter().map(LogEntry::to_record).collect()
+        lock(&self.log)
+            .entries
+            .iter()
+            .map(LogEntry::to_record)
+            .collect()
     }
 
     /// Clears resources, idempotency records, rate windows and the log;
@@ -184,11 +188,7 @@ impl App {
         if cap == 0 {
             return;
         }
-        let mut log = lock(&self.log);
-        while log.len() >= cap {
-            log.pop_front();
-        }
-        log.push_back(rec);
+        lock(&self.log).push(rec, cap);
     }
 
     /// Rate-limit accounting for one request made with the key `key` (its
@@ -449,6 +449,65 @@ pub(crate) enum IdemBegin {
     InFlight,
 }
 
+/// Request bodies the whole log keeps, at most: 64 MiB. Past it, the
+/// oldest entries lose their bodies first.
+pub(crate) const LOG_BODY_BUDGET: usize = 64 * 1024 * 1024;
+
+/// The request log: entries oldest first, bounded by count, and their
+/// kept bodies bounded in total ([`LOG_BODY_BUDGET`]).
+pub(crate) struct RequestLog {
+    pub(crate) entries: VecDeque<LogEntry>,
+    /// Most body bytes kept over all entries.
+    budget: usize,
+    /// Bytes of the bodies the entries keep.
+    body_bytes: usize,
+    /// Leading entries already stripped of their bodies (or without one),
+    /// so the budget never rescans them.
+    stripped: usize,
+}
+
+impl Default for RequestLog {
+    fn default() -> Self {
+        Self::with_budget(LOG_BODY_BUDGET)
+    }
+}
+
+impl RequestLog {
+    fn with_budget(budget: usize) -> Self {
+        Self {
+            entries: VecDeque::new(),
+            budget,
+            body_bytes: 0,
+            stripped: 0,
+        }
+    }
+
+    /// Appends `entry`, dropping the oldest entries beyond `cap` and the
+    /// oldest bodies beyond the budget.
+    fn push(&mut self, entry: LogEntry, cap: usize) {
+        while self.entries.len() >= cap {
+            let Some(old) = self.entries.pop_front() else {
+                break;
+            };
+            self.body_bytes -= old.body.as_ref().map_or(0, Bytes::len);
+            self.stripped = self.stripped.saturating_sub(1);
+        }
+        self.body_bytes += entry.body.as_ref().map_or(0, Bytes::len);
+        self.entries.push_back(entry);
+        while self.body_bytes > self.budget {
+            let Some(old) = self.entries.get_mut(self.stripped) else {
+                break;
+            };
+            self.body_bytes -= old.body.take().map_or(0, |b| b.len());
+            self.stripped += 1;
+        }
+    }
+
+    pub(crate) fn clear(&mut self) {
+        *self = Self::with_budget(self.budget);
+    }
+}
+
 /// What the log keeps per request: few allocations on the hot path; the
 /// public [`RequestRecord`] is built when someone asks.
 pub(crate) struct LogEntry {
@@ -595,4 +654,54 @@ pub struct RequestRecord {
     /// Id of the stub that answered ([`Stub::id`](crate::Stub::id)), when
     /// one did.
     pub stub: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: Option<&'static [u8]>) -> LogEntry {
+        LogEntry {
+            request_id: String::new(),
+            method: http::Method::POST,
+            path: String::new(),
+            operation: "managementCreateDomain",
+            surface: sendmux_operations::Surface::Management,
+            port: 0,
+            team: None,
+            headers: String::new(),
+            status: Some(201),
+            faults: Vec::new(),
+            connection_closed: false,
+            replayed: false,
+            violations: Vec::new(),
+            body: body.map(Bytes::from_static),
+            body_size: body.map_or(0, <[u8]>::len),
+            stub: None,
+        }
+    }
+
+    fn kept(log: &RequestLog) -> Vec<bool> {
+        log.entries.iter().map(|e| e.body.is_some()).collect()
+    }
+
+    #[test]
+    fn the_oldest_bodies_go_first_when_over_the_budget() {
+        let mut log = RequestLog::with_budget(10);
+        log.push(entry(Some(b"1234")), 100);
+        log.push(entry(None), 100);
+        log.push(entry(Some(b"5678")), 100);
+        assert_eq!(kept(&log), [true, false, true]);
+        log.push(entry(Some(b"abcd")), 100);
+        assert_eq!(kept(&log), [false, false, true, true]);
+        assert_eq!(log.body_bytes, 8);
+        // Entries beyond the count go with their bodies.
+        log.push(entry(Some(b"efgh")), 3);
+        assert_eq!(kept(&log), [false, true, true]);
+        assert_eq!(log.body_bytes, 8);
+        // The size as read stays known without the body.
+        assert_eq!(log.entries[0].body_size, 4);
+        log.clear();
+        assert_eq!((log.entries.len(), log.body_bytes, log.budget), (0, 0, 10));
+    }
 }

@@ -687,6 +687,7 @@ impl MockServer {
             }
         };
         lock(&self.app.log)
+            .entries
             .iter()
             .filter(|entry| entry.operation == op.id)
             .map(|entry| ReceivedRequest::from_entry(op, entry))
@@ -1206,7 +1207,8 @@ impl MockServerBuilder {
     /// name contains `password`, `secret`, `token`, `api_key` or
     /// `authorization` replaced by `"[redacted]"` before it is stored.
     /// Larger bodies, and binary ones, are counted
-    /// ([`RequestRecord::body_size`]) but not kept.
+    /// ([`RequestRecord::body_size`]) but not kept; over the whole log at
+    /// most 64 MiB of bodies are kept, the oldest dropped first.
     pub fn request_body_capture(mut self, bytes: usize) -> Self {
         self.body_capture = bytes;
         self

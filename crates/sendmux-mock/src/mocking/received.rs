@@ -68,13 +68,18 @@ pub(crate) fn redact(value: &mut Value) {
     }
 }
 
-/// A quick scan, so only bodies that may hold a secret are parsed.
+/// A quick scan, so only bodies that may hold a secret are parsed: one
+/// pass, a full comparison only where a word's first letter is.
 fn mentions_secret_word(bytes: &[u8]) -> bool {
-    SECRET_WORDS.iter().any(|word| {
-        let word = word.as_bytes();
-        bytes
-            .windows(word.len())
-            .any(|w| w.eq_ignore_ascii_case(word))
+    (0..bytes.len()).any(|i| {
+        let first = bytes[i].to_ascii_lowercase();
+        SECRET_WORDS.iter().any(|word| {
+            let word = word.as_bytes();
+            word[0] == first
+                && bytes
+                    .get(i..i + word.len())
+                    .is_some_and(|w| w.eq_ignore_ascii_case(word))
+        })
     })
 }
 
@@ -248,6 +253,14 @@ mod tests {
         // Not JSON and mentions a secret: not kept, since it cannot be
         // redacted.
         assert_eq!(capture(&Bytes::from_static(b"password=x"), 100), None);
+    }
+
+    #[test]
+    fn the_scan_finds_words_in_any_case_and_at_the_edges() {
+        assert!(mentions_secret_word(b"PassWord"));
+        assert!(mentions_secret_word(b"{\"x_token\""));
+        assert!(!mentions_secret_word(b"{\"domain\":\"tok\"}"));
+        assert!(!mentions_secret_word(b""));
     }
 
     #[test]
