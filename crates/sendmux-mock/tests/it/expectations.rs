@@ -333,3 +333,34 @@ async fn body_capture_is_bounded() {
     assert_eq!(rec.body_size, br#"{"domain":"a.acme.com"}"#.len());
     assert_eq!(server.received(ops::MANAGEMENT_CREATE_DOMAIN)[0].body, None);
 }
+
+#[tokio::test]
+async fn expectations_and_stub_checks_do_not_need_the_log() {
+    let server = MockServer::builder()
+        .request_log_capacity(0)
+        .start()
+        .await
+        .unwrap();
+    let api = Api::new(&server);
+    let expectation = server.expect(ops::MANAGEMENT_CREATE_DOMAIN).times(1);
+    server.stub(
+        ops::MANAGEMENT_GET_DOMAIN,
+        200,
+        json!({ "ok": true, "data": { "id": 5 } }),
+    );
+    api.create("a.acme.com", None).await;
+    reqwest::Client::new()
+        .get(format!("{}/domains/mdom_1", server.base_url()))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap();
+    assert!(server.requests().is_empty());
+    assert_eq!(expectation.calls(), 1);
+    let failed = server.verify().unwrap_err();
+    assert_eq!(failed.problems().len(), 1, "{failed}");
+    assert!(
+        failed.problems()[0].contains("managementGetDomain -> 200"),
+        "{failed}"
+    );
+}
