@@ -11,7 +11,8 @@
 //! newer than this crate instead of failing to decode, `as_str()`,
 //! `Display` and an infallible `FromStr`.
 
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+#[cfg(feature = "schemars")]
+use schemars::{Schema, SchemaGenerator, json_schema};
 use sendmux_api::types as wire;
 use serde::{Deserialize, Serialize};
 
@@ -23,21 +24,25 @@ pub use wire::{
 /// The closed set of known values as a JSON Schema string enum, for the
 /// hand-written models below (the contract is the known set; `Unknown` is
 /// this crate's escape hatch, not part of it).
+#[cfg(feature = "schemars")]
 fn known_values(known: &'static [&'static str]) -> Schema {
     json_schema!({ "type": "string", "enum": known })
 }
 
+#[cfg(feature = "schemars")]
 fn filter_mode_schema(_: &mut SchemaGenerator) -> Schema {
     known_values(FilterMode::KNOWN)
 }
 
+#[cfg(feature = "schemars")]
 fn filter_rule_type_schema(_: &mut SchemaGenerator) -> Schema {
     known_values(FilterRuleType::KNOWN)
 }
 
 /// One problem with one field of a rejected request (`error.errors[]`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[schemars(rename = "ApiErrorDetail")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schemars", schemars(rename = "ApiErrorDetail"))]
 #[non_exhaustive]
 pub struct FieldError {
     /// Path of the offending field, e.g. `rules[3].pattern`.
@@ -59,18 +64,22 @@ impl From<wire::ApiErrorDetail> for FieldError {
 }
 
 /// One sender filter rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FilterRule {
     /// Whether a match lets the sender in or keeps it out.
     #[serde(rename = "type")]
-    #[schemars(schema_with = "filter_rule_type_schema")]
+    #[cfg_attr(
+        feature = "schemars",
+        schemars(schema_with = "filter_rule_type_schema")
+    )]
     pub kind: FilterRuleType,
     /// Sender address or domain to match, e.g. `partner.com`.
     pub pattern: String,
     /// Free text for people, at most 255 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 255))]
+    #[cfg_attr(feature = "schemars", schemars(length(max = 255)))]
     pub note: Option<String>,
 }
 
@@ -111,11 +120,12 @@ impl From<wire::FilterRule> for FilterRule {
 }
 
 /// A domain's sender filter: a mode and its ordered rules.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[non_exhaustive]
 pub struct FilterState {
     /// Which senders get in.
-    #[schemars(schema_with = "filter_mode_schema")]
+    #[cfg_attr(feature = "schemars", schemars(schema_with = "filter_mode_schema"))]
     pub mode: FilterMode,
     /// The rules, in order.
     pub rules: Vec<FilterRule>,

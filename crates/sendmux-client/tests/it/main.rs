@@ -24,6 +24,7 @@ mod network;
 mod operations;
 mod pagination;
 mod retry;
+#[cfg(feature = "schemars")]
 mod schema;
 mod secrets;
 mod sending;
