@@ -624,7 +624,7 @@ fn http_client(
         defaults.insert(http::header::AUTHORIZATION, auth);
     }
     defaults.insert(http::header::USER_AGENT, user_agent.clone());
-    reqwest::Client::builder()
+    crate::tls::with_tls(reqwest::Client::builder())?
         .default_headers(defaults)
         // Never follow: see `Error::Redirected`.
         .redirect(reqwest::redirect::Policy::none())

@@ -133,6 +133,7 @@ mod secret;
 pub mod sending;
 pub mod sending_accounts;
 pub mod sse;
+mod tls;
 mod transport;
 mod uploads;
 mod validate;
@@ -162,6 +163,7 @@ pub use secret::Secret;
 pub use sending::{Sending, SendingErrorCode};
 pub use sending_accounts::{SendingAccount, SendingAccounts};
 pub use sendmux_operations as operations;
+pub use tls::http_client_builder;
 pub use webhooks::{Webhook, WebhookWithSecret, Webhooks};
 
 /// The generated wire models (from [`sendmux_api::types`]).

@@ -89,6 +89,9 @@ pub enum CheckError {
     /// The HTTP client could not be built.
     #[error("cannot build the HTTP client: {0}")]
     Client(#[source] reqwest::Error),
+    /// TLS could not be set up (the platform's certificate verifier).
+    #[error("{0}")]
+    Tls(String),
 }
 
 /// The outcome of one call.
@@ -182,7 +185,8 @@ impl fmt::Display for CheckReport {
 
 /// Runs the probe suite with a new HTTP client.
 pub async fn run(spec: &Spec, options: &CheckOptions) -> Result<CheckReport, CheckError> {
-    let client = reqwest::Client::builder()
+    let client = crate::tls::with_tls(reqwest::Client::builder())
+        .map_err(CheckError::Tls)?
         .timeout(options.timeout)
         .connect_timeout(options.timeout.min(Duration::from_secs(10)))
         .build()

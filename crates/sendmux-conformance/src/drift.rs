@@ -224,7 +224,8 @@ impl Published {
             url: url.to_owned(),
             message,
         };
-        let client = reqwest::Client::builder()
+        let client = crate::tls::with_tls(reqwest::Client::builder())
+            .map_err(failed)?
             .timeout(timeout)
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -105,6 +105,8 @@ pub mod drift;
 mod report;
 mod schema;
 mod spec;
+#[cfg(feature = "check")]
+mod tls;
 mod validate;
 
 pub use report::{Location, Report, Violation, ViolationKind};

@@ -313,6 +313,7 @@ mod ids;
 mod mocking;
 mod resources;
 mod serve;
+mod tls;
 mod validate;
 
 use std::fmt;

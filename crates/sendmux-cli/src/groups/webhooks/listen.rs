@@ -325,7 +325,8 @@ impl Forward {
                 "--forward-to: must not contain a user name or password".into(),
             ));
         }
-        let client = reqwest::Client::builder()
+        let client = sendmux_client::http_client_builder()
+            .map_err(|e| Failure::Internal(format!("cannot build the forwarding client: {e}")))?
             .redirect(reqwest::redirect::Policy::none())
             .timeout(FORWARD_TIMEOUT)
             .build()

@@ -247,13 +247,17 @@ pub(crate) async fn run(app: Arc<App>, mut shutdown: watch::Receiver<bool>) {
     let settings = app.settings.webhooks.clone();
     // No redirects (a redirect would carry a signed body elsewhere) and no
     // proxy from the environment: deliveries go straight to the endpoint.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .timeout(settings.timeout)
-        .user_agent(concat!("sendmux-mock/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .ok();
+    let client = crate::tls::with_tls(reqwest::Client::builder())
+        .ok()
+        .and_then(|builder| {
+            builder
+                .redirect(reqwest::redirect::Policy::none())
+                .no_proxy()
+                .timeout(settings.timeout)
+                .user_agent(concat!("sendmux-mock/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .ok()
+        });
     let mut tasks = JoinSet::new();
     loop {
         if *shutdown.borrow() {
