@@ -10,6 +10,8 @@ use sendmux_client::mailbox::{
 use sendmux_client::{Client, Conditional, Error, ErrorCode};
 use sendmux_mock::{InboundMessage, MockServer, Propagation};
 
+use crate::support::assert_conformant;
+
 const ROOT_KEY: &str = "smx_root_mailbox_e2e";
 
 async fn mock() -> MockServer {
@@ -60,21 +62,6 @@ fn changes(outcome: SyncOutcome<SyncChanges>) -> SyncChanges {
     match outcome {
         SyncOutcome::Changes(changes) => changes,
         other => panic!("expected changes, got {other:?}"),
-    }
-}
-
-/// Every answer the mock gave in this test matched the spec.
-fn assert_conformant(server: &MockServer) {
-    let records = server.requests();
-    assert!(!records.is_empty());
-    for record in records {
-        assert!(
-            record.violations.is_empty(),
-            "{} {}: {:?}",
-            record.method,
-            record.path,
-            record.violations
-        );
     }
 }
 

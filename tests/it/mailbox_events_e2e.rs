@@ -11,6 +11,8 @@ use sendmux_client::mailbox::events::{MailboxEvent, MailboxRealtimeEventEventTyp
 use sendmux_client::{Client, Error};
 use sendmux_mock::{InboundMessage, MockServer, MockServerBuilder, Propagation, RequestRecord};
 
+use crate::support::assert_conformant;
+
 const ROOT_KEY: &str = "smx_root_events_e2e";
 
 /// A started mock, its root client, and a mailbox's id and key.
@@ -112,18 +114,6 @@ fn subject(event: &MailboxEvent) -> String {
         .as_event()
         .and_then(|e| e.message.subject.clone())
         .unwrap_or_default()
-}
-
-fn assert_conformant(server: &MockServer) {
-    for record in server.requests() {
-        assert!(
-            record.violations.is_empty(),
-            "{} {}: {:?}",
-            record.method,
-            record.path,
-            record.violations
-        );
-    }
 }
 
 #[tokio::test]

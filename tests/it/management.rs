@@ -5,6 +5,8 @@
 use sendmux_client::{Client, Error};
 use sendmux_mock::{MockServer, Propagation};
 
+use crate::support::assert_conformant;
+
 const ROOT_KEY: &str = "smx_root_lifecycle";
 
 async fn mock() -> MockServer {
@@ -115,19 +117,6 @@ async fn deleting_a_mailbox_revokes_every_key_it_had() {
     }
     assert_conformant(&server);
     server.shutdown().await;
-}
-
-/// Every answer the mock gave in this test matched the spec.
-fn assert_conformant(server: &MockServer) {
-    for record in server.requests() {
-        assert!(
-            record.violations.is_empty(),
-            "{} {}: {:?}",
-            record.method,
-            record.path,
-            record.violations
-        );
-    }
 }
 
 /// A local plain-HTTP endpoint collecting every POST it receives.

@@ -61,3 +61,19 @@ pub(crate) fn created_domain_body() -> serde_json::Value {
         }
     })
 }
+
+/// The mock logged at least one exchange, and every answer it gave passed
+/// the spec (its self-check).
+pub(crate) fn assert_conformant(server: &sendmux_mock::MockServer) {
+    let records = server.requests();
+    assert!(!records.is_empty(), "nothing was logged");
+    for record in records {
+        assert!(
+            record.violations.is_empty(),
+            "{} {}: {:?}",
+            record.method,
+            record.path,
+            record.violations
+        );
+    }
+}

@@ -9,7 +9,7 @@ use http::Method;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-use crate::harness::Api;
+use crate::harness::{Api, assert_no_violations};
 
 /// 2026-01-01T00:00:00Z minus one, seven, thirty and ninety days.
 const NOW: &str = "2026-01-01T00:00:00Z";
@@ -82,18 +82,6 @@ fn micros(s: &Value) -> i64 {
 
 fn str_at<'v>(v: &'v Value, key: &str) -> &'v str {
     v[key].as_str().unwrap_or("")
-}
-
-fn assert_no_violations(server: &MockServer) {
-    for r in server.requests() {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
-    }
 }
 
 #[tokio::test]

@@ -343,3 +343,19 @@ fn check_accepts_not_implemented_only_on_a_501() {
     };
     check(&Method::GET, "/api/v1/domains", &r);
 }
+
+/// The server logged at least one exchange, and every answer it logged
+/// passed its own spec check.
+pub(crate) fn assert_no_violations(server: &MockServer) {
+    let log = server.requests();
+    assert!(!log.is_empty(), "nothing was logged");
+    for r in &log {
+        assert!(
+            r.violations.is_empty(),
+            "{} {}: {:?}",
+            r.method,
+            r.path,
+            r.violations
+        );
+    }
+}

@@ -8,7 +8,7 @@ use http::Method;
 use sendmux_mock::{InboundMessage, MockServer, MockServerBuilder, Propagation};
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Resp};
+use crate::harness::{Api, Resp, assert_no_violations};
 
 /// A server, its root client, and a mailbox with its key and client.
 pub(crate) struct Setup {
@@ -61,21 +61,6 @@ pub(crate) fn mail(subject: &str, text: &str) -> InboundMessage {
         subject: subject.into(),
         text: Some(text.into()),
         ..InboundMessage::default()
-    }
-}
-
-/// The server checked its own answers too: no spec violation anywhere.
-pub(crate) fn assert_no_violations(server: &MockServer) {
-    let log = server.requests();
-    assert!(!log.is_empty());
-    for r in &log {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
     }
 }
 

@@ -7,8 +7,8 @@ use http::{HeaderMap, Method};
 use sendmux_mock::{InboundMessage, MockServer};
 use serde_json::{Value, json};
 
-use crate::harness::{Resp, check};
-use crate::mailbox_api::{Setup, assert_no_violations, data, mail, setup, setup_with, str_of};
+use crate::harness::{Resp, assert_no_violations, check};
+use crate::mailbox_api::{Setup, data, mail, setup, setup_with, str_of};
 
 /// Delivers a message with `bytes` attached; returns the message id, the
 /// attachment id and its download URL.

@@ -9,8 +9,8 @@ use http::Method;
 use sendmux_mock::{EventStreamConfig, InboundMessage, MockServer};
 use serde_json::{Value, json};
 
-use crate::harness::{Resp, check};
-use crate::mailbox_api::{Setup, assert_no_violations, mail, setup, setup_with, str_of};
+use crate::harness::{Resp, assert_no_violations, check};
+use crate::mailbox_api::{Setup, mail, setup, setup_with, str_of};
 
 /// One block of the stream.
 #[derive(Debug, Default)]

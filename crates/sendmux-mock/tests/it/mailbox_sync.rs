@@ -6,7 +6,8 @@ use http::Method;
 use sendmux_mock::MockServer;
 use serde_json::{Value, json};
 
-use crate::mailbox_api::{Setup, assert_no_violations, data, mail, setup, setup_with, str_of};
+use crate::harness::assert_no_violations;
+use crate::mailbox_api::{Setup, data, mail, setup, setup_with, str_of};
 
 /// The current messages state.
 async fn message_state(s: &Setup) -> String {

@@ -7,7 +7,7 @@ use http::Method;
 use sendmux_mock::{MockServer, Propagation};
 use serde_json::{Value, json};
 
-use crate::harness::{Api, KEY, Resp};
+use crate::harness::{Api, KEY, Resp, assert_no_violations};
 
 /// A server whose domains verify on the first call, and a root client.
 async fn start() -> (MockServer, Api) {
@@ -26,21 +26,6 @@ fn str_of<'v>(v: &'v Value, pointer: &str) -> &'v str {
     v.pointer(pointer)
         .and_then(Value::as_str)
         .unwrap_or_else(|| panic!("no string at {pointer} in {v}"))
-}
-
-/// The server checked its own answers too: no spec violation anywhere.
-fn assert_no_violations(server: &MockServer) {
-    let log = server.requests();
-    assert!(!log.is_empty());
-    for r in &log {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
-    }
 }
 
 /// The id of the team's shared sending account (listing the accounts

@@ -7,7 +7,7 @@ use sendmux_mock::{
 };
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Resp, wait_until};
+use crate::harness::{Api, Resp, assert_no_violations, wait_until};
 use crate::webhooks::Receiver;
 
 /// A well-formed mailbox key the mock accepts leniently (no mailbox
@@ -157,21 +157,6 @@ async fn balance(root: &Api) -> i64 {
     assert_eq!(r.status, 200);
     let text = r.json()["data"]["balance"].as_str().unwrap().to_owned();
     text.replace('.', "").parse().unwrap()
-}
-
-/// No answer the server logged broke its document.
-fn assert_no_violations(server: &MockServer) {
-    let log = server.requests();
-    assert!(!log.is_empty());
-    for r in &log {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
-    }
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use http::Method;
 use sendmux_mock::MockServer;
 use serde_json::{Value, json};
 
-use crate::harness::Api;
+use crate::harness::{Api, assert_no_violations};
 
 const PASSWORD: &str = "s3cret-smtp-password";
 
@@ -49,18 +49,6 @@ async fn shared(api: &Api) -> Value {
     let all = list(api, "?type=amazon_ses").await;
     assert_eq!(all.len(), 1, "{all:?}");
     all[0].clone()
-}
-
-fn assert_no_violations(server: &MockServer) {
-    for r in server.requests() {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
-    }
 }
 
 #[tokio::test]

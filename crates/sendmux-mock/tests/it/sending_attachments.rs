@@ -7,27 +7,12 @@ use http::Method;
 use sendmux_mock::{ManualClock, MockServer, MockServerBuilder};
 use serde_json::{Value, json};
 
-use crate::harness::{Api, Resp};
+use crate::harness::{Api, Resp, assert_no_violations};
 
 const KEY: &str = "smx_mbx_uploader";
 
 fn builder() -> MockServerBuilder {
     MockServer::builder().seed(21).self_check(true)
-}
-
-/// No answer the server logged broke its document.
-fn assert_no_violations(server: &MockServer) {
-    let log = server.requests();
-    assert!(!log.is_empty());
-    for r in &log {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
-    }
 }
 
 /// `POST /emails/attachments?filename=...` with `bytes`.

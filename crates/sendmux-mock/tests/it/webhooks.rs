@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
-use crate::harness::{Api, KEY, wait_until};
+use crate::harness::{Api, KEY, assert_no_violations, wait_until};
 
 /// One POST the receiver got.
 #[derive(Debug)]
@@ -172,20 +172,6 @@ async fn recorded(api: &Api, id: &str, n: usize) -> Vec<Value> {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     panic!("{n} attempts never recorded");
-}
-
-/// No response of the server broke the spec (the harness checks what it
-/// reads; this covers what the log saw).
-fn assert_no_violations(server: &MockServer) {
-    for r in server.requests() {
-        assert!(
-            r.violations.is_empty(),
-            "{} {}: {:?}",
-            r.method,
-            r.path,
-            r.violations
-        );
-    }
 }
 
 #[tokio::test]
