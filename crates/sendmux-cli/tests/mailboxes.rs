@@ -4,51 +4,19 @@
 //! (regenerate with `EXPECTORATE=overwrite`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
 mod support;
 
-use support::{Harness, Outcome, run};
+use support::{Harness, cli, json, ok, row, run};
 
 fn start() -> Harness {
     Harness::start(MockServer::builder().seed(7).clock(ManualClock::default()))
 }
 
-fn cli(harness: &Harness, format: &str) -> Command {
-    let mut command = harness.sendmux_with_key("smx_root_cli_tests");
-    command.args(["--output", format]);
-    command
-}
-
-fn ok(command: &mut Command) -> Outcome {
-    let outcome = run(command);
-    assert_eq!(
-        outcome.code, 0,
-        "stderr: {}\nstdout: {}",
-        outcome.stderr, outcome.stdout
-    );
-    outcome
-}
-
-fn json(harness: &Harness, args: &[&str]) -> Value {
-    serde_json::from_str(&ok(cli(harness, "json").args(args)).stdout).unwrap()
-}
-
 fn expect(name: &str, actual: &str) {
     expectorate::assert_contents(format!("tests/expected/mailboxes-{name}.txt"), actual);
-}
-
-/// The value of the `title` row of a detail table.
-fn row(table: &str, title: &str) -> String {
-    table
-        .lines()
-        .find_map(|line| {
-            let rest = line.trim().strip_prefix(title)?;
-            rest.starts_with("  ").then(|| rest.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("no {title} row in:\n{table}"))
 }
 
 /// `GET base+path` with `key` as the bearer token, over a plain socket:

@@ -7,13 +7,12 @@
 
 use std::io::Write;
 
-use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
 mod support;
 
-use support::{Harness, Outcome, run};
+use support::{Harness, Outcome, cli, ok, row, run};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -21,37 +20,11 @@ fn start() -> Harness {
     Harness::start(MockServer::builder().seed(7).clock(ManualClock::default()))
 }
 
-fn cli(harness: &Harness, format: &str) -> Command {
-    let mut command = harness.sendmux_with_key("smx_root_cli_tests");
-    command.args(["--output", format]);
-    command
-}
-
-fn ok(command: &mut Command) -> Outcome {
-    let outcome = run(command);
-    assert_eq!(
-        outcome.code, 0,
-        "stderr: {}\nstdout: {}",
-        outcome.stderr, outcome.stdout
-    );
-    outcome
-}
-
 fn expect(name: &str, actual: &str) {
     expectorate::assert_contents(
         format!("tests/expected/sending-accounts-{name}.txt"),
         actual,
     );
-}
-
-fn row(table: &str, title: &str) -> String {
-    table
-        .lines()
-        .find_map(|line| {
-            let rest = line.trim().strip_prefix(title)?;
-            rest.starts_with("  ").then(|| rest.trim().to_owned())
-        })
-        .unwrap_or_else(|| panic!("no {title} row in:\n{table}"))
 }
 
 fn password_file() -> tempfile::NamedTempFile {

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use sendmux_mock::{MockServer, MockServerBuilder};
+use serde_json::Value;
 
 /// A mock server on its own runtime, so the test thread can block on the CLI.
 pub(crate) struct Harness {
@@ -82,4 +83,35 @@ pub(crate) fn run(command: &mut Command) -> Outcome {
         stdout: String::from_utf8(output.stdout).unwrap(),
         stderr: String::from_utf8(output.stderr).unwrap(),
     }
+}
+
+pub(crate) fn cli(harness: &Harness, format: &str) -> Command {
+    let mut command = harness.sendmux_with_key("smx_root_cli_tests");
+    command.args(["--output", format]);
+    command
+}
+
+pub(crate) fn ok(command: &mut Command) -> Outcome {
+    let outcome = run(command);
+    assert_eq!(
+        outcome.code, 0,
+        "stderr: {}\nstdout: {}",
+        outcome.stderr, outcome.stdout
+    );
+    outcome
+}
+
+pub(crate) fn json(harness: &Harness, args: &[&str]) -> Value {
+    serde_json::from_str(&ok(cli(harness, "json").args(args)).stdout).unwrap()
+}
+
+/// The value of the `title` row of a detail table.
+pub(crate) fn row(table: &str, title: &str) -> String {
+    table
+        .lines()
+        .find_map(|line| {
+            let rest = line.trim().strip_prefix(title)?;
+            rest.starts_with("  ").then(|| rest.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("no {title} row in:\n{table}"))
 }
