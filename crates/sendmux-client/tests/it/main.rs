@@ -31,4 +31,7 @@ mod sending;
 mod sending_accounts;
 mod stream_server;
 mod validation;
+#[cfg(feature = "axum")]
+mod webhook_axum;
+mod webhook_verify;
 mod webhooks;

@@ -13,9 +13,7 @@ use assert_cmd::Command;
 use sendmux_mock::{InboundMessage, ManualClock, MockServer, MockServerBuilder, Propagation};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, run};
+use crate::support::{Harness, Outcome, run};
 
 const ROOT_KEY: &str = "smx_root_cli_tests";
 const ADDRESS: &str = "agent@mail.acme.com";
@@ -497,7 +495,7 @@ fn spawn(harness: &Harness, key: &str, args: &[&str]) -> std::process::Child {
         .env_remove("SENDMUX_BASE_URL")
         .env_remove("SENDMUX_PROFILE")
         .env_remove("RUST_LOG")
-        .env("SENDMUX_CONFIG_DIR", support::no_config_dir())
+        .env("SENDMUX_CONFIG_DIR", crate::support::no_config_dir())
         .args(["--base-url", &harness.mock().base_url(), "--api-key", key])
         .args(args)
         .stdin(Stdio::null())

@@ -2,9 +2,7 @@
 //! page.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-mod support;
-
-use support::{bare_sendmux, run};
+use crate::support::{bare_sendmux, run};
 
 #[test]
 fn the_bash_completion_loads_in_bash() {

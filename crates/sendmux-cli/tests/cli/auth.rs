@@ -10,9 +10,7 @@ use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, bare_sendmux, run};
+use crate::support::{Harness, Outcome, bare_sendmux, run};
 
 const KEY_A: &str = "smx_root_profile_a_0123456789AAAA";
 const KEY_B: &str = "smx_root_profile_b_0123456789BBBB";

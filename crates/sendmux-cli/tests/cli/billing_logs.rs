@@ -7,9 +7,7 @@
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, cli, json, ok, run};
+use crate::support::{Harness, cli, json, ok, run};
 
 fn start() -> Harness {
     Harness::start(MockServer::builder().seed(7).clock(ManualClock::default()))

@@ -10,9 +10,7 @@ use std::io::Write;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, cli, ok, row, run};
+use crate::support::{Harness, Outcome, cli, ok, row, run};
 
 const PASSWORD: &str = "correct horse battery staple";
 

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, cli, json, ok, row, run};
+use crate::support::{Harness, Outcome, cli, json, ok, row, run};
 
 /// A mock that delivers to plain `http://` loopback endpoints, once per event.
 fn start() -> Harness {
@@ -388,7 +386,7 @@ fn listen_forwards_verified_deliveries_unchanged_and_prints_json() {
 
 #[test]
 fn listen_needs_a_secret_and_warns_about_the_command_line() {
-    let outcome = run(support::bare_sendmux()
+    let outcome = run(crate::support::bare_sendmux()
         .env_remove("SENDMUX_WEBHOOK_SECRET")
         .args(["webhooks", "listen", "--port", "0"]));
     assert_eq!(outcome.code, 2, "{}", outcome.stderr);
@@ -398,7 +396,7 @@ fn listen_needs_a_secret_and_warns_about_the_command_line() {
         outcome.stderr
     );
 
-    let help = run(support::bare_sendmux().args(["webhooks", "listen", "--help"]));
+    let help = run(crate::support::bare_sendmux().args(["webhooks", "listen", "--help"]));
     let words = help.stdout.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("(`ps`)"), "{}", help.stdout);
     assert!(words.contains("--secret-file"), "{}", help.stdout);

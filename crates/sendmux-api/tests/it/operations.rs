@@ -52,7 +52,7 @@ fn every_operation_in_the_spec_is_generated() {
     let spec: serde_yaml::Value =
         serde_yaml::from_str(&std::fs::read_to_string(format!("{root}/openapi.yaml")).unwrap())
             .unwrap();
-    let generated = include_str!("../src/generated.rs");
+    let generated = include_str!("../../src/generated.rs");
     let mut operation_ids = BTreeSet::new();
     for item in spec["paths"].as_mapping().unwrap().values() {
         for operation in item.as_mapping().unwrap().values() {
@@ -71,7 +71,7 @@ fn every_operation_in_the_spec_is_generated() {
 
 #[test]
 fn generated_file_names_its_command_and_spec_hash() {
-    let generated = include_str!("../src/generated.rs");
+    let generated = include_str!("../../src/generated.rs");
     let mut lines = generated.lines();
     let first = lines.next().unwrap();
     assert!(

@@ -16,9 +16,7 @@ use sendmux_client::operations::ops;
 use sendmux_mock::{FaultConfig, FaultKind, FaultRule, ManualClock, MockServer, Propagation};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, bare_sendmux, run};
+use crate::support::{Harness, Outcome, bare_sendmux, run};
 
 const ROOT_KEY: &str = "smx_root_send_tests";
 const FROM: &str = "agent@mail.acme.com";

@@ -9,9 +9,7 @@ use assert_cmd::Command;
 use sendmux_mock::MockServer;
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, run};
+use crate::support::{Harness, Outcome, run};
 
 fn start() -> Harness {
     Harness::start(MockServer::builder().seed(11))

@@ -8,9 +8,7 @@ use std::net::TcpListener;
 
 use serde_json::{Value, json};
 
-mod support;
-
-use support::{Harness, Outcome, bare_sendmux, run};
+use crate::support::{Harness, Outcome, bare_sendmux, run};
 
 /// Serves `status` and `body` (JSON) to every request, on loopback, until
 /// the test process ends; returns the base URL.

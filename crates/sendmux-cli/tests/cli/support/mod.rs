@@ -1,4 +1,4 @@
-//! What the CLI test binaries share: a mock server on its own runtime, the
+//! What the CLI test modules share: a mock server on its own runtime, the
 //! built `sendmux` with no inherited configuration, and captured outcomes.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 

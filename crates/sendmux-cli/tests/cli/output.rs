@@ -10,9 +10,7 @@ use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-mod support;
-
-use support::{Harness, Outcome, run};
+use crate::support::{Harness, Outcome, run};
 
 fn start() -> Harness {
     Harness::start(MockServer::builder().seed(7).clock(ManualClock::default()))
@@ -214,7 +212,7 @@ fn first_line_then_close(harness: &Harness, args: &[&str]) -> (String, i32, Stri
         .env_remove("SENDMUX_API_KEY")
         .env_remove("SENDMUX_BASE_URL")
         .env_remove("SENDMUX_PROFILE")
-        .env("SENDMUX_CONFIG_DIR", support::no_config_dir())
+        .env("SENDMUX_CONFIG_DIR", crate::support::no_config_dir())
         .env_remove("RUST_LOG")
         .args(["--base-url", &harness.mock().base_url()])
         .args(["--api-key", "smx_root_cli_tests"])

@@ -7,9 +7,7 @@
 use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer, Propagation};
 
-mod support;
-
-use support::{Harness, bare_sendmux, run};
+use crate::support::{Harness, bare_sendmux, run};
 
 /// The mock with a fixed seed, a manual clock and `propagation`.
 fn start(propagation: Propagation) -> Harness {
@@ -435,7 +433,7 @@ fn items(stdout: &str) -> usize {
     list["items"].as_array().unwrap().len()
 }
 
-fn assert_no_secret(outcome: &support::Outcome, secret: &str) {
+fn assert_no_secret(outcome: &crate::support::Outcome, secret: &str) {
     assert!(!outcome.stdout.contains(secret), "{}", outcome.stdout);
     assert!(!outcome.stderr.contains(secret), "{}", outcome.stderr);
 }
