@@ -126,7 +126,14 @@ pub(crate) fn generate(root: &Path, target: &Target) -> Result<String, String> {
     settings
         .with_interface(progenitor::InterfaceStyle::Builder)
         .with_tag(progenitor::TagStyle::Merged)
-        .with_derive("PartialEq");
+        .with_derive("PartialEq")
+        // Points in time decode tolerantly into the hand-written
+        // `sendmux_api::Timestamp` instead of chrono's strict parser.
+        .with_conversion(
+            date_time_schema(),
+            "crate::Timestamp",
+            [progenitor::TypeImpl::Display, progenitor::TypeImpl::FromStr].into_iter(),
+        );
     let mut generator = progenitor::Generator::new(&settings);
     let tokens = generator
         .generate_tokens(&spec)
@@ -136,6 +143,17 @@ pub(crate) fn generate(root: &Path, target: &Target) -> Result<String, String> {
     open_enums(&mut file, &opened)?;
     let body = prettyplease::unparse(&file);
     Ok(format!("{}{body}", header(target, &raw)))
+}
+
+/// `{type: string, format: date-time}`; progenitor matches it whatever the
+/// words around it.
+fn date_time_schema() -> schemars08::schema::SchemaObject {
+    use schemars08::schema::{InstanceType, SchemaObject, SingleOrVec};
+    SchemaObject {
+        instance_type: Some(SingleOrVec::Single(Box::new(InstanceType::String))),
+        format: Some("date-time".to_owned()),
+        ..SchemaObject::default()
+    }
 }
 
 /// The generated file's preamble. `build.rs` of `sendmux-api` parses the
@@ -169,9 +187,11 @@ pub(crate) fn spec_hash(text: &str) -> String {
 ///   rewritten into its final open form (see [`open_enums`]), so a new
 ///   server value decodes;
 /// - single-value boolean enums (`ok: true`) become plain booleans;
-/// - string `format`s other than `binary`, and `pattern`s, are dropped, so timestamps, ids
-///   and addresses stay `String` (a malformed value from the server never
-///   fails a whole response);
+/// - string `format`s other than `binary` and `date-time`, and `pattern`s,
+///   are dropped, so ids and addresses stay `String` (a value the server
+///   spells unusually never fails a whole response); date-times become
+///   `sendmux_api::Timestamp`, whose decoding accepts every common spelling
+///   of a point in time;
 /// - of two parameters that would get one Rust name (the `Last-Event-ID`
 ///   header beside the `last_event_id` query on the event stream), the
 ///   header is left out: the builder keeps the query form, and the
@@ -535,7 +555,10 @@ fn strip_for_decoding(value: &mut Value) {
     match value {
         Value::Mapping(map) => {
             if map.get("type").and_then(Value::as_str) == Some("string")
-                && map.get("format").and_then(Value::as_str) != Some("binary")
+                && !matches!(
+                    map.get("format").and_then(Value::as_str),
+                    Some("binary" | "date-time")
+                )
             {
                 map.remove("format");
             }

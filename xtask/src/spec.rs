@@ -118,6 +118,9 @@ enum Correction {
         media_type: String,
         why: String,
     },
+    /// Give string properties with these names `format: date-time`; a name
+    /// `*_at` matches every property that ends in `_at`.
+    DateTimes { names: Vec<String>, why: String },
 }
 
 impl Correction {
@@ -125,7 +128,8 @@ impl Correction {
         match self {
             Self::AddStatuses { why, .. }
             | Self::BodiesRequired { why }
-            | Self::BinaryBodies { why, .. } => why,
+            | Self::BinaryBodies { why, .. }
+            | Self::DateTimes { why, .. } => why,
         }
     }
 }
@@ -668,7 +672,10 @@ impl<'a> Importer<'a> {
                         let property =
                             property.as_str().ok_or("a property name is not a string")?;
                         let here = format!("{context}{}", pascal(property));
-                        let converted = self.convert(child, &here)?;
+                        let mut converted = self.convert(child, &here)?;
+                        if self.is_date_time(property) {
+                            mark_date_time(&mut converted);
+                        }
                         properties.insert(key(property), self.hoist_if_named(converted, &here)?);
                     }
                     out.insert(key("properties"), Value::Mapping(properties));
@@ -700,6 +707,17 @@ impl<'a> Importer<'a> {
             out.insert(key("nullable"), Value::Bool(true));
         }
         Ok(Value::Mapping(out))
+    }
+
+    /// Whether the `date_times` correction names `property`.
+    fn is_date_time(&self, property: &str) -> bool {
+        self.inputs.overlay.corrections.iter().any(|c| match c {
+            Correction::DateTimes { names, .. } => names.iter().any(|name| {
+                name.strip_prefix('*')
+                    .map_or(name == property, |suffix| property.ends_with(suffix))
+            }),
+            _ => false,
+        })
     }
 
     /// `allOf`: annotations (`{type: object}`, prose, a nullable type) fold
@@ -1228,6 +1246,18 @@ fn bearer_security() -> Value {
 }
 
 /// Published component names are kept, so a reference keeps its target.
+/// Adds `format: date-time` to a plain string schema (nullable or not) that
+/// has no format yet; anything else is left as it is.
+fn mark_date_time(schema: &mut Value) {
+    if let Some(map) = schema.as_mapping_mut()
+        && map.get("type").and_then(Value::as_str) == Some("string")
+        && !map.contains_key("format")
+        && !map.contains_key("enum")
+    {
+        map.insert(key("format"), key("date-time"));
+    }
+}
+
 fn rename_ref(reference: &Value) -> Value {
     let mut map = Mapping::new();
     map.insert(key("$ref"), reference.clone());
@@ -1468,6 +1498,7 @@ parameter_words: {{}}
 names: {names}
 corrections:
   - {{kind: add_statuses, statuses: ['401'], why: Every route checks the key.}}
+  - {{kind: date_times, names: ['*_at', when], why: Points in time.}}
 "#
         );
         let inputs = Inputs {
@@ -1560,6 +1591,43 @@ components:
             doc["servers"][0]["description"].as_str(),
             Some("S"),
             "server words are ours"
+        );
+    }
+
+    #[test]
+    fn date_times_mark_the_named_plain_strings_only() {
+        let doc = import_one(
+            r#"
+    Thing:
+      type: object
+      properties:
+        created_at: {type: string}
+        seen_at: {type: [string, "null"]}
+        when: {type: string}
+        count_at: {type: integer}
+        state_at: {type: string, enum: [a, b]}
+        due_at: {type: string, format: date}
+        at_home: {type: string}
+"#,
+            "{}",
+        )
+        .unwrap();
+        let props = &doc["components"]["schemas"]["Thing"]["properties"];
+        let format = |name: &str| props[name].get("format").and_then(Value::as_str);
+        assert_eq!(format("created_at"), Some("date-time"));
+        assert_eq!(format("seen_at"), Some("date-time"));
+        assert_eq!(props["seen_at"]["nullable"].as_bool(), Some(true));
+        assert_eq!(format("when"), Some("date-time"));
+        assert_eq!(format("count_at"), None, "not a string");
+        assert_eq!(format("due_at"), Some("date"), "a published format stays");
+        assert_eq!(format("at_home"), None, "the name does not match");
+        assert!(
+            doc["components"]["schemas"]
+                .as_mapping()
+                .unwrap()
+                .values()
+                .all(|schema| schema.get("format").is_none()),
+            "a hoisted enum is not a point in time"
         );
     }
 

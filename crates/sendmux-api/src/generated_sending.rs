@@ -155,7 +155,7 @@ pub mod types {
         ///MIME type stored with the file.
         pub content_type: ::std::string::String,
         ///When the attachment can no longer be referenced (RFC 3339).
-        pub expires_at: ::std::string::String,
+        pub expires_at: crate::Timestamp,
         pub filename: ::std::string::String,
         ///Size in bytes.
         pub size_bytes: i64,
@@ -169,7 +169,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
     pub struct AttachmentUploadIntentData {
         ///When `upload_url` stops working (RFC 3339).
-        pub expires_at: ::std::string::String,
+        pub expires_at: crate::Timestamp,
         ///Headers the PUT must carry, including `X-Sendmux-Upload-Token`.
         pub headers: ::std::collections::HashMap<
             ::std::string::String,
@@ -1403,10 +1403,7 @@ pub mod types {
                 ::std::string::String,
                 ::std::string::String,
             >,
-            expires_at: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            expires_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             filename: ::std::result::Result<
                 ::std::string::String,
                 ::std::string::String,
@@ -1453,7 +1450,7 @@ pub mod types {
             }
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_at = value
@@ -1516,10 +1513,7 @@ pub mod types {
         }
         #[derive(Clone, Debug)]
         pub struct AttachmentUploadIntentData {
-            expires_at: ::std::result::Result<
-                ::std::string::String,
-                ::std::string::String,
-            >,
+            expires_at: ::std::result::Result<crate::Timestamp, ::std::string::String>,
             headers: ::std::result::Result<
                 ::std::collections::HashMap<
                     ::std::string::String,
@@ -1558,7 +1552,7 @@ pub mod types {
         impl AttachmentUploadIntentData {
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::string::String>,
+                T: ::std::convert::TryInto<crate::Timestamp>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_at = value

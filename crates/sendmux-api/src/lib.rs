@@ -61,8 +61,10 @@ macro_rules! generated_module {
 
 generated_module!(generated);
 generated_module!(generated_sending);
+mod timestamp;
 
 pub use generated::*;
+pub use timestamp::{Timestamp, TimestampError};
 
 /// The Sending API (`https://smtp.sendmux.ai/api/v1`), generated from
 /// `openapi-sending.yaml`: its own [`Client`](sending::Client) and

@@ -333,9 +333,11 @@ pub(crate) fn domain(
     summary.add_row(row(["Status", status.as_str()]));
     let mailboxes = domain.mailbox_count.to_string();
     summary.add_row(row(["Mailboxes", mailboxes.as_str()]));
-    summary.add_row(row(["Created", domain.created_at.as_str()]));
+    let created = domain.created_at.to_string();
+    summary.add_row(row(["Created", created.as_str()]));
     if let Some(verified_at) = &domain.verified_at {
-        summary.add_row(row(["Verified", verified_at.as_str()]));
+        let verified = verified_at.to_string();
+        summary.add_row(row(["Verified", verified.as_str()]));
     }
     if let Heading::Etag(Some(etag)) = heading {
         summary.add_row(row(["ETag", etag]));

@@ -162,6 +162,7 @@ pub use retry::{RetryBudget, RetryPolicy};
 pub use secret::Secret;
 pub use sending::{Sending, SendingErrorCode};
 pub use sending_accounts::{SendingAccount, SendingAccounts};
+pub use sendmux_api::{Timestamp, TimestampError};
 pub use sendmux_operations as operations;
 pub use tls::http_client_builder;
 pub use webhooks::{Webhook, WebhookWithSecret, Webhooks};

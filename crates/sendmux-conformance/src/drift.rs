@@ -47,6 +47,9 @@ pub enum Allowance {
     RequestBodyRequired,
     /// Our response headers say `required: true` where the API always sends them.
     ResponseHeaderRequired,
+    /// Our string properties that hold points in time say `format: date-time`
+    /// where the published document gives no format.
+    DateTimeFormat,
     /// Descriptions, summaries, examples and titles are our own words.
     Prose,
 }
@@ -72,6 +75,9 @@ impl Allowance {
             }
             Self::RequestBodyRequired => "`requestBody.required: true`",
             Self::ResponseHeaderRequired => "`required: true` on response headers",
+            Self::DateTimeFormat => {
+                "`format: date-time` on a string property where the published one has no format"
+            }
             Self::Prose => "descriptions, summaries, examples, titles",
         }
     }
@@ -114,6 +120,10 @@ impl Allowance {
                 "ETag on GETs and Location on 201 are always sent; marking them required lets conformance \
                  flag a response without them"
             }
+            Self::DateTimeFormat => {
+                "the API sends these points in time as RFC 3339 strings and the published document says so \
+                 in prose; the format gives the generated models typed timestamps"
+            }
             Self::Prose => "facts must agree, words are our own",
         }
     }
@@ -130,6 +140,7 @@ pub const ALLOWED_DIFFERENCES: &[Allowance] = &[
     Allowance::NullableAllOfMember,
     Allowance::RequestBodyRequired,
     Allowance::ResponseHeaderRequired,
+    Allowance::DateTimeFormat,
     Allowance::Prose,
 ];
 
@@ -1289,7 +1300,14 @@ fn diff(ours: &Norm, theirs: &Norm, at: &str, out: &mut Vec<(String, String)>) {
     let facets: BTreeSet<&&str> = ours.facets.keys().chain(theirs.facets.keys()).collect();
     for facet in facets {
         let (o, t) = (ours.facets.get(*facet), theirs.facets.get(*facet));
-        if o != t {
+        // Allowance::DateTimeFormat: ours names the format of a string the
+        // published document leaves without one.
+        let date_time_added = *facet == "format"
+            && o.is_some_and(|f| f == "\"date-time\"")
+            && t.is_none()
+            && ours.types.len() == 1
+            && ours.types.contains("string");
+        if o != t && !date_time_added {
             out.push((
                 at.to_owned(),
                 format!(

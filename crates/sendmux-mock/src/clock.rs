@@ -123,7 +123,10 @@ impl ServerClock {
 
 /// Formats Unix milliseconds as RFC 3339 UTC with second precision.
 pub(crate) fn rfc3339(unix_millis: u64) -> String {
-    let secs = unix_millis / 1000;
+    // RFC 3339 has four-digit years: a clock pushed past 9999 (tests move
+    // it by u64::MAX) stops at the last second it can write.
+    const LAST_WRITABLE_SECOND: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let secs = (unix_millis / 1000).min(LAST_WRITABLE_SECOND);
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
@@ -172,7 +175,7 @@ mod tests {
         clock.advance(Duration::from_secs(u64::MAX));
         clock.advance(Duration::from_secs(u64::MAX));
         let _ = clock.now();
-        let _ = rfc3339(clock.unix_millis());
+        assert_eq!(rfc3339(clock.unix_millis()), "9999-12-31T23:59:59Z");
     }
 
     #[test]

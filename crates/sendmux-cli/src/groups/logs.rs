@@ -520,7 +520,7 @@ fn print_log(format: OutputFormat, log: &EmailLog) -> Result<(), Failure> {
     }
     let line = format!(
         "{}  {}  {:<8}  {} -> {}  {}",
-        clean(&log.created_at),
+        log.created_at,
         clean(&log.id),
         clean(log.status.as_str()),
         clean(log.from_email.as_deref().unwrap_or("-")),

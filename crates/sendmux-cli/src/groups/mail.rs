@@ -675,7 +675,7 @@ fn render_message(message: &MailboxMessageContent) -> String {
         .sent_at
         .as_ref()
         .or(message.dates.received_at.as_ref());
-    header("Date:", date.map(|d| clean(d)).unwrap_or_default());
+    header("Date:", date.map(ToString::to_string).unwrap_or_default());
     header(
         "Subject:",
         clean(message.subject.as_deref().unwrap_or("(no subject)")),

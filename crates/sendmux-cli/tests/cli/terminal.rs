@@ -132,7 +132,7 @@ fn hostile_domain() -> Value {
     assert_eq!(added.code, 0, "{}", added.stderr);
     let mut domain: Value = serde_json::from_str(&added.stdout).unwrap();
     domain["domain"] = json!("mail.acme.com\u{1b}[2J\rgotcha");
-    domain["created_at"] = json!("2026\u{7f}\u{9b}31m\u{202e}");
+    domain["dns_records"]["dmarc"]["value"] = json!("2026\u{7f}\u{9b}31m\u{202e}");
     domain["dns_records"]["spf"]["value"] = json!("v=spf1\u{1b}]8;;http://evil\u{7}");
     domain
 }

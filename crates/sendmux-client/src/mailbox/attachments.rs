@@ -454,8 +454,8 @@ impl IntoFuture for Upload {
 pub struct UploadIntent {
     /// The upload's id.
     pub upload_id: String,
-    /// When the URL expires (RFC 3339).
-    pub expires_at: String,
+    /// When the URL expires.
+    pub expires_at: crate::Timestamp,
     /// The largest upload the server takes, in bytes.
     pub max_size_bytes: u64,
     upload_url: String,

@@ -117,8 +117,8 @@ pub struct UploadIntent {
     pub upload_id: String,
     /// The URL that takes the `PUT`.
     pub upload_url: String,
-    /// When the URL and token expire (RFC 3339).
-    pub expires_at: String,
+    /// When the URL and token expire.
+    pub expires_at: crate::Timestamp,
     /// The largest upload the URL takes, in bytes.
     pub max_size_bytes: u64,
     method: String,

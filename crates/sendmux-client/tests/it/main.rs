@@ -30,6 +30,7 @@ mod secrets;
 mod sending;
 mod sending_accounts;
 mod stream_server;
+mod timestamps;
 mod validation;
 #[cfg(feature = "axum")]
 mod webhook_axum;

@@ -90,7 +90,7 @@ fn line(event: &MailboxEvent) -> String {
                 .filter(|id| !id.is_empty())
                 .or(data.message_id.as_deref())
                 .unwrap_or_default();
-            let mut text = format!("{}  {kind}", clean(&data.occurred_at));
+            let mut text = format!("{}  {kind}", data.occurred_at);
             if !message_id.is_empty() {
                 text.push_str(&format!("  {}", clean(message_id)));
             }
