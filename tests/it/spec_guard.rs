@@ -54,7 +54,7 @@ fn our_document(name: &str) -> Value {
         return our_spec();
     }
     let text = std::fs::read_to_string(workspace_root().join(name)).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    serde_norway::from_str(&text).unwrap()
 }
 
 fn resolve<'a>(document: &'a Value, node: &'a Value) -> &'a Value {

@@ -20,7 +20,7 @@ pub(crate) fn reference_dir() -> Option<PathBuf> {
 /// Our `openapi.yaml` as a JSON value.
 pub(crate) fn our_spec() -> serde_json::Value {
     let text = std::fs::read_to_string(workspace_root().join("openapi.yaml")).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    serde_norway::from_str(&text).unwrap()
 }
 
 /// A created domain as the API returns it: the shape of the published

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 use sha2::{Digest, Sha256};
 
 /// One OpenAPI document and the module generated from it.
@@ -35,15 +35,28 @@ pub(crate) const TARGETS: &[Target] = &[
     },
 ];
 
-/// Verbatim copies of a document that a publishable crate ships, because a
-/// published crate cannot reach the workspace root: (source, copy).
+/// JSON copies of a document that a publishable crate embeds, because a
+/// published crate cannot reach the workspace root and JSON needs no YAML
+/// parser to load: (source, copy).
 pub(crate) const COPIES: &[(&str, &str)] = &[
-    ("openapi.yaml", "crates/sendmux-conformance/openapi.yaml"),
+    ("openapi.yaml", "crates/sendmux-conformance/openapi.json"),
     (
         "openapi-sending.yaml",
-        "crates/sendmux-conformance/openapi-sending.yaml",
+        "crates/sendmux-conformance/openapi-sending.json",
     ),
 ];
+
+/// The JSON copy of the YAML document `source`: the same values, pretty
+/// printed (keys sorted), with a final newline.
+fn json_copy(root: &Path, source: &str) -> Result<String, String> {
+    let text =
+        std::fs::read_to_string(root.join(source)).map_err(|e| format!("reading {source}: {e}"))?;
+    let document: serde_json::Value =
+        serde_norway::from_str(&text).map_err(|e| format!("parsing {source}: {e}"))?;
+    let json = serde_json::to_string_pretty(&document)
+        .map_err(|e| format!("writing {source} as JSON: {e}"))?;
+    Ok(json + "\n")
+}
 
 const REGENERATE: &str = "cargo xtask codegen";
 
@@ -61,8 +74,8 @@ pub(crate) fn write_all(root: &Path) -> Result<Vec<String>, String> {
         .map_err(|e| format!("writing {}: {e}", crate::operations::OUTPUT))?;
     written.push(crate::operations::OUTPUT.to_string());
     for (source, copy) in COPIES {
-        std::fs::copy(root.join(source), root.join(copy))
-            .map_err(|e| format!("copying {source} to {copy}: {e}"))?;
+        std::fs::write(root.join(copy), json_copy(root, source)?)
+            .map_err(|e| format!("writing {copy}: {e}"))?;
         written.push((*copy).to_string());
     }
     Ok(written)
@@ -96,11 +109,10 @@ pub(crate) fn check_all(root: &Path) -> Result<(), String> {
         );
     }
     for (source, copy) in COPIES {
-        let original = std::fs::read_to_string(root.join(source))
-            .map_err(|e| format!("reading {source}: {e}"))?;
+        let fresh = json_copy(root, source)?;
         let current = std::fs::read_to_string(root.join(copy)).unwrap_or_default();
-        if original.replace("\r\n", "\n") != current.replace("\r\n", "\n") {
-            let _ = writeln!(problems, "{copy} is not an exact copy of {source}.");
+        if fresh != current.replace("\r\n", "\n") {
+            let _ = writeln!(problems, "{copy} is not the JSON form of {source}.");
         }
     }
     if problems.is_empty() {
@@ -117,9 +129,9 @@ pub(crate) fn generate(root: &Path, target: &Target) -> Result<String, String> {
     let raw = std::fs::read_to_string(root.join(target.spec))
         .map_err(|e| format!("reading {}: {e}", target.spec))?;
     let mut document: Value =
-        serde_yaml::from_str(&raw).map_err(|e| format!("parsing {}: {e}", target.spec))?;
+        serde_norway::from_str(&raw).map_err(|e| format!("parsing {}: {e}", target.spec))?;
     let opened = prepare_for_codegen(&mut document).map_err(|e| format!("{}: {e}", target.spec))?;
-    let spec: openapiv3::OpenAPI = serde_yaml::from_value(document)
+    let spec: openapiv3::OpenAPI = serde_norway::from_value(document)
         .map_err(|e| format!("{} is not OpenAPI 3.0: {e}", target.spec))?;
 
     let mut settings = progenitor::GenerationSettings::default();
@@ -679,7 +691,7 @@ mod tests {
         // Both the recorded hash and the doc comment changed.
         assert!(message.contains("sha256:"), "{message}");
         assert!(
-            message.contains("crates/sendmux-conformance/openapi.yaml is not an exact copy"),
+            message.contains("crates/sendmux-conformance/openapi.json is not the JSON form"),
             "{message}"
         );
         assert!(
@@ -700,7 +712,7 @@ mod tests {
     }
 
     fn prepared(yaml: &str) -> Result<Value, String> {
-        let mut document: Value = serde_yaml::from_str(yaml).unwrap();
+        let mut document: Value = serde_norway::from_str(yaml).unwrap();
         prepare_for_codegen(&mut document).map(|_opened| document)
     }
 
@@ -737,7 +749,7 @@ components:
 
     #[test]
     fn decoding_is_made_tolerant_and_response_enums_are_noted() {
-        let mut document: Value = serde_yaml::from_str(SMALL_SPEC).unwrap();
+        let mut document: Value = serde_norway::from_str(SMALL_SPEC).unwrap();
         let opened = prepare_for_codegen(&mut document).unwrap();
         let schemas = &document["components"]["schemas"];
         let thing = &schemas["Thing"];

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 use crate::codegen::{TARGETS, spec_hash};
 
@@ -29,7 +29,7 @@ pub(crate) fn generate(root: &Path) -> Result<String, String> {
             spec_hash(&raw)
         );
         let document: Value =
-            serde_yaml::from_str(&raw).map_err(|e| format!("parsing {}: {e}", target.spec))?;
+            serde_norway::from_str(&raw).map_err(|e| format!("parsing {}: {e}", target.spec))?;
         let sending = target.spec.contains("sending");
         let error = error_schema(&document).ok_or_else(|| {
             format!(

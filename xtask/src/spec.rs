@@ -26,7 +26,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use serde_yaml::{Mapping, Value};
+use serde_norway::{Mapping, Value};
 
 /// Where the published documents live, relative to the workspace root.
 pub(crate) const DEFAULT_REFERENCE: &str = "../shared/reference";
@@ -172,7 +172,7 @@ pub(crate) struct Inputs {
 fn read_yaml<T: serde::de::DeserializeOwned>(root: &Path, file: &str) -> Result<T, String> {
     let text =
         std::fs::read_to_string(root.join(file)).map_err(|e| format!("reading {file}: {e}"))?;
-    serde_yaml::from_str(&text).map_err(|e| format!("{file}: {e}"))
+    serde_norway::from_str(&text).map_err(|e| format!("{file}: {e}"))
 }
 
 impl Inputs {
@@ -203,12 +203,12 @@ pub(crate) fn import(root: &Path, reference: &Path) -> Result<Vec<(String, Strin
         let path = reference.join(&document.published);
         let text = std::fs::read_to_string(&path)
             .map_err(|e| format!("reading {}: {e}", path.display()))?;
-        let published: Value =
-            serde_yaml::from_str(&text).map_err(|e| format!("parsing {}: {e}", path.display()))?;
+        let published: Value = serde_norway::from_str(&text)
+            .map_err(|e| format!("parsing {}: {e}", path.display()))?;
         let ours = Importer::new(&inputs, document, &published)
             .run(&mut seen_operations)
             .map_err(|e| format!("{}: {e}", document.published))?;
-        let yaml = serde_yaml::to_string(&ours).map_err(|e| format!("writing YAML: {e}"))?;
+        let yaml = serde_norway::to_string(&ours).map_err(|e| format!("writing YAML: {e}"))?;
         out.push((document.output.clone(), format!("{}{yaml}", preamble())));
     }
     let unused: Vec<&String> = inputs
@@ -1319,7 +1319,7 @@ fn same_facts(a: &Value, b: &Value) -> bool {
                             && let Value::Sequence(values) = v
                         {
                             let mut sorted = values.clone();
-                            sorted.sort_by_key(|v| serde_yaml::to_string(v).unwrap_or_default());
+                            sorted.sort_by_key(|v| serde_norway::to_string(v).unwrap_or_default());
                             Value::Sequence(sorted)
                         } else {
                             canonical(v)
@@ -1502,14 +1502,14 @@ corrections:
 "#
         );
         let inputs = Inputs {
-            overlay: serde_yaml::from_str(&overlay).unwrap(),
-            operations: serde_yaml::from_str(
+            overlay: serde_norway::from_str(&overlay).unwrap(),
+            operations: serde_norway::from_str(
                 "getThing: {summary: Get a thing, description: One thing.}",
             )
             .unwrap(),
             schemas: BTreeMap::new(),
         };
-        let published: Value = serde_yaml::from_str(&format!(
+        let published: Value = serde_norway::from_str(&format!(
             r#"
 openapi: 3.1.0
 info: {{version: '1'}}

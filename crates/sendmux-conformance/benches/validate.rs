@@ -118,13 +118,13 @@ fn validate_request_create_domain(bencher: Bencher<'_, '_>) {
 /// compile later, each on first use.
 #[divan::bench(sample_count = 20)]
 fn load_spec() -> Spec {
-    Spec::from_yaml_str(sendmux_conformance::EMBEDDED_SPEC).unwrap()
+    Spec::from_text(sendmux_conformance::EMBEDDED_SPEC).unwrap()
 }
 
 /// Loading the whole document and compiling every schema up front.
 #[divan::bench(sample_count = 20)]
 fn load_and_compile_all_schemas() -> Spec {
-    let spec = Spec::from_yaml_str(sendmux_conformance::EMBEDDED_SPEC).unwrap();
+    let spec = Spec::from_text(sendmux_conformance::EMBEDDED_SPEC).unwrap();
     spec.compile_all().unwrap();
     spec
 }

@@ -215,13 +215,14 @@ impl Published {
 }
 
 impl Published {
-    /// A published document from its text (JSON or YAML), e.g. as fetched
+    /// A published document from its text (JSON, or YAML with the `yaml`
+    /// feature), e.g. as fetched
     /// from a live server's `/openapi.json`; `name` labels it in output.
     pub fn from_text(name: impl Into<String>, text: &str) -> Result<Self, DriftError> {
         let name = name.into();
-        let document = serde_yaml::from_str(text).map_err(|err| DriftError::Parse {
+        let document = crate::document::parse(text).map_err(|message| DriftError::Parse {
             path: PathBuf::from(&name),
-            message: err.to_string(),
+            message,
         })?;
         Ok(Self { name, document })
     }
@@ -259,16 +260,17 @@ impl Published {
     }
 }
 
-/// Reads a JSON or YAML document (ours or published) from a file.
+/// Reads a JSON document (ours or published) from a file, or a YAML one
+/// with the `yaml` feature.
 pub fn read_document(path: impl AsRef<Path>) -> Result<Value, DriftError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| DriftError::Io {
         path: path.to_owned(),
         source,
     })?;
-    serde_yaml::from_str(&text).map_err(|err| DriftError::Parse {
+    crate::document::parse(&text).map_err(|message| DriftError::Parse {
         path: path.to_owned(),
-        message: err.to_string(),
+        message,
     })
 }
 

@@ -46,18 +46,23 @@
 //!
 //! # The embedded documents
 //!
-//! The SDK has one document per base URL, both embedded at build time by
-//! `build.rs`: [`Spec::embedded`] is `openapi.yaml` (the Management and
-//! Mailbox APIs on `https://app.sendmux.ai/api/v1`) and
-//! [`Spec::embedded_sending`] is `openapi-sending.yaml` (the Sending API on
-//! `https://smtp.sendmux.ai/api/v1`). Inside the workspace the root files
-//! themselves are embedded, so validation can never lag behind the spec
-//! during development. A published crate cannot reach outside its
-//! directory, so it ships copies (`crates/sendmux-conformance/openapi*.yaml`,
-//! written by `cargo xtask codegen`) that are embedded when the workspace
-//! files are absent. The test `packaged_specs_match_workspace_specs` fails,
-//! and the build prints a warning, whenever a copy differs from its root
-//! file.
+//! The SDK has one document per base URL, both embedded at compile time:
+//! [`Spec::embedded`] is `openapi.yaml` (the Management and Mailbox APIs on
+//! `https://app.sendmux.ai/api/v1`) and [`Spec::embedded_sending`] is
+//! `openapi-sending.yaml` (the Sending API on
+//! `https://smtp.sendmux.ai/api/v1`). They are embedded as JSON
+//! (`openapi.json`, `openapi-sending.json` beside `Cargo.toml`, written by
+//! `cargo xtask codegen` from the root YAML files), so loading them needs no
+//! YAML parser and is fast. `cargo xtask codegen --check` and the test
+//! `packaged_specs_match_workspace_specs` fail whenever a copy differs from
+//! its root file.
+//!
+//! # Features
+//!
+//! - `yaml` (default): [`Spec::from_path`], [`Spec::from_text`] and drift
+//!   also read YAML documents; without it they read JSON only.
+//! - `check`: the read-only probe suite against a live base URL.
+//! - `cli` (default): the `sendmux-conformance` binary.
 //!
 //! # Drift against the published API
 //!
@@ -101,6 +106,7 @@
 
 #[cfg(feature = "check")]
 pub mod check;
+mod document;
 pub mod drift;
 mod report;
 mod schema;

@@ -13,14 +13,13 @@ use serde_json::{Map, Value};
 
 use crate::schema::{scalar_type, to_draft4, translate_components};
 
-/// The text of the embedded `openapi.yaml`, the Management and Mailbox APIs
-/// (see the crate docs for where it comes from).
-pub const EMBEDDED_SPEC: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.yaml"));
+/// The embedded `openapi.yaml` (the Management and Mailbox APIs) as JSON
+/// text: `cargo xtask codegen` writes it next to this crate's `Cargo.toml`.
+pub const EMBEDDED_SPEC: &str = include_str!("../openapi.json");
 
-/// The text of the embedded `openapi-sending.yaml`, the Sending API on its
-/// own host (embedded the same way as [`EMBEDDED_SPEC`]).
-pub const EMBEDDED_SENDING_SPEC: &str =
-    include_str!(concat!(env!("OUT_DIR"), "/openapi-sending.yaml"));
+/// The embedded `openapi-sending.yaml` (the Sending API on its own host) as
+/// JSON text, written the same way as [`EMBEDDED_SPEC`].
+pub const EMBEDDED_SENDING_SPEC: &str = include_str!("../openapi-sending.json");
 
 /// Why a document could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -35,9 +34,9 @@ pub enum LoadError {
         #[source]
         source: std::io::Error,
     },
-    /// The text is not YAML (or JSON).
-    #[error("not valid YAML: {0}")]
-    Yaml(#[from] serde_yaml::Error),
+    /// The text is not JSON (or, with the `yaml` feature, YAML).
+    #[error("{0}")]
+    Parse(String),
     /// The document is not an OpenAPI 3.0 description.
     #[error("not an OpenAPI 3.0 document: {0}")]
     OpenApi(String),
@@ -238,7 +237,7 @@ impl Spec {
     /// tests rule out before any release (`embedded_specs_load_and_compile`).
     pub fn embedded() -> &'static Spec {
         static EMBEDDED: OnceLock<Spec> = OnceLock::new();
-        EMBEDDED.get_or_init(|| match Spec::from_yaml_str(EMBEDDED_SPEC) {
+        EMBEDDED.get_or_init(|| match Spec::from_text(EMBEDDED_SPEC) {
             Ok(spec) => spec,
             Err(err) => panic!("the embedded openapi.yaml does not load: {err}"),
         })
@@ -254,7 +253,7 @@ impl Spec {
     /// tests rule out before any release (`embedded_specs_load_and_compile`).
     pub fn embedded_sending() -> &'static Spec {
         static EMBEDDED: OnceLock<Spec> = OnceLock::new();
-        EMBEDDED.get_or_init(|| match Spec::from_yaml_str(EMBEDDED_SENDING_SPEC) {
+        EMBEDDED.get_or_init(|| match Spec::from_text(EMBEDDED_SENDING_SPEC) {
             Ok(spec) => spec,
             Err(err) => panic!("the embedded openapi-sending.yaml does not load: {err}"),
         })
@@ -274,19 +273,21 @@ impl Spec {
         Ok(())
     }
 
-    /// Loads a document from a YAML or JSON file.
+    /// Loads a document from a JSON file, or a YAML one with the `yaml`
+    /// feature (on by default).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Spec, LoadError> {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_yaml_str(&text)
+        Self::from_text(&text)
     }
 
-    /// Loads a document from YAML (or JSON, which is YAML) text.
-    pub fn from_yaml_str(text: &str) -> Result<Spec, LoadError> {
-        let document: Value = serde_yaml::from_str(text)?;
+    /// Loads a document from JSON text, or YAML text with the `yaml`
+    /// feature (on by default).
+    pub fn from_text(text: &str) -> Result<Spec, LoadError> {
+        let document = crate::document::parse(text).map_err(LoadError::Parse)?;
         Self::from_json_value(document)
     }
 

@@ -49,8 +49,8 @@ fn snake_case(operation_id: &str) -> String {
 #[test]
 fn every_operation_in_the_spec_is_generated() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
-    let spec: serde_yaml::Value =
-        serde_yaml::from_str(&std::fs::read_to_string(format!("{root}/openapi.yaml")).unwrap())
+    let spec: serde_norway::Value =
+        serde_norway::from_str(&std::fs::read_to_string(format!("{root}/openapi.yaml")).unwrap())
             .unwrap();
     let generated = include_str!("../../src/generated.rs");
     let mut operation_ids = BTreeSet::new();

@@ -200,7 +200,7 @@ mod cli {
             dir.join("openapi-app.json"),
             dir.join("openapi-sending.json"),
         );
-        let our_sending = our_file("openapi-sending.yaml");
+        let our_sending = our_file("openapi-sending.json");
 
         // Only the Sending documents on both sides.
         let (code, stdout) = run(&[

@@ -6,7 +6,8 @@
 //! The published documents carry examples per field, not per body, so each
 //! body is assembled from them: every property present, each value taken from
 //! its `example` when there is one and otherwise the first `enum` value or a
-//! plain value of its type that meets its `format`, `pattern` and bounds.
+//! plain value of its type that meets its `format`, `pattern` and bounds (and,
+//! for the points in time our documents type, a date-time).
 //! Path parameters and required query and header parameters are filled the
 //! same way. Skips when `../shared/reference` is absent.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
@@ -82,7 +83,14 @@ fn instance(document: &Value, schema: &Value, depth: usize) -> Value {
             let mut object = Map::new();
             if let Some(Value::Object(properties)) = schema.get("properties") {
                 for (name, property) in properties {
-                    object.insert(name.clone(), instance(document, property, depth + 1));
+                    let mut value = instance(document, property, depth + 1);
+                    // Our documents say `format: date-time` where the published
+                    // ones only say "timestamp" in prose (the `date_times`
+                    // correction of spec/overlay.yaml: `*_at` and `timestamp`).
+                    if value == "text" && (name.ends_with("_at") || name == "timestamp") {
+                        value = json!("2026-11-27T09:00:00Z");
+                    }
+                    object.insert(name.clone(), value);
                 }
             }
             Value::Object(object)
