@@ -216,11 +216,12 @@ async fn send(call: OperationCall, format: OutputFormat) -> Result<(), Failure> 
     output::write_bytes(response.value())
 }
 
-/// `--paginate`: the `data` items of every page, as one JSON array (with
-/// `-o jsonl`, one item per line as pages arrive).
+/// `--paginate`: the `data` items of every page in the shape the typed
+/// list commands print with `--all`: `{"items": [...], "next_cursor": null}`
+/// in JSON, one item per line in JSON lines, both written as pages arrive;
+/// the other formats and `--jq` get the same object once all pages are in.
 async fn paginate(call: OperationCall, format: OutputFormat) -> Result<(), Failure> {
-    let mut lines = (format == OutputFormat::Jsonl && output::streams(format))
-        .then(|| output::ItemStream::new(format));
+    let mut lines = output::streams(format).then(|| output::ItemStream::new(format));
     let mut items = Vec::new();
     let mut pages = call.pages();
     while let Some(page) = pages.next().await {
@@ -242,6 +243,9 @@ async fn paginate(call: OperationCall, format: OutputFormat) -> Result<(), Failu
     }
     match lines {
         Some(lines) => lines.finish(),
-        None => output::value(format, &items),
+        None => output::value(
+            format,
+            &serde_json::json!({ "items": items, "next_cursor": null }),
+        ),
     }
 }

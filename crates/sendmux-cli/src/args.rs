@@ -216,7 +216,8 @@ parses (numbers, true, false, null, objects, arrays) and a string otherwise.
 The call is checked against the API description before anything is sent. A JSON
 response is printed as pretty JSON; text and binary bodies are written as they are;
 a 304 Not Modified prints nothing. With --paginate the `data` items of every page
-are printed as one JSON array.";
+are printed as the list commands print them with --all: {\"items\": [...],
+\"next_cursor\": null} with -o json, one item per line with -o jsonl.";
 
 /// `sendmux api`: generic access to every operation.
 #[derive(Debug, Args)]
@@ -237,7 +238,7 @@ pub(crate) struct ApiArgs {
     /// cannot be combined with `-f` body fields.
     #[arg(long, value_name = "FILE")]
     pub(crate) input: Option<PathBuf>,
-    /// Follow every page of a cursor list; print all items as one JSON array.
+    /// Follow every page of a cursor list; print every item, as `--all` does.
     #[arg(long)]
     pub(crate) paginate: bool,
     /// An extra request header, `Name: value` (repeatable).

@@ -149,12 +149,14 @@ fn create_get_and_paginate_by_id_and_by_path() {
         "a lone PATH is a GET: {got}"
     );
 
-    // --paginate with 2 per page: all 3 domains, as one array of items.
+    // --paginate with 2 per page: all 3 domains, in the list shape of the
+    // typed commands.
     harness.mock().clear_requests();
     let all = harness.api_json(&["managementListDomains", "--paginate", "-f", "limit=2"]);
-    let domains: Vec<&str> = all
+    assert_eq!(all["next_cursor"], Value::Null, "{all}");
+    let domains: Vec<&str> = all["items"]
         .as_array()
-        .unwrap_or_else(|| panic!("not an array: {all}"))
+        .unwrap_or_else(|| panic!("no items array: {all}"))
         .iter()
         .map(|d| d["domain"].as_str().unwrap())
         .collect();
@@ -299,8 +301,8 @@ fn api_works_with_the_embedded_mock_and_has_examples_in_help() {
         .args(["--mock", "api", "managementListDomains", "--paginate"]);
     let outcome = run(&mut command);
     assert_eq!(outcome.code, 0, "{}", outcome.stderr);
-    let items: Value = serde_json::from_str(&outcome.stdout).unwrap();
-    assert_eq!(items, Value::Array(Vec::new()));
+    let list: Value = serde_json::from_str(&outcome.stdout).unwrap();
+    assert_eq!(list, serde_json::json!({"items": [], "next_cursor": null}));
 
     let mut command = Command::cargo_bin("sendmux").unwrap();
     command.args(["api", "--help"]);
