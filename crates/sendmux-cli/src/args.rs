@@ -11,17 +11,20 @@ Examples:
   sendmux --mock domains add mail.acme.com      # try it without an account
   sendmux domains list -o json --jq '.items[].domain'
 
-Where the API key and base URL come from, first found wins:
-  1. a flag: --api-key, --api-key-file, --base-url
-  2. the environment: SENDMUX_API_KEY, SENDMUX_BASE_URL
+Where the API key and base URLs come from, first found wins:
+  1. a flag: --api-key, --api-key-file, --base-url, --sending-base-url
+  2. the environment: SENDMUX_API_KEY, SENDMUX_BASE_URL, SENDMUX_SENDING_BASE_URL
   3. the profile: --profile NAME, else SENDMUX_PROFILE, else `default`,
      saved by `sendmux auth login` (see `sendmux auth status`)
+  4. the API's own: https://app.sendmux.ai/api/v1, and https://smtp.sendmux.ai/api/v1
+     for the Sending API (`send`)
 
 Exit codes:
   0  success
   1  unexpected internal failure
-  2  usage error: bad flags or arguments, invalid input, missing API key (nothing was sent);
-     or a --jq expression that failed on the output
+  2  usage error: bad flags or arguments, invalid input, missing API key, a folder name
+     that matches no folder or several (nothing was sent); or a --jq expression that
+     failed on the output
   3  API error: the server answered with an error (code, message and request id are printed)
   4  network error: the request could not be sent, or its outcome is unknown
   5  timed out: `domains verify --wait` gave up before the domain verified
@@ -63,7 +66,8 @@ pub(crate) struct GlobalArgs {
     #[arg(long, env = "SENDMUX_BASE_URL", global = true, hide_env_values = true)]
     pub(crate) base_url: Option<String>,
 
-    /// Sending API base URL, for `send` (default: https://smtp.sendmux.ai/api/v1).
+    /// Sending API base URL, for `send` (default: the profile's, else
+    /// https://smtp.sendmux.ai/api/v1).
     #[arg(
         long,
         env = "SENDMUX_SENDING_BASE_URL",
@@ -73,7 +77,7 @@ pub(crate) struct GlobalArgs {
     pub(crate) sending_base_url: Option<String>,
 
     /// The saved profile (`sendmux auth login --profile NAME`) whose key and
-    /// base URL to use when no flag or environment variable gives them.
+    /// base URLs to use when no flag or environment variable gives them.
     #[arg(long, env = "SENDMUX_PROFILE", global = true, value_name = "NAME")]
     pub(crate) profile: Option<String>,
 
@@ -391,6 +395,12 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
+
+    #[test]
+    fn help_names_the_client_default_urls() {
+        assert!(super::ROOT_HELP.contains(sendmux_client::DEFAULT_BASE_URL));
+        assert!(super::ROOT_HELP.contains(sendmux_client::DEFAULT_SENDING_BASE_URL));
+    }
 
     #[test]
     fn grammar_is_consistent() {

@@ -40,10 +40,15 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
     };
     // Keep the mock alive until the command is done.
     let mut mock = None;
-    let (api_key, base_url) = if global.mock {
+    let (api_key, base_url, sending_base_url) = if global.mock {
         if global.base_url.is_some() {
             return Err(Failure::Usage(
                 "--mock and --base-url cannot be combined: --mock runs against its own embedded server".into(),
+            ));
+        }
+        if global.sending_base_url.is_some() {
+            return Err(Failure::Usage(
+                "--mock and --sending-base-url cannot be combined: --mock runs against its own embedded server".into(),
             ));
         }
         // A saved key stays out of the mock; one given for this run is used.
@@ -55,10 +60,11 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
             "note: using the embedded mock server at {} (no real API calls; its state ends with this command)",
             server.base_url()
         );
-        let url = server.base_url();
+        // The Sending API is the mock's own second port; a profile's URLs stay out of it.
+        let (url, sending_url) = (server.base_url(), server.sending_base_url());
         mock = Some(server);
         let key = api_key.map_or_else(|| Secret::from(MOCK_API_KEY), |(key, _)| key);
-        (key, Some(url))
+        (key, Some(url), Some(sending_url))
     } else {
         let settings = credentials::resolve(&global)?;
         let Some((key, key_from)) = settings.key else {
@@ -78,23 +84,17 @@ pub(crate) async fn run(cli: Cli, format: OutputFormat) -> Result<(), Failure> {
                 settings.profile
             );
         }
-        (key, settings.base_url.map(|(url, _)| url))
+        (
+            key,
+            settings.base_url.map(|(url, _)| url),
+            settings.sending_base_url.map(|(url, _)| url),
+        )
     };
 
     let mut builder = Client::builder().api_key(api_key.expose_secret());
     if let Some(url) = base_url {
         builder = builder.base_url(url);
     }
-    // The Sending API's host: the embedded mock's own port, else the flag or its variable.
-    let sending_base_url = match &mock {
-        Some(server) if global.sending_base_url.is_none() => Some(server.sending_base_url()),
-        Some(_) => {
-            return Err(Failure::Usage(
-                "--mock and --sending-base-url cannot be combined: --mock runs against its own embedded server".into(),
-            ));
-        }
-        None => global.sending_base_url.clone(),
-    };
     if let Some(url) = sending_base_url {
         builder = builder.sending_base_url(url);
     }

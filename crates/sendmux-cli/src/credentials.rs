@@ -1,4 +1,4 @@
-//! Which API key and base URL a command uses, and where each came from:
+//! Which API key and base URLs a command uses, and where each came from:
 //! a flag, else the environment, else the saved profile (see `profiles`).
 //! `auth status` shows the same answer every other command acts on.
 
@@ -16,6 +16,8 @@ use crate::profiles::{DEFAULT_PROFILE, Store};
 pub(crate) const KEY_ENV: &str = "SENDMUX_API_KEY";
 /// The environment variable of the base URL (read by clap).
 pub(crate) const BASE_URL_ENV: &str = "SENDMUX_BASE_URL";
+/// The environment variable of the Sending API's base URL (read by clap).
+pub(crate) const SENDING_BASE_URL_ENV: &str = sendmux_client::ENV_SENDING_BASE_URL;
 /// The environment variable of the profile name (read by clap).
 pub(crate) const PROFILE_ENV: &str = "SENDMUX_PROFILE";
 
@@ -55,6 +57,9 @@ pub(crate) struct Resolved {
     pub(crate) key: Option<(Secret, Source)>,
     /// The base URL and where it came from; `None` is the API's own.
     pub(crate) base_url: Option<(String, Source)>,
+    /// The Sending API's base URL and where it came from; `None` is its
+    /// own host.
+    pub(crate) sending_base_url: Option<(String, Source)>,
 }
 
 /// The profile named by `--profile` or `SENDMUX_PROFILE`, else `default`.
@@ -71,7 +76,7 @@ pub(crate) fn profile_name(global: &GlobalArgs) -> Result<(String, Source), Fail
     }
 }
 
-/// The key and base URL for this run: flag, else environment, else the
+/// The key and base URLs for this run: flag, else environment, else the
 /// profile. A profile named on purpose must exist.
 pub(crate) fn resolve(global: &GlobalArgs) -> Result<Resolved, Failure> {
     let store = Store::load()?;
@@ -96,12 +101,22 @@ pub(crate) fn resolve(global: &GlobalArgs) -> Result<Resolved, Failure> {
             .and_then(|p| p.base_url.clone())
             .map(|url| (url, Source::Profile(profile.clone()))),
     };
+    let sending_base_url = match &global.sending_base_url {
+        Some(url) => Some((
+            url.clone(),
+            from_flag_or_env("--sending-base-url", SENDING_BASE_URL_ENV, url),
+        )),
+        None => saved
+            .and_then(|p| p.sending_base_url.clone())
+            .map(|url| (url, Source::Profile(profile.clone()))),
+    };
     Ok(Resolved {
         store,
         profile,
         profile_from,
         key,
         base_url,
+        sending_base_url,
     })
 }
 

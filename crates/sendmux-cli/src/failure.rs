@@ -10,6 +10,10 @@ use crate::terminal::clean;
 pub(crate) enum Failure {
     /// Bad arguments or missing configuration; nothing was sent.
     Usage(String),
+    /// A folder given by id, role or name that is no usable folder (none
+    /// or several match, or `mail mv` cannot reach it); only the folder
+    /// list was read.
+    Folder(crate::groups::mail::FolderProblem),
     /// The client reported an error.
     Client(sendmux_client::Error),
     /// `verify --wait` saw the domain fail verification.
@@ -43,6 +47,12 @@ impl From<sendmux_client::Error> for Failure {
     }
 }
 
+impl From<crate::groups::mail::FolderProblem> for Failure {
+    fn from(problem: crate::groups::mail::FolderProblem) -> Self {
+        Failure::Folder(problem)
+    }
+}
+
 impl Failure {
     /// This failure with `hint` printed below it.
     pub(crate) fn with_hint(self, hint: impl Into<String>) -> Failure {
@@ -59,7 +69,7 @@ impl Failure {
             Failure::Hinted { failure, .. } => failure.exit_code(),
             Failure::Incomplete { code, .. } => *code,
             Failure::PipeClosed => 0,
-            Failure::Usage(_) | Failure::JqRun(_) => 2,
+            Failure::Usage(_) | Failure::Folder(_) | Failure::JqRun(_) => 2,
             Failure::Io(_) | Failure::Internal(_) => 1,
             Failure::VerificationFailed { .. } => 6,
             Failure::Timeout { .. } => 5,
@@ -86,6 +96,7 @@ impl Failure {
         use sendmux_client::Error as E;
         match self {
             Failure::Usage(message) => format!("error: {message}"),
+            Failure::Folder(problem) => format!("error: {problem}"),
             Failure::Io(message) => format!("error: {message}"),
             Failure::PipeClosed => String::new(),
             Failure::Hinted { failure, hint } => format!("{}\n  hint: {hint}", failure.render()),

@@ -1,4 +1,5 @@
-//! Saved profiles: named API keys, each with an optional base URL, in
+//! Saved profiles: named API keys, each with an optional base URL and
+//! Sending API base URL, in
 //! `config.toml` in the user's configuration folder (`sendmux/` under
 //! `$XDG_CONFIG_HOME` or `~/.config` on Linux, `~/Library/Application
 //! Support` on macOS, `%APPDATA%` on Windows; `SENDMUX_CONFIG_DIR` names
@@ -7,7 +8,9 @@
 //! Which key a command uses: `--api-key`/`--api-key-file`, else
 //! `SENDMUX_API_KEY`, else the profile (`--profile`, else `SENDMUX_PROFILE`,
 //! else `default`). The base URL likewise: `--base-url`, else
-//! `SENDMUX_BASE_URL`, else the profile's, else the API's own.
+//! `SENDMUX_BASE_URL`, else the profile's, else the API's own; and the
+//! Sending API's: `--sending-base-url`, else `SENDMUX_SENDING_BASE_URL`,
+//! else the profile's, else the Sending API's own host.
 //!
 //! The file holds keys: on Unix it is created with mode 0600 (in a folder
 //! created 0700) and replaced, never rewritten in place. No error message
@@ -41,6 +44,8 @@ pub(crate) struct Profile {
     pub(crate) api_key: Secret,
     /// The base URL to use with it, when not the API's own.
     pub(crate) base_url: Option<String>,
+    /// The Sending API's base URL to use with it, when not its own host.
+    pub(crate) sending_base_url: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -54,6 +59,8 @@ struct ProfileIn {
     api_key: Secret,
     #[serde(default)]
     base_url: Option<String>,
+    #[serde(default)]
+    sending_base_url: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -66,6 +73,8 @@ struct ProfileOut<'a> {
     api_key: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     base_url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sending_base_url: Option<&'a str>,
 }
 
 /// The saved profiles, as read from (and written back to) one file.
@@ -126,6 +135,7 @@ impl Store {
                 let profile = Profile {
                     api_key: p.api_key,
                     base_url: p.base_url.filter(|u| !u.trim().is_empty()),
+                    sending_base_url: p.sending_base_url.filter(|u| !u.trim().is_empty()),
                 };
                 (name, profile)
             })
@@ -180,6 +190,7 @@ impl Store {
                     let profile = ProfileOut {
                         api_key: p.api_key.expose_secret(),
                         base_url: p.base_url.as_deref(),
+                        sending_base_url: p.sending_base_url.as_deref(),
                     };
                     (name.as_str(), profile)
                 })

@@ -1,5 +1,5 @@
 //! `sendmux auth`: save an API key as a profile after checking it, show
-//! which key and base URL commands use (never the key itself), remove a
+//! which key and base URLs commands use (never the key itself), remove a
 //! profile. Where settings come from is `credentials`; the file is
 //! `profiles`.
 
@@ -20,19 +20,20 @@ use crate::terminal::clean;
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuthCommand {
     /// Check an API key with one read-only call and save it as a profile
-    /// (`default`, or --profile NAME), with --base-url if given. The key is
-    /// asked for without echo on a terminal, else read from the first line
-    /// of stdin (or taken from --api-key-file).
+    /// (`default`, or --profile NAME), with --base-url and
+    /// --sending-base-url if given (logging in again keeps the URLs not
+    /// given). The key is asked for without echo on a terminal, else read
+    /// from the first line of stdin (or taken from --api-key-file).
     #[command(
-        after_help = "Examples:\n  sendmux auth login\n  pass show sendmux/work | sendmux auth login --profile work\n  sendmux auth login --profile local --base-url http://127.0.0.1:8080/api/v1 --api-key-file ./key.txt"
+        after_help = "Examples:\n  sendmux auth login\n  pass show sendmux/work | sendmux auth login --profile work\n  sendmux auth login --profile local --base-url http://127.0.0.1:8080/api/v1 \\\n    --sending-base-url http://127.0.0.1:8081/api/v1 --api-key-file ./key.txt"
     )]
     Login {
         /// Save the key without the check call (e.g. offline).
         #[arg(long)]
         no_check: bool,
     },
-    /// Show the profile, key and base URL commands use, and where each comes
-    /// from; keys only as their prefix and last 4 characters.
+    /// Show the profile, key and base URLs commands use, and where each
+    /// comes from; keys only as their prefix and last 4 characters.
     #[command(
         after_help = "Examples:\n  sendmux auth status\n  sendmux auth status --profile work -o json"
     )]
@@ -71,15 +72,24 @@ async fn login(global: &GlobalArgs, format: OutputFormat, no_check: bool) -> Res
         Some((key, Source::Flag(_))) => key,
         _ => ask_for_key()?,
     };
-    // The URL given now, else the one the profile had.
+    // Each URL given now, else the one the profile had.
     let base_url = global
         .base_url
         .clone()
         .or_else(|| store.get(&name).and_then(|p| p.base_url.clone()));
+    let sending_base_url = global
+        .sending_base_url
+        .clone()
+        .or_else(|| store.get(&name).and_then(|p| p.sending_base_url.clone()));
     let kind = ApiKey::new(key.expose_secret())?.kind();
     let mut builder = Client::builder().api_key(key.expose_secret());
     if let Some(url) = &base_url {
         builder = builder.base_url(url);
+    }
+    // Checked as a URL when the client is built (no call goes there), so
+    // a malformed one is never saved.
+    if let Some(url) = &sending_base_url {
+        builder = builder.sending_base_url(url);
     }
     let client = builder.build()?;
     if no_check {
@@ -96,6 +106,7 @@ async fn login(global: &GlobalArgs, format: OutputFormat, no_check: bool) -> Res
         Profile {
             api_key: key,
             base_url: base_url.clone(),
+            sending_base_url: sending_base_url.clone(),
         },
     );
     store.save()?;
@@ -113,6 +124,7 @@ async fn login(global: &GlobalArgs, format: OutputFormat, no_check: bool) -> Res
         "profile": name,
         "key": shown,
         "base_url": base_url,
+        "sending_base_url": sending_base_url,
         "config_file": path,
     });
     done(format, &saved, &message)
@@ -155,6 +167,8 @@ const STATUS: &[Column] = &[
     col("Key from", "/key_from"),
     col("Base URL", "/base_url"),
     col("Base URL from", "/base_url_from"),
+    col("Sending base URL", "/sending_base_url"),
+    col("Sending base URL from", "/sending_base_url_from"),
     col("Profiles file", "/config_file"),
 ];
 
@@ -162,6 +176,7 @@ const PROFILES: &[Column] = &[
     col("NAME", "/name"),
     col("KEY", "/key"),
     col("BASE URL", "/base_url"),
+    col("SENDING BASE URL", "/sending_base_url"),
 ];
 
 fn status(global: &GlobalArgs, format: OutputFormat) -> Result<(), Failure> {
@@ -173,13 +188,11 @@ fn status(global: &GlobalArgs, format: OutputFormat) -> Result<(), Failure> {
         ),
         None => (Value::Null, Value::Null),
     };
-    let (base_url, base_url_from) = match &settings.base_url {
-        Some((url, from)) => (url.clone(), from.to_string()),
-        None => (
-            sendmux_client::DEFAULT_BASE_URL.to_owned(),
-            Source::Default.to_string(),
-        ),
-    };
+    let (base_url, base_url_from) = shown_url(&settings.base_url, sendmux_client::DEFAULT_BASE_URL);
+    let (sending_base_url, sending_base_url_from) = shown_url(
+        &settings.sending_base_url,
+        sendmux_client::DEFAULT_SENDING_BASE_URL,
+    );
     let profiles: Vec<Value> = settings
         .store
         .iter()
@@ -188,6 +201,7 @@ fn status(global: &GlobalArgs, format: OutputFormat) -> Result<(), Failure> {
                 "name": name,
                 "key": masked(profile.api_key.expose_secret()),
                 "base_url": profile.base_url,
+                "sending_base_url": profile.sending_base_url,
             })
         })
         .collect();
@@ -198,6 +212,8 @@ fn status(global: &GlobalArgs, format: OutputFormat) -> Result<(), Failure> {
         "key_from": key_from,
         "base_url": base_url,
         "base_url_from": base_url_from,
+        "sending_base_url": sending_base_url,
+        "sending_base_url_from": sending_base_url_from,
         "config_file": settings.store.path().display().to_string(),
         "profiles": profiles,
     });
@@ -215,6 +231,15 @@ fn status(global: &GlobalArgs, format: OutputFormat) -> Result<(), Failure> {
         empty: "none",
     };
     records::list(format, &profiles, PROFILES, None, &text)
+}
+
+/// A URL as `status` shows it, with where it came from; `default` is the
+/// API's own.
+fn shown_url(resolved: &Option<(String, Source)>, default: &str) -> (String, String) {
+    match resolved {
+        Some((url, from)) => (url.clone(), from.to_string()),
+        None => (default.to_owned(), Source::Default.to_string()),
+    }
 }
 
 fn logout(global: &GlobalArgs, format: OutputFormat) -> Result<(), Failure> {

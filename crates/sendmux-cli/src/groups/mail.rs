@@ -4,8 +4,10 @@
 //! live events.
 //!
 //! The published message update changes flags and keywords only, so
-//! `mv` cannot file a message into another folder: it moves a message to
-//! Trash (the delete call) and refuses any other folder.
+//! `mv` cannot file a message into another folder: it resolves the folder
+//! it is given as `ls --folder` does, moves the message to Trash (the
+//! delete call) when that is Trash, and otherwise refuses, before
+//! anything is changed.
 
 mod download;
 mod watch;
@@ -45,7 +47,7 @@ pub(crate) enum MailCommand {
     /// List messages (or threads with --threads), newest first.
     #[command(
         visible_alias = "list",
-        after_help = "Examples:\n  sendmux mail ls --unread --from ada@example.com\n  sendmux mail ls --folder sent --all -o jsonl\n  sendmux mail ls --threads --search invoice\n\n--folder takes a folder id, a built-in role (inbox, sent, drafts, junk, trash, archive)\nor a folder's name; `sendmux mail folders ls` lists them."
+        after_help = "Examples:\n  sendmux mail ls --unread --from ada@example.com\n  sendmux mail ls --folder sent --all -o jsonl\n  sendmux mail ls --threads --search invoice\n\n--folder takes a folder id, a built-in role (inbox, sent, drafts, junk, trash, archive)\nor a folder's name (case aside; a name several folders share is refused: give the id);\n`sendmux mail folders ls` lists them."
     )]
     Ls(LsArgs),
     /// Print a message: From, To, Date and Subject, then its text.
@@ -66,12 +68,12 @@ pub(crate) enum MailCommand {
     Send(SendArgs),
     /// Move a message to Trash (the only move the API offers).
     #[command(
-        after_help = "Examples:\n  sendmux mail mv msg_... --to trash\n\nThe Mailbox API's message update changes flags and keywords, not folders: `mv` moves\na message to Trash (as `rm` does) and refuses any other folder."
+        after_help = "Examples:\n  sendmux mail mv msg_... --to trash\n\n--to takes a folder id, a built-in role (inbox, sent, drafts, junk, trash, archive)\nor a folder's name (case aside), found with one folder list call; a name that several\nfolders share is refused: give the id. The Mailbox API's message update changes flags\nand keywords, not folders, so `mv` moves a message to Trash (as `rm` does) and refuses\nany other folder. Either refusal exits 2 with nothing changed."
     )]
     Mv {
         /// Message id (`msg_...`).
         id: String,
-        /// Where to: `trash` (a role, or the Trash folder's id or name).
+        /// Where to: a folder id, a role or a name; only Trash is reachable.
         #[arg(long, value_name = "FOLDER")]
         to: String,
     },
@@ -417,6 +419,7 @@ pub(crate) async fn run(
         MailCommand::Read { id, html } => read(&mailbox, &id, html, format).await,
         MailCommand::Send(args) => send(&mailbox, args, format).await,
         MailCommand::Mv { id, to } => {
+            // Resolved, and refused unless it is Trash, before any change.
             let target = trash_target(&mailbox, &to).await?;
             let deleted = mailbox.messages().delete(&id).send().await?;
             let message = format!(
@@ -561,67 +564,134 @@ fn filtered<T: MessageQuery>(
     request
 }
 
-/// The folder `given` names: its id, else a built-in role, else its name
-/// (case aside). Unknown names list what there is.
+/// The folder `given` names, from one list of the folders (more calls
+/// only past 100 folders): see [`pick_folder`].
 async fn find_folder(mailbox: &Mailbox, given: &str) -> Result<MailboxFolder, Failure> {
-    let mut folders: Vec<MailboxFolder> = mailbox
+    let folders: Vec<MailboxFolder> = mailbox
         .folders()
         .list()
         .limit(100)
         .stream()
         .try_collect()
         .await?;
+    Ok(pick_folder(folders, given)?)
+}
+
+/// The folder `given` names among `folders`: the one with that id, else
+/// the one with that built-in role (case aside), else the one with that
+/// name (case aside). No match, or a name several folders share (under
+/// different parents), is a [`FolderProblem`].
+fn pick_folder(folders: Vec<MailboxFolder>, given: &str) -> Result<MailboxFolder, FolderProblem> {
     let wanted = given.trim();
-    let by_id = folders.iter().position(|f| f.id == wanted);
-    let by_role = || {
-        folders.iter().position(|f| {
-            f.role
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(wanted))
-        })
+    let by_id = |f: &MailboxFolder| f.id == wanted;
+    let by_role = |f: &MailboxFolder| {
+        f.role
+            .as_deref()
+            .is_some_and(|r| r.eq_ignore_ascii_case(wanted))
     };
-    let by_name = || {
-        folders
-            .iter()
-            .position(|f| f.name.eq_ignore_ascii_case(wanted))
-    };
-    match by_id.or_else(by_role).or_else(by_name) {
-        Some(i) => Ok(folders.swap_remove(i)),
-        None => {
-            let known: Vec<String> = folders
-                .iter()
-                .map(|f| match &f.role {
-                    Some(role) => clean(role),
-                    None => clean(&f.name),
-                })
-                .collect();
-            Err(Failure::Usage(format!(
-                "no folder {}: pass a folder id, a role or a name ({})",
-                clean(wanted),
-                known.join(", ")
-            )))
+    let by_name = |f: &MailboxFolder| f.name.eq_ignore_ascii_case(wanted);
+    let tests: [&dyn Fn(&MailboxFolder) -> bool; 3] = [&by_id, &by_role, &by_name];
+    for test in tests {
+        let mut found: Vec<&MailboxFolder> = folders.iter().filter(|f| test(f)).collect();
+        match found.len() {
+            0 => {}
+            1 => return Ok(found.swap_remove(0).clone()),
+            _ => {
+                return Err(FolderProblem::Ambiguous {
+                    given: wanted.to_owned(),
+                    matches: found
+                        .into_iter()
+                        .map(|f| (f.id.clone(), f.name.clone(), f.parent_id.clone()))
+                        .collect(),
+                });
+            }
+        }
+    }
+    Err(FolderProblem::NotFound {
+        given: wanted.to_owned(),
+        known: folders
+            .into_iter()
+            .map(|f| f.role.unwrap_or(f.name))
+            .collect(),
+    })
+}
+
+/// Why a folder given on the command line (`mv --to`, `ls --folder`)
+/// cannot be used; found before any change is sent, so nothing was.
+#[derive(Debug)]
+pub(crate) enum FolderProblem {
+    /// No folder has that id, role or name; `known` holds each folder's
+    /// role, else its name.
+    NotFound { given: String, known: Vec<String> },
+    /// Several folders have that name: the id, name and parent id of each.
+    Ambiguous {
+        given: String,
+        matches: Vec<(String, String, Option<String>)>,
+    },
+    /// `mv --to` named a folder other than Trash, which the API cannot
+    /// move a message into.
+    NotTrash { id: String, name: String },
+}
+
+impl std::fmt::Display for FolderProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FolderProblem::NotFound { given, known } => {
+                let known: Vec<String> = known.iter().map(|k| clean(k)).collect();
+                write!(
+                    f,
+                    "no folder {}: pass a folder id, a role or a name ({}). Nothing was changed.",
+                    clean(given),
+                    known.join(", ")
+                )
+            }
+            FolderProblem::Ambiguous { given, matches } => {
+                let each: Vec<String> = matches
+                    .iter()
+                    .map(|(id, name, parent)| match parent {
+                        Some(parent) => {
+                            format!("{} ({} in {})", clean(id), clean(name), clean(parent))
+                        }
+                        None => format!("{} ({})", clean(id), clean(name)),
+                    })
+                    .collect();
+                write!(
+                    f,
+                    "{} folders are named {}: {}; give the id of the one you mean. \
+                     Nothing was changed.",
+                    matches.len(),
+                    clean(given),
+                    each.join(", ")
+                )
+            }
+            FolderProblem::NotTrash { id, name } => write!(
+                f,
+                "cannot move a message into {} ({}): the Mailbox API's message update changes \
+                 flags and keywords, not folders, so `mv` only moves to Trash (`--to trash`). \
+                 Nothing was changed.",
+                clean(name),
+                clean(id)
+            ),
         }
     }
 }
 
-/// `mv --to`: the name of the Trash folder when `to` names it; any other
-/// folder is refused, as the API cannot file a message there.
+/// `mv --to`: the name of the Trash folder when `to` names it (`trash`
+/// itself needs no call); any other folder is refused, as the API cannot
+/// file a message there.
 async fn trash_target(mailbox: &Mailbox, to: &str) -> Result<String, Failure> {
-    let refuse = || {
-        Failure::Usage(format!(
-            "cannot move a message to {}: the Mailbox API's message update changes flags and \
-             keywords, not folders, so `mv` only moves to Trash (`--to trash`). Nothing was changed.",
-            clean(to)
-        ))
-    };
     if to.trim().eq_ignore_ascii_case("trash") {
         return Ok("Trash".into());
     }
-    let folder = find_folder(mailbox, to).await.map_err(|_| refuse())?;
+    let folder = find_folder(mailbox, to).await?;
     if folder.role.as_deref() == Some("trash") {
         Ok(folder.name)
     } else {
-        Err(refuse())
+        Err(FolderProblem::NotTrash {
+            id: folder.id,
+            name: folder.name,
+        }
+        .into())
     }
 }
 
@@ -865,6 +935,70 @@ async fn folders(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    fn folder(id: &str, name: &str, role: Option<&str>, parent: Option<&str>) -> MailboxFolder {
+        serde_json::from_value(serde_json::json!({
+            "id": id, "name": name, "role": role, "parent_id": parent,
+            "can_add_items": true, "sort_order": null,
+            "total_messages": 0, "unread_messages": 0,
+        }))
+        .unwrap()
+    }
+
+    fn folders() -> Vec<MailboxFolder> {
+        vec![
+            folder("fld_inbox", "Inbox", Some("inbox"), None),
+            folder("fld_trash", "Trash", Some("trash"), None),
+            folder("fld_archive", "Archive", Some("archive"), None),
+            folder("fld_old", "archive", None, Some("fld_projects")),
+            folder("fld_projects", "Projects", None, None),
+            folder("fld_clients", "Clients", None, None),
+            folder("fld_p2026", "2026", None, Some("fld_projects")),
+            folder("fld_c2026", "2026", None, Some("fld_clients")),
+        ]
+    }
+
+    fn picked(given: &str) -> Result<String, FolderProblem> {
+        pick_folder(folders(), given).map(|f| f.id)
+    }
+
+    #[test]
+    fn a_folder_is_picked_by_id_then_role_then_name_case_aside() {
+        assert_eq!(picked("fld_p2026").unwrap(), "fld_p2026");
+        assert_eq!(picked(" INBOX ").unwrap(), "fld_inbox");
+        assert_eq!(picked("projects").unwrap(), "fld_projects");
+        // A role names its built-in folder, even when a custom folder
+        // shares the word as its name.
+        assert_eq!(picked("Archive").unwrap(), "fld_archive");
+        // An id is matched exactly.
+        assert!(matches!(
+            picked("FLD_P2026"),
+            Err(FolderProblem::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn a_name_several_folders_share_or_none_has_is_refused() {
+        let Err(FolderProblem::Ambiguous { given, matches }) = picked("2026") else {
+            panic!("2026 is two folders");
+        };
+        assert_eq!(given, "2026");
+        let ids: Vec<&str> = matches.iter().map(|m| m.0.as_str()).collect();
+        assert_eq!(ids, ["fld_p2026", "fld_c2026"]);
+        let text = FolderProblem::Ambiguous { given, matches }.to_string();
+        assert!(text.contains("fld_p2026 (2026 in fld_projects)"), "{text}");
+
+        let Err(missing) = picked("Receipts") else {
+            panic!("no Receipts folder");
+        };
+        let text = missing.to_string();
+        assert!(text.starts_with("no folder Receipts:"), "{text}");
+        assert!(
+            text.contains("inbox, trash, archive, archive, Projects"),
+            "{text}"
+        );
+        assert_eq!(Failure::from(missing).exit_code(), 2);
+    }
 
     #[test]
     fn a_body_keeps_its_lines_and_escapes_controls() {

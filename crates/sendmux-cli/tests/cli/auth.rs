@@ -318,3 +318,176 @@ fn a_broken_profile_file_is_refused_without_quoting_it() {
     assert!(outcome.stderr.contains("line 3"), "{}", outcome.stderr);
     assert_no_key(&outcome, KEY_A);
 }
+
+/// Requests that reached the mock's Sending API port, and its main port.
+fn requests_by_port(harness: &Harness) -> (usize, usize) {
+    let sending = harness.mock().sending_addr().port();
+    let requests = harness.mock().requests();
+    let on_sending = requests.iter().filter(|r| r.port == sending).count();
+    (on_sending, requests.len() - on_sending)
+}
+
+#[test]
+fn a_profile_sending_base_url_is_used_by_send_unless_a_flag_or_the_environment_says_otherwise() {
+    let harness = start();
+    let created = ok(harness.sendmux_with_key(KEY_A).args([
+        "-o",
+        "json",
+        "mailboxes",
+        "create",
+        "agent@myagent.mx",
+    ]));
+    let created: Value = serde_json::from_str(&created.stdout).unwrap();
+    let key = created["credential"]["secret"].as_str().unwrap().to_owned();
+    let config = tempfile::tempdir().unwrap();
+    let dir = config.path();
+    let sending_url = harness.mock().sending_base_url();
+
+    // Saved with the profile, after the usual check on the main port.
+    let saved = ok(sendmux(dir)
+        .args(["auth", "login", "--profile", "agent"])
+        .args(["--base-url", &harness.mock().base_url()])
+        .args(["--sending-base-url", &sending_url])
+        .write_stdin(format!("{key}\n")));
+    assert_no_key(&saved, &key);
+    let answer: Value = serde_json::from_str(&saved.stdout).unwrap();
+    assert_eq!(answer["sending_base_url"], sending_url.as_str(), "{answer}");
+    let text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(
+        text.contains(&format!("sending_base_url = \"{sending_url}\"")),
+        "{text}"
+    );
+
+    // No flag, no environment: `send` goes to the profile's Sending API.
+    harness.mock().clear_requests();
+    let send = |command: &mut Command| {
+        run(command
+            .args(["--profile", "agent", "send", "--from", "agent@myagent.mx"])
+            .args([
+                "--to",
+                "ada@example.com",
+                "--subject",
+                "Hi",
+                "--html",
+                "<p>Hello</p>",
+            ]))
+    };
+    let sent = send(&mut sendmux(dir));
+    assert_eq!(sent.code, 0, "{}", sent.stderr);
+    assert_eq!(requests_by_port(&harness), (1, 0));
+    assert_eq!(harness.mock().outbox().len(), 1);
+
+    // A batch too, one request for both lines.
+    let batch = dir.join("batch.jsonl");
+    let line = |to: &str| {
+        serde_json::json!({
+            "from": "agent@myagent.mx", "to": to, "subject": "Hi", "html": "<p>Hello</p>",
+        })
+        .to_string()
+    };
+    std::fs::write(
+        &batch,
+        format!(
+            "{}\n{}\n",
+            line("ada@example.com"),
+            line("grace@example.com")
+        ),
+    )
+    .unwrap();
+    harness.mock().clear_requests();
+    ok(sendmux(dir).args([
+        "--profile",
+        "agent",
+        "send",
+        "--batch",
+        batch.to_str().unwrap(),
+    ]));
+    assert_eq!(requests_by_port(&harness), (1, 0));
+    assert_eq!(harness.mock().outbox().len(), 3);
+
+    // The flag, and the environment, win over the profile: the send goes
+    // to another mock's Sending API, and none reaches this one.
+    let other = start();
+    let other_url = other.mock().sending_base_url();
+    for (sent, command) in [
+        sendmux(dir).args(["--sending-base-url", &other_url]),
+        sendmux(dir).env("SENDMUX_SENDING_BASE_URL", &other_url),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        harness.mock().clear_requests();
+        other.mock().clear_requests();
+        let elsewhere = send(command);
+        assert_eq!(elsewhere.code, 0, "{}", elsewhere.stderr);
+        assert_eq!(requests_by_port(&harness), (0, 0));
+        assert_eq!(requests_by_port(&other), (1, 0));
+        assert_eq!(other.mock().outbox().len(), sent + 1);
+        assert_eq!(harness.mock().outbox().len(), 3);
+    }
+    let main_url = harness.mock().base_url();
+
+    // Logging in again without the flag keeps the saved URL.
+    ok(sendmux(dir)
+        .args(["auth", "login", "--profile", "agent", "--no-check"])
+        .write_stdin(format!("{key}\n")));
+
+    // `auth status` shows it, and where it came from.
+    let status = |command: &mut Command| -> Value {
+        let shown = ok(command.args(["auth", "status", "--profile", "agent"]));
+        assert_no_key(&shown, &key);
+        serde_json::from_str(&shown.stdout).unwrap()
+    };
+    let shown = status(&mut sendmux(dir));
+    assert_eq!(shown["sending_base_url"], sending_url.as_str(), "{shown}");
+    assert_eq!(shown["sending_base_url_from"], "profile agent", "{shown}");
+    assert_eq!(
+        shown["profiles"][0]["sending_base_url"],
+        sending_url.as_str(),
+        "{shown}"
+    );
+    let shown = status(sendmux(dir).args(["--sending-base-url", &main_url]));
+    assert_eq!(shown["sending_base_url"], main_url.as_str(), "{shown}");
+    assert_eq!(
+        shown["sending_base_url_from"], "--sending-base-url",
+        "{shown}"
+    );
+    let shown = status(sendmux(dir).env("SENDMUX_SENDING_BASE_URL", &main_url));
+    assert_eq!(
+        shown["sending_base_url_from"], "SENDMUX_SENDING_BASE_URL",
+        "{shown}"
+    );
+    let table = ok(sendmux(dir).args(["-o", "table", "auth", "status", "--profile", "agent"]));
+    assert_eq!(
+        crate::support::row(&table.stdout, "Sending base URL"),
+        sending_url
+    );
+    assert_eq!(
+        crate::support::row(&table.stdout, "Sending base URL from"),
+        "profile agent"
+    );
+
+    // A profile without one: the Sending API's own host.
+    assert_eq!(login(&harness, dir, None, KEY_A).code, 0);
+    let shown = ok(sendmux(dir).args(["auth", "status"]));
+    let shown: Value = serde_json::from_str(&shown.stdout).unwrap();
+    assert_eq!(
+        shown["sending_base_url"],
+        sendmux_client::DEFAULT_SENDING_BASE_URL,
+        "{shown}"
+    );
+    assert_eq!(shown["sending_base_url_from"], "default", "{shown}");
+}
+
+#[test]
+fn a_malformed_sending_base_url_is_not_saved() {
+    let harness = start();
+    let config = tempfile::tempdir().unwrap();
+    let refused = run(sendmux(config.path())
+        .args(["auth", "login", "--base-url", &harness.mock().base_url()])
+        .args(["--sending-base-url", "not a url"])
+        .write_stdin(format!("{KEY_A}\n")));
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(harness.mock().requests().is_empty());
+    assert!(!config.path().join("config.toml").exists());
+}

@@ -272,6 +272,117 @@ fn rm_and_mv_move_a_message_to_trash() {
     assert!(unknown.stderr.contains("inbox"), "{}", unknown.stderr);
 }
 
+/// The operations the mock saw since its log was last cleared.
+fn operations(harness: &Harness) -> Vec<String> {
+    harness
+        .mock()
+        .requests()
+        .into_iter()
+        .map(|r| r.operation.unwrap_or(r.path))
+        .collect()
+}
+
+#[test]
+fn mv_finds_the_folder_with_one_list_call_and_changes_nothing_it_cannot_move() {
+    let (harness, key) = start();
+    let message = deliver(&harness, &key, "ada@example.com", "Receipt", "..");
+    let receipts = json(&harness, &key, &["folders", "create", "Receipts"]);
+    let receipts = receipts["id"].as_str().unwrap().to_owned();
+    for parent in ["Projects", "Clients"] {
+        let parent = json(&harness, &key, &["folders", "create", parent]);
+        let parent = parent["id"].as_str().unwrap();
+        json(
+            &harness,
+            &key,
+            &["folders", "create", "2026", "--parent", parent],
+        );
+    }
+    let only_the_list = vec!["mailboxListFolders".to_owned()];
+
+    // A created folder, by name (case aside) and by id: found, then
+    // refused, as the API files messages into Trash only.
+    for to in ["receipts", receipts.as_str()] {
+        harness.mock().clear_requests();
+        let refused = run(mail(&harness, &key, "table").args(["mv", &message, "--to", to]));
+        assert_eq!(refused.code, 2, "{}", refused.stderr);
+        assert!(
+            refused
+                .stderr
+                .contains(&format!("cannot move a message into Receipts ({receipts})")),
+            "{}",
+            refused.stderr
+        );
+        assert!(refused.stderr.contains("--to trash"), "{}", refused.stderr);
+        assert_eq!(operations(&harness), only_the_list);
+    }
+
+    // No such folder: named as such, with what there is.
+    harness.mock().clear_requests();
+    let unknown = run(mail(&harness, &key, "table").args(["mv", &message, "--to", "Invoices"]));
+    assert_eq!(unknown.code, 2, "{}", unknown.stderr);
+    assert!(
+        unknown.stderr.starts_with("error: no folder Invoices:"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(unknown.stderr.contains("Receipts"), "{}", unknown.stderr);
+    assert_eq!(operations(&harness), only_the_list);
+
+    // A name two folders share: both ids listed, nothing moved.
+    harness.mock().clear_requests();
+    let ambiguous = run(mail(&harness, &key, "table").args(["mv", &message, "--to", "2026"]));
+    assert_eq!(ambiguous.code, 2, "{}", ambiguous.stderr);
+    assert!(
+        ambiguous.stderr.contains("2 folders are named 2026"),
+        "{}",
+        ambiguous.stderr
+    );
+    let folders = json(&harness, &key, &["folders", "ls"]);
+    let shared: Vec<&str> = folders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == "2026")
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(shared.len(), 2, "{folders}");
+    for id in &shared {
+        assert!(ambiguous.stderr.contains(id), "{}", ambiguous.stderr);
+    }
+    // The same rule for `ls --folder`.
+    let listed = run(mail(&harness, &key, "table").args(["ls", "--folder", "2026"]));
+    assert_eq!(listed.code, 2, "{}", listed.stderr);
+    let inbox = json(&harness, &key, &["ls", "--folder", "inbox"]);
+    assert_eq!(column(&inbox, "id"), [message.as_str()], "{inbox}");
+
+    // Trash by its id: the list, then the move.
+    let trash = folders["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["role"] == "trash")
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    harness.mock().clear_requests();
+    let moved = ok(mail(&harness, &key, "table").args(["mv", &message, "--to", &trash]));
+    assert_eq!(
+        moved.stdout.trim(),
+        format!("Moved message {message} to Trash.")
+    );
+    assert_eq!(
+        operations(&harness),
+        ["mailboxListFolders", "mailboxDeleteMessage"]
+    );
+    let in_trash = json(&harness, &key, &["ls", "--folder", "trash"]);
+    assert_eq!(column(&in_trash, "id"), [message.as_str()], "{in_trash}");
+
+    // `--to trash` needs no list call.
+    let other = deliver(&harness, &key, "ada@example.com", "Other", "..");
+    harness.mock().clear_requests();
+    ok(mail(&harness, &key, "table").args(["mv", &other, "--to", "TRASH"]));
+    assert_eq!(operations(&harness), ["mailboxDeleteMessage"]);
+}
+
 #[test]
 fn folders_are_created_renamed_and_removed() {
     let (harness, key) = start();

@@ -49,13 +49,14 @@ impl Drop for Harness {
     }
 }
 
-/// The built `sendmux`, with no key, base URL, profile or log filter
+/// The built `sendmux`, with no key, base URLs, profile or log filter
 /// inherited (the configuration folder is one that does not exist).
 pub(crate) fn bare_sendmux() -> Command {
     let mut command = Command::cargo_bin("sendmux").unwrap();
     command
         .env_remove("SENDMUX_API_KEY")
         .env_remove("SENDMUX_BASE_URL")
+        .env_remove("SENDMUX_SENDING_BASE_URL")
         .env_remove("SENDMUX_PROFILE")
         .env("SENDMUX_CONFIG_DIR", no_config_dir())
         .env_remove("RUST_LOG")
