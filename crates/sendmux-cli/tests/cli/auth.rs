@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-use crate::support::{Harness, Outcome, bare_sendmux, run};
+use crate::support::{Harness, Outcome, bare_sendmux, ok, run};
 
 const KEY_A: &str = "smx_root_profile_a_0123456789AAAA";
 const KEY_B: &str = "smx_root_profile_b_0123456789BBBB";
@@ -27,16 +27,6 @@ fn sendmux(config: &Path) -> Command {
         .env("SENDMUX_CONFIG_DIR", config)
         .args(["-o", "json"]);
     command
-}
-
-fn ok(command: &mut Command) -> Outcome {
-    let outcome = run(command);
-    assert_eq!(
-        outcome.code, 0,
-        "stderr: {}\nstdout: {}",
-        outcome.stderr, outcome.stdout
-    );
-    outcome
 }
 
 /// `auth login` with `key` on stdin, against the mock.

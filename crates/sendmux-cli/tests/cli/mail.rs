@@ -10,10 +10,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use sendmux_mock::{InboundMessage, ManualClock, MockServer, MockServerBuilder, Propagation};
+use sendmux_mock::{InboundMessage, MockServer, MockServerBuilder};
 use serde_json::Value;
 
-use crate::support::{Harness, Outcome, run};
+use crate::support::{Harness, ok, run, start_with_mailbox};
 
 const ROOT_KEY: &str = "smx_root_cli_tests";
 const ADDRESS: &str = "agent@mail.acme.com";
@@ -21,26 +21,7 @@ const ADDRESS: &str = "agent@mail.acme.com";
 /// A mock from `builder` with a verified domain and a mailbox on it, and
 /// that mailbox's key.
 fn start_with(builder: MockServerBuilder) -> (Harness, String) {
-    let harness = Harness::start(
-        builder
-            .clock(ManualClock::default())
-            .propagation(Propagation::AfterVerifyCalls { calls: 1 }),
-    );
-    let root = |args: &[&str]| -> Value {
-        let outcome = ok(harness
-            .sendmux_with_key(ROOT_KEY)
-            .args(["-o", "json"])
-            .args(args));
-        serde_json::from_str(&outcome.stdout).unwrap()
-    };
-    let domain = root(&["domains", "add", "mail.acme.com"]);
-    let domain_id = domain["id"].as_str().unwrap().to_owned();
-    let verified = root(&["domains", "verify", &domain_id]);
-    assert_eq!(verified["status"], "verified", "{verified}");
-    let created = root(&["mailboxes", "create", ADDRESS]);
-    let key = created["credential"]["secret"].as_str().unwrap().to_owned();
-    assert!(key.starts_with("smx_mbx_"), "{created}");
-    (harness, key)
+    start_with_mailbox(builder, ROOT_KEY, ADDRESS)
 }
 
 fn start() -> (Harness, String) {
@@ -51,16 +32,6 @@ fn mail(harness: &Harness, key: &str, format: &str) -> Command {
     let mut command = harness.sendmux_with_key(key);
     command.args(["--output", format, "mail"]);
     command
-}
-
-fn ok(command: &mut Command) -> Outcome {
-    let outcome = run(command);
-    assert_eq!(
-        outcome.code, 0,
-        "stderr: {}\nstdout: {}",
-        outcome.stderr, outcome.stdout
-    );
-    outcome
 }
 
 fn json(harness: &Harness, key: &str, args: &[&str]) -> Value {

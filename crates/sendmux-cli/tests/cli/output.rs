@@ -10,7 +10,7 @@ use assert_cmd::Command;
 use sendmux_mock::{ManualClock, MockServer};
 use serde_json::Value;
 
-use crate::support::{Harness, Outcome, run};
+use crate::support::{Harness, ok, run};
 
 fn start() -> Harness {
     Harness::start(MockServer::builder().seed(7).clock(ManualClock::default()))
@@ -18,16 +18,6 @@ fn start() -> Harness {
 
 fn cli(harness: &Harness) -> Command {
     harness.sendmux_with_key("smx_root_cli_tests")
-}
-
-fn ok(command: &mut Command) -> Outcome {
-    let outcome = run(command);
-    assert_eq!(
-        outcome.code, 0,
-        "stderr: {}\nstdout: {}",
-        outcome.stderr, outcome.stdout
-    );
-    outcome
 }
 
 fn json(harness: &Harness, args: &[&str]) -> Value {

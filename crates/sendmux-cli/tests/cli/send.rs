@@ -13,10 +13,10 @@ use std::path::Path;
 use assert_cmd::Command;
 use sendmux_client::RetryPolicy;
 use sendmux_client::operations::ops;
-use sendmux_mock::{FaultConfig, FaultKind, FaultRule, ManualClock, MockServer, Propagation};
+use sendmux_mock::{FaultConfig, FaultKind, FaultRule, MockServer};
 use serde_json::Value;
 
-use crate::support::{Harness, Outcome, bare_sendmux, run};
+use crate::support::{Harness, bare_sendmux, ok, run, start_with_mailbox};
 
 const ROOT_KEY: &str = "smx_root_send_tests";
 const FROM: &str = "agent@mail.acme.com";
@@ -24,30 +24,7 @@ const FROM: &str = "agent@mail.acme.com";
 /// The mock with a verified `mail.acme.com` and the mailbox `FROM`,
 /// made through its API with the root key; and that mailbox's key.
 fn start() -> (Harness, String) {
-    let harness = Harness::start(
-        MockServer::builder()
-            .seed(7)
-            .clock(ManualClock::default())
-            .propagation(Propagation::AfterVerifyCalls { calls: 1 }),
-    );
-    let root = |args: &[&str]| -> Value {
-        let outcome = ok(harness
-            .sendmux_with_key(ROOT_KEY)
-            .args(["-o", "json"])
-            .args(args));
-        serde_json::from_str(&outcome.stdout).unwrap()
-    };
-    let domain = root(&["domains", "add", "mail.acme.com"]);
-    let id = domain["id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        root(&["domains", "verify", &id])["status"],
-        "verified",
-        "the mock verifies at the first call"
-    );
-    let created = root(&["mailboxes", "create", FROM]);
-    let key = created["credential"]["secret"].as_str().unwrap().to_owned();
-    assert!(key.starts_with("smx_mbx_"), "{key}");
-    (harness, key)
+    start_with_mailbox(MockServer::builder().seed(7), ROOT_KEY, FROM)
 }
 
 /// `sendmux` pointed at both of the mock's listeners, with `key`.
@@ -66,16 +43,6 @@ fn sendmux_without_key(harness: &Harness) -> Command {
         &harness.mock().sending_base_url(),
     ]);
     command
-}
-
-fn ok(command: &mut Command) -> Outcome {
-    let outcome = run(command);
-    assert_eq!(
-        outcome.code, 0,
-        "stderr: {}\nstdout: {}",
-        outcome.stderr, outcome.stdout
-    );
-    outcome
 }
 
 /// The flags of a simple send to Ada.

@@ -102,6 +102,36 @@ pub(crate) fn ok(command: &mut Command) -> Outcome {
     outcome
 }
 
+/// A mock from `builder` (on a manual clock, domains verified at the first
+/// verify call) with a verified `mail.acme.com` and a mailbox `address` on
+/// it, made through the CLI with `root_key`; and that mailbox's key.
+pub(crate) fn start_with_mailbox(
+    builder: MockServerBuilder,
+    root_key: &str,
+    address: &str,
+) -> (Harness, String) {
+    let harness = Harness::start(
+        builder
+            .clock(sendmux_mock::ManualClock::default())
+            .propagation(sendmux_mock::Propagation::AfterVerifyCalls { calls: 1 }),
+    );
+    let root = |args: &[&str]| -> Value {
+        let outcome = ok(harness
+            .sendmux_with_key(root_key)
+            .args(["-o", "json"])
+            .args(args));
+        serde_json::from_str(&outcome.stdout).unwrap()
+    };
+    let domain = root(&["domains", "add", "mail.acme.com"]);
+    let domain_id = domain["id"].as_str().unwrap().to_owned();
+    let verified = root(&["domains", "verify", &domain_id]);
+    assert_eq!(verified["status"], "verified", "{verified}");
+    let created = root(&["mailboxes", "create", address]);
+    let key = created["credential"]["secret"].as_str().unwrap().to_owned();
+    assert!(key.starts_with("smx_mbx_"), "{created}");
+    (harness, key)
+}
+
 pub(crate) fn json(harness: &Harness, args: &[&str]) -> Value {
     serde_json::from_str(&ok(cli(harness, "json").args(args)).stdout).unwrap()
 }
