@@ -48,6 +48,27 @@ struct HandSentData {
     message_id: String,
 }
 
+/// The part of a batch's answer a hand-written caller reads.
+#[derive(Deserialize)]
+struct HandBatch {
+    /// `data`.
+    data: HandBatchData,
+}
+
+/// `data` of a batch's answer.
+#[derive(Deserialize)]
+struct HandBatchData {
+    /// Counts over the batch.
+    summary: HandBatchSummary,
+}
+
+/// `summary` of a batch's answer.
+#[derive(Deserialize)]
+struct HandBatchSummary {
+    /// Messages accepted.
+    queued: usize,
+}
+
 impl SendFixture {
     /// Starts the mock (limits out of the way, credits for every run) and
     /// creates the sending mailbox.
@@ -123,6 +144,61 @@ impl SendFixture {
             .expect("answered");
         let sent: HandSent = serde_json::from_slice(&bytes).expect("decoded");
         sent.data.message_id
+    }
+
+    /// Send `i` with reqwest + serde to `to`, with a fresh idempotency key;
+    /// `to` may be the sending mailbox itself ([`SENDER`]), so the message is
+    /// also delivered into a mock mailbox.
+    pub async fn send_plain_to(&self, i: usize, to: &str) -> String {
+        let body = HandSend {
+            from: HandAddress { email: SENDER },
+            to: HandAddress { email: to },
+            subject: format!("history {i}"),
+            html_body: "<p>bench</p>",
+        };
+        let bytes = self
+            .http
+            .post(&self.url)
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", format!("history-{i}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sent")
+            .bytes()
+            .await
+            .expect("answered");
+        let sent: HandSent = serde_json::from_slice(&bytes).expect("decoded");
+        sent.data.message_id
+    }
+
+    /// Batch `i`: `messages` messages to `to` in one request, with a fresh
+    /// idempotency key. Returns how many were queued.
+    pub async fn send_batch_plain_to(&self, i: usize, to: &str, messages: usize) -> usize {
+        let body = serde_json::json!({
+            "messages": (0..messages)
+                .map(|m| HandSend {
+                    from: HandAddress { email: SENDER },
+                    to: HandAddress { email: to },
+                    subject: format!("batch {i} message {m}"),
+                    html_body: "<p>bench</p>",
+                })
+                .collect::<Vec<_>>(),
+        });
+        let bytes = self
+            .http
+            .post(format!("{}/batch", self.url))
+            .bearer_auth(&self.key)
+            .header("Idempotency-Key", format!("history-batch-{i}"))
+            .json(&body)
+            .send()
+            .await
+            .expect("sent")
+            .bytes()
+            .await
+            .expect("answered");
+        let sent: HandBatch = serde_json::from_slice(&bytes).expect("decoded");
+        sent.data.summary.queued
     }
 
     /// Send `i` through `sendmux-client`.
