@@ -16,7 +16,7 @@
 //! every team's ledger a closing `ADJUSTMENT` that leaves exactly that
 //! many credits; [`set_credits`] does the same for one team later.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use http::StatusCode;
 use sendmux_operations::{Operation, ops};
@@ -136,7 +136,12 @@ impl Serialize for Transaction {
 
 /// The ledgers, and which teams have theirs already.
 pub(crate) struct Billing {
-    pub(crate) transactions: Collection<Transaction>,
+    /// Entries are only added, through [`Billing::add`], which keeps
+    /// `balances` in step.
+    transactions: Collection<Transaction>,
+    /// Each team's balance: the sum of its ledger's amounts, kept as
+    /// entries are added so a send need not add up the whole ledger.
+    balances: HashMap<String, i64>,
     seeded: HashSet<String>,
     /// Credits every team's ledger leaves once seeded, when set
     /// (`MockServerBuilder::sending_credits`); else the seeded balance.
@@ -147,9 +152,24 @@ impl Billing {
     pub(crate) fn new(seed: u64) -> Self {
         Self {
             transactions: Collection::new("tx_", "transaction", seed),
+            balances: HashMap::new(),
             seeded: HashSet::new(),
             starting_credits: None,
         }
+    }
+
+    /// Adds `tx` to `team`'s ledger under its own id, and its amount to
+    /// the team's balance; nothing when the id is taken.
+    fn add(&mut self, team: &str, tx: Transaction) {
+        let amount = tx.amount;
+        if self.transactions.insert_with_id(team, tx.id.clone(), tx) {
+            *self.balances.entry(team.to_owned()).or_default() += amount;
+        }
+    }
+
+    /// `team`'s balance: everything booked so far.
+    fn balance(&self, team: &str) -> i64 {
+        self.balances.get(team).copied().unwrap_or(0)
     }
 }
 
@@ -180,20 +200,12 @@ fn book(
         balance_after: before + amount,
         created_at_ms: now - now % 1000,
     };
-    store
-        .billing
-        .transactions
-        .insert_with_id(team, tx.id.clone(), tx);
+    store.billing.add(team, tx);
 }
 
 /// `team`'s balance: everything booked so far.
 fn team_balance(store: &Resources, team: &str) -> i64 {
-    store
-        .billing
-        .transactions
-        .iter_team(team)
-        .map(|t| t.amount)
-        .sum()
+    store.billing.balance(team)
 }
 
 /// Books an `ADJUSTMENT` that leaves `team` exactly `credits` messages'
@@ -293,7 +305,7 @@ fn ensure_seeded(store: &mut Resources, seed: u64, team: &str, now: u64) {
             balance_after: balance,
             created_at_ms: at,
         };
-        billing.transactions.insert_with_id(team, tx.id.clone(), tx);
+        billing.add(team, tx);
     }
     if let Some(credits) = billing.starting_credits {
         adjust_to(store, seed, team, end, credits);
@@ -493,5 +505,57 @@ mod tests {
         let (plus, minus, n) = totals(&store, "team_a", 0);
         assert_eq!(n, 40);
         assert_eq!(plus - minus, txs[0].balance_after);
+    }
+
+    /// The sum of `team`'s ledger, the long way.
+    fn ledger_sum(store: &Resources, team: &str) -> i64 {
+        store
+            .billing
+            .transactions
+            .iter_team(team)
+            .map(|t| t.amount)
+            .sum()
+    }
+
+    #[test]
+    fn the_kept_balance_is_the_sum_of_the_ledger_after_every_kind_of_entry() {
+        let now = 1_767_225_600_000;
+        let mut store = Resources::new(5);
+        store.billing.starting_credits = Some(3);
+        for team in ["team_a", "team_b"] {
+            ensure_seeded(&mut store, 5, team, now);
+            assert_eq!(team_balance(&store, team), 3 * MESSAGE_PRICE);
+        }
+        assert!(charge(&mut store, 5, "team_a", now, 2).is_ok());
+        // Refused: books nothing.
+        let refused = charge(&mut store, 5, "team_a", now, 2).err();
+        assert_eq!(
+            refused.map(|e| e.status().as_u16()),
+            Some(402),
+            "one credit left"
+        );
+        assert!(charge(&mut store, 5, "team_a", now + 1000, 1).is_ok());
+        set_credits(&mut store, 5, "team_b", now, 10);
+        assert!(charge(&mut store, 5, "team_b", now, 4).is_ok());
+        // A team seen first by a charge is seeded by it.
+        assert!(charge(&mut store, 5, "team_c", now, 1).is_ok());
+        for (team, credits) in [("team_a", 0), ("team_b", 6), ("team_c", 2)] {
+            assert_eq!(
+                team_balance(&store, team),
+                ledger_sum(&store, team),
+                "{team}"
+            );
+            assert_eq!(
+                team_balance(&store, team),
+                credits * MESSAGE_PRICE,
+                "{team}"
+            );
+            let newest = store.billing.transactions.iter_team(team).next();
+            assert_eq!(
+                newest.map(|t| t.balance_after),
+                Some(team_balance(&store, team))
+            );
+        }
+        assert_eq!(team_balance(&store, "team_unseen"), 0);
     }
 }

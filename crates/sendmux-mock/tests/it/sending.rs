@@ -783,3 +783,53 @@ async fn mail_sent_to_a_mock_mailbox_arrives_in_it_once() {
     assert_eq!(r.json()["data"].as_array().unwrap().len(), 1);
     assert_no_violations(&server);
 }
+
+/// An `Idempotency-Key` of the Sending API is scoped per team, endpoint
+/// and key: on the other send endpoint or from another team the same key
+/// is a new request; from another key of the same team it is the same one.
+#[tokio::test]
+async fn idempotency_keys_are_scoped_per_team_and_endpoint() {
+    let server = builder().start().await.unwrap();
+    let team = team(&server).await;
+    let body = message(SENDER, "ada@example.com", "Scoped");
+    let first = message_id(&send(&team.sender, &body, Some("shared")).await);
+
+    // The batch endpoint has a scope of its own.
+    let r = batch(&team.sender, vec![body.clone()], Some("shared")).await;
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.header("idempotent-replayed"), None);
+    let batched = r.json()["data"]["results"][0]["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(batched, first);
+
+    // So has another team (a key the mock did not issue is a team of its
+    // own), even with the same body.
+    let r = send(&Api::sending(&server, Some(LENIENT)), &body, Some("shared")).await;
+    assert_eq!(r.header("idempotent-replayed"), None);
+    let theirs = message_id(&r);
+    assert_ne!(theirs, first);
+
+    // Another mailbox key of the same team shares the scope: the same body
+    // replays the first answer, another body conflicts.
+    let ops = team.root.create_mailbox("ops@acme.com").await;
+    let ops_key = ops["credential"]["secret"].as_str().unwrap();
+    let ops_sender = Api::sending(&server, Some(ops_key));
+    let replay = send(&ops_sender, &body, Some("shared")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(message_id(&replay), first);
+    let other = message("ops@acme.com", "ada@example.com", "Scoped");
+    send(&ops_sender, &other, Some("shared"))
+        .await
+        .assert_error(409, "idempotency_conflict");
+
+    // Three messages, and the replay counted for the first one only.
+    let attempts: Vec<(String, u32)> = server
+        .outbox()
+        .into_iter()
+        .map(|m| (m.id, m.attempts))
+        .collect();
+    assert_eq!(attempts, [(first, 2), (batched, 1), (theirs, 1)]);
+    assert_no_violations(&server);
+}

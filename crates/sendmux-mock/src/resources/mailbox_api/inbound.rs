@@ -439,13 +439,7 @@ pub(crate) fn insert(data: &mut MailboxData, draft: Draft, now: u64) -> (String,
         .find_map(|r| data.rfc_threads.get(r.trim()).cloned());
     let by_subject = || {
         (!key.is_empty())
-            .then(|| {
-                data.threads
-                    .values()
-                    .rev()
-                    .find(|t| t.subject_key == key)
-                    .map(|t| t.id.clone())
-            })
+            .then(|| data.newest_thread_with_subject(&key).map(|t| t.id.clone()))
             .flatten()
     };
     let (thread_id, new_thread) = match by_reference.or_else(by_subject) {
@@ -494,16 +488,11 @@ pub(crate) fn insert(data: &mut MailboxData, draft: Draft, now: u64) -> (String,
     data.message_index.insert(id.clone(), seq);
     data.rfc_threads.insert(rfc_message_id, thread_id.clone());
     if new_thread {
-        let thread_seq = data.next_seq();
-        data.threads.insert(
-            thread_seq,
-            Thread {
-                id: thread_id.clone(),
-                subject_key: key,
-                messages: BTreeSet::from([seq]),
-            },
-        );
-        data.thread_index.insert(thread_id.clone(), thread_seq);
+        data.add_thread(Thread {
+            id: thread_id.clone(),
+            subject_key: key,
+            messages: BTreeSet::from([seq]),
+        });
     } else if let Some(thread) = data.thread_mut(&thread_id) {
         thread.messages.insert(seq);
     }

@@ -263,8 +263,8 @@ pub(crate) fn destroy(data: &mut MailboxData, id: &str) -> bool {
         thread.messages.remove(&seq);
         thread_gone = thread.messages.is_empty();
     }
-    if thread_gone && let Some(thread_seq) = data.thread_index.remove(&m.thread_id) {
-        data.threads.remove(&thread_seq);
+    if thread_gone {
+        data.remove_thread(&m.thread_id);
     }
     data.record(Kind::Messages, id, Op::Destroyed);
     let thread_op = if thread_gone {
@@ -970,6 +970,107 @@ pub(crate) fn send(mut ctx: Ctx<'_>) -> Result<Out, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::mailbox_api::model::subject_key;
+    use crate::resources::mailbox_api::store::{Capacities, Store};
+
+    /// Grouping by subject through the index gives what reading every
+    /// thread, newest first, gives, as threads come and go.
+    #[test]
+    fn the_subject_index_follows_threads_as_they_come_and_go() {
+        let caps = Capacities {
+            change_log: 1000,
+            event_buffer: 10,
+        };
+        let mut store = Store::new(4);
+        let data = store.data("mbx_a", caps);
+        let subjects = ["Hello", "Re: hello", "Other", "", "FWD: Other", "hello", ""];
+        let mut kept: Vec<String> = Vec::new();
+        let mut now = 1_767_225_600_000;
+        for round in 0..6 {
+            for (i, subject) in subjects.iter().enumerate() {
+                now += 1000;
+                // Every third message answers the newest one kept, so
+                // replies join by reference whatever their subject.
+                let in_reply_to = (i % 3 == 2)
+                    .then(|| kept.last().and_then(|id| data.message(id)))
+                    .flatten()
+                    .map(|m| m.rfc_message_id.clone());
+                let draft = Draft {
+                    folder_role: "inbox",
+                    subject: Some((*subject).to_owned()).filter(|s| !s.is_empty()),
+                    text: Some(format!("round {round}")),
+                    in_reply_to,
+                    ..Draft::default()
+                };
+                let (id, thread_id) = insert(data, draft, now);
+                let key = subject_key(Some(subject));
+                if !key.is_empty() {
+                    let newest = data.newest_thread_with_subject(&key).map(|t| t.id.clone());
+                    let thread_key = data.thread(&thread_id).map(|t| t.subject_key.clone());
+                    // Either it joined or started the thread of its
+                    // subject, or it joined another one by reference.
+                    assert!(
+                        newest.as_deref() == Some(thread_id.as_str())
+                            || thread_key.as_deref() != Some(key.as_str()),
+                        "{subject:?}"
+                    );
+                }
+                kept.push(id);
+            }
+            // Destroy every other message kept so far, emptying threads.
+            let (gone, stay): (Vec<_>, Vec<_>) = kept
+                .drain(..)
+                .enumerate()
+                .partition(|(i, _)| (i + round) % 2 == 0);
+            for (_, id) in gone {
+                assert!(destroy(data, &id));
+            }
+            kept = stay.into_iter().map(|(_, id)| id).collect();
+            for key in ["hello", "other", ""] {
+                let scanned = data.threads().rev().find(|t| t.subject_key == key);
+                assert_eq!(
+                    data.newest_thread_with_subject(key).map(|t| &t.id),
+                    scanned.map(|t| &t.id),
+                    "round {round}, key {key:?}"
+                );
+            }
+            for t in data.threads() {
+                assert_eq!(data.thread(&t.id).map(|x| &x.id), Some(&t.id));
+                assert!(!t.messages.is_empty());
+            }
+        }
+        // Destroying the last message of a subject's thread ends its
+        // grouping: the next message with that subject starts a new one.
+        let hello: Vec<String> = kept
+            .iter()
+            .filter(|id| {
+                data.message(id).is_some_and(|m| {
+                    data.thread(&m.thread_id)
+                        .is_some_and(|t| t.subject_key == "hello")
+                })
+            })
+            .cloned()
+            .collect();
+        let before = data
+            .newest_thread_with_subject("hello")
+            .map(|t| t.id.clone());
+        for id in &hello {
+            assert!(destroy(data, id));
+        }
+        assert!(data.newest_thread_with_subject("hello").is_none());
+        let draft = Draft {
+            folder_role: "inbox",
+            subject: Some("Hello".to_owned()),
+            ..Draft::default()
+        };
+        let (_, thread_id) = insert(data, draft, now + 1000);
+        assert_ne!(Some(thread_id.clone()), before);
+        assert_eq!(
+            data.newest_thread_with_subject("hello")
+                .map(|t| t.id.clone()),
+            Some(thread_id)
+        );
+    }
 
     #[test]
     fn highlights_mark_every_match_and_escape_the_rest() {

@@ -7,7 +7,7 @@
 //! it). Ids derive from the seed and the mailbox id, so what one mailbox
 //! does never shifts another's ids.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque, btree_map};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -367,9 +367,17 @@ pub(crate) struct MailboxData {
     pub(crate) messages: BTreeMap<u64, Message>,
     /// Message id to its position.
     pub(crate) message_index: HashMap<String, u64>,
-    pub(crate) threads: BTreeMap<u64, Thread>,
+    /// Threads by position; changed only through [`add_thread`] and
+    /// [`remove_thread`], which keep the two indexes below in step.
+    ///
+    /// [`add_thread`]: Self::add_thread
+    /// [`remove_thread`]: Self::remove_thread
+    threads: BTreeMap<u64, Thread>,
     /// Thread id to its position.
-    pub(crate) thread_index: HashMap<String, u64>,
+    thread_index: HashMap<String, u64>,
+    /// Subject key to the positions of the threads grouped under it, so a
+    /// new message finds its thread without reading every thread.
+    subject_threads: HashMap<String, BTreeSet<u64>>,
     /// RFC 5322 Message-ID to thread id, for grouping replies.
     pub(crate) rfc_threads: HashMap<String, String>,
     pub(crate) submissions: BTreeMap<u64, Submission>,
@@ -394,6 +402,7 @@ impl MailboxData {
             message_index: HashMap::new(),
             threads: BTreeMap::new(),
             thread_index: HashMap::new(),
+            subject_threads: HashMap::new(),
             rfc_threads: HashMap::new(),
             submissions: BTreeMap::new(),
             blobs: HashMap::new(),
@@ -552,6 +561,41 @@ impl MailboxData {
     pub(crate) fn thread_mut(&mut self, id: &str) -> Option<&mut Thread> {
         let seq = *self.thread_index.get(id)?;
         self.threads.get_mut(&seq)
+    }
+
+    /// Every thread, oldest first.
+    pub(crate) fn threads(&self) -> btree_map::Values<'_, u64, Thread> {
+        self.threads.values()
+    }
+
+    /// Stores `thread` at the next storage position.
+    pub(crate) fn add_thread(&mut self, thread: Thread) {
+        let seq = self.next_seq();
+        self.thread_index.insert(thread.id.clone(), seq);
+        self.subject_threads
+            .entry(thread.subject_key.clone())
+            .or_default()
+            .insert(seq);
+        self.threads.insert(seq, thread);
+    }
+
+    /// Removes thread `id`, if stored, and returns it.
+    pub(crate) fn remove_thread(&mut self, id: &str) -> Option<Thread> {
+        let seq = self.thread_index.remove(id)?;
+        let thread = self.threads.remove(&seq)?;
+        if let Some(seqs) = self.subject_threads.get_mut(&thread.subject_key) {
+            seqs.remove(&seq);
+            if seqs.is_empty() {
+                self.subject_threads.remove(&thread.subject_key);
+            }
+        }
+        Some(thread)
+    }
+
+    /// The newest thread grouped under subject key `key`.
+    pub(crate) fn newest_thread_with_subject(&self, key: &str) -> Option<&Thread> {
+        let seq = self.subject_threads.get(key)?.last()?;
+        self.threads.get(seq)
     }
 
     pub(crate) fn submission(&self, id: &str) -> Option<&Submission> {

@@ -133,8 +133,7 @@ pub(crate) fn list(ctx: Ctx<'_>) -> Result<Out, ApiError> {
     let links = links(&ctx, data, &base);
     let data = &*data;
     let matching: Vec<(Key, Facts<'_>)> = data
-        .threads
-        .values()
+        .threads()
         .map(|t| Facts::of(data, t))
         .filter(|f| !f.messages.is_empty())
         .filter(|f| {

@@ -2,6 +2,8 @@
 //! its acceptance set off: a delivery log on the Management API and a
 //! webhook event per outcome.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::message::{Message, bounces};
@@ -60,7 +62,11 @@ pub struct OutboxMessage {
 /// from.
 #[derive(Default)]
 pub(crate) struct Outbox {
+    /// Only ever appended to, so a position stays valid.
     entries: Vec<OutboxEntry>,
+    /// The positions of the messages each idempotent request stored, so a
+    /// replay finds them without reading the whole outbox.
+    by_request: HashMap<IdemKey, Vec<usize>>,
     /// Messages accepted so far; feeds `eml_` ids.
     accepted: u64,
 }
@@ -91,13 +97,30 @@ impl Outbox {
     /// Counts a replay of the request `key` names against the messages it
     /// stored.
     pub(crate) fn replayed(&mut self, key: &IdemKey) {
-        for e in self.entries.iter_mut().filter(|e| {
-            e.team == key.team
-                && e.operation == key.operation
-                && e.idempotency_key.as_deref() == Some(key.key.as_str())
-        }) {
-            e.attempts = e.attempts.saturating_add(1);
+        let Some(positions) = self.by_request.get(key) else {
+            return;
+        };
+        for &i in positions {
+            if let Some(e) = self.entries.get_mut(i) {
+                e.attempts = e.attempts.saturating_add(1);
+            }
         }
+    }
+
+    /// Appends `entry`, indexed by the request that stored it.
+    fn push(&mut self, entry: OutboxEntry) {
+        if let Some(key) = &entry.idempotency_key {
+            let request = IdemKey {
+                team: entry.team.clone(),
+                operation: entry.operation,
+                key: key.clone(),
+            };
+            self.by_request
+                .entry(request)
+                .or_default()
+                .push(self.entries.len());
+        }
+        self.entries.push(entry);
     }
 }
 
@@ -186,7 +209,7 @@ pub(crate) fn accept(
         ..InboundMessage::default()
     };
     deliver_local(app, store, origin.team, &inbound, &message.bcc);
-    store.sending.outbox.entries.push(OutboxEntry {
+    store.sending.outbox.push(OutboxEntry {
         id: id.clone(),
         team: origin.team.to_owned(),
         message,
@@ -195,4 +218,59 @@ pub(crate) fn accept(
         attempts: 1,
     });
     id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u32, team: &str, operation: &'static str, key: Option<&str>) -> OutboxEntry {
+        OutboxEntry {
+            id: format!("eml_{n}"),
+            team: team.to_owned(),
+            message: Message {
+                from: "me@acme.com".to_owned(),
+                to: "you@example.com".to_owned(),
+                cc: Vec::new(),
+                bcc: Vec::new(),
+                subject: format!("message {n}"),
+                html: "<p>hi</p>".to_owned(),
+                text: None,
+                size_bytes: 10,
+                attachments: Vec::new(),
+            },
+            operation,
+            idempotency_key: key.map(str::to_owned),
+            attempts: 1,
+        }
+    }
+
+    fn key(team: &str, operation: &'static str, key: &str) -> IdemKey {
+        IdemKey {
+            team: team.to_owned(),
+            operation,
+            key: key.to_owned(),
+        }
+    }
+
+    /// A replay counts against exactly the messages its own request
+    /// stored: same team, same operation, same key.
+    #[test]
+    fn a_replay_counts_only_for_the_messages_of_its_request() {
+        let (single, batch) = ("sendingSendEmail", "sendingSendEmailBatch");
+        let mut outbox = Outbox::default();
+        outbox.push(entry(0, "team_a", single, Some("k1")));
+        outbox.push(entry(1, "team_a", batch, Some("k1")));
+        outbox.push(entry(2, "team_a", batch, Some("k1")));
+        outbox.push(entry(3, "team_b", single, Some("k1")));
+        outbox.push(entry(4, "team_a", single, None));
+        outbox.push(entry(5, "team_a", single, Some("k2")));
+        outbox.replayed(&key("team_a", batch, "k1"));
+        outbox.replayed(&key("team_a", batch, "k1"));
+        outbox.replayed(&key("team_b", single, "k1"));
+        outbox.replayed(&key("team_c", single, "k1"));
+        outbox.replayed(&key("team_a", single, "k3"));
+        let attempts: Vec<u32> = outbox.summaries().iter().map(|m| m.attempts).collect();
+        assert_eq!(attempts, [1, 3, 3, 2, 1, 1]);
+    }
 }
