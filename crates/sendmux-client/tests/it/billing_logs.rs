@@ -194,26 +194,11 @@ async fn email_logs_send_every_filter_and_stream_across_pages() {
 #[tokio::test]
 async fn an_email_log_carries_its_etag_and_answers_not_modified() {
     let server = MockServer::start_async().await;
-    let get = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/emails/logs/dlog_1")
-                .header_missing("if-none-match");
-            let mut detail = email_log("dlog_1");
-            detail["recipients"] = json!([
-                {"email": "someone@example.com", "type": "to", "status": "rejected", "reason": "mailbox full"}
-            ]);
-            reply(then, 200, detail);
-        })
-        .await;
-    let unchanged = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/emails/logs/dlog_1")
-                .header("if-none-match", ETAG);
-            not_modified(then);
-        })
-        .await;
+    let mut detail = email_log("dlog_1");
+    detail["recipients"] = json!([
+        {"email": "someone@example.com", "type": "to", "status": "rejected", "reason": "mailbox full"}
+    ]);
+    let (get, unchanged) = conditional_read(&server, "/emails/logs/dlog_1", detail).await;
     let logs = client(&server).email_logs();
     let detail = logs.get("dlog_1").await.unwrap();
     assert_eq!(detail.etag(), Some(ETAG));

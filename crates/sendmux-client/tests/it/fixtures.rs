@@ -2,7 +2,7 @@
 //! feature, checks every mocked answer against the API description, the
 //! headers every answer carries, and realistic models.
 
-use httpmock::{MockServer, Then};
+use httpmock::{Method::GET, Mock, MockServer, Then};
 use sendmux_client::Client;
 use sendmux_client::clock::VirtualClock;
 use serde_json::{Value, json};
@@ -45,6 +45,28 @@ fn headers(then: Then) -> Then {
         .header("x-ratelimit-reset", "1790000000")
         .header("etag", ETAG)
         .header("location", "/api/v1/created")
+}
+
+/// A read of `path` in both forms: without `If-None-Match` it answers 200
+/// with `data`; with [`ETAG`] it answers 304. Returns (read, unchanged).
+pub(crate) async fn conditional_read<'a>(
+    server: &'a MockServer,
+    path: &str,
+    data: Value,
+) -> (Mock<'a>, Mock<'a>) {
+    let read = server
+        .mock_async(|when, then| {
+            when.method(GET).path(path).header_missing("if-none-match");
+            reply(then, 200, data);
+        })
+        .await;
+    let unchanged = server
+        .mock_async(|when, then| {
+            when.method(GET).path(path).header("if-none-match", ETAG);
+            not_modified(then);
+        })
+        .await;
+    (read, unchanged)
 }
 
 /// A cursor list envelope.

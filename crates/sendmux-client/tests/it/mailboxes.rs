@@ -111,22 +111,7 @@ async fn list_pages_and_the_stream_follows_cursors() {
 #[tokio::test]
 async fn get_if_changed_and_update_with_if_match() {
     let server = MockServer::start_async().await;
-    let get = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/mailboxes/mbx_1")
-                .header_missing("if-none-match");
-            reply(then, 200, mailbox("mbx_1"));
-        })
-        .await;
-    let unchanged = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/mailboxes/mbx_1")
-                .header("if-none-match", ETAG);
-            not_modified(then);
-        })
-        .await;
+    let (get, unchanged) = conditional_read(&server, "/mailboxes/mbx_1", mailbox("mbx_1")).await;
     let update = server
         .mock_async(|when, then| {
             when.method(PATCH)
@@ -282,22 +267,12 @@ async fn create_key_returns_the_credential() {
 async fn filters_round_trip_with_etags() {
     let server = MockServer::start_async().await;
     let rules = json!([{"type": "allow", "pattern": "partner.com", "note": null}]);
-    let get = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/mailboxes/mbx_1/filters")
-                .header_missing("if-none-match");
-            reply(then, 200, json!({"mode": "allowlist", "rules": rules}));
-        })
-        .await;
-    let unchanged = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/mailboxes/mbx_1/filters")
-                .header("if-none-match", ETAG);
-            not_modified(then);
-        })
-        .await;
+    let (get, unchanged) = conditional_read(
+        &server,
+        "/mailboxes/mbx_1/filters",
+        json!({"mode": "allowlist", "rules": rules}),
+    )
+    .await;
     let put = server
         .mock_async(|when, then| {
             when.method(PUT)

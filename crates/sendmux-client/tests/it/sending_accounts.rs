@@ -189,22 +189,8 @@ async fn list_filters_and_streams_across_pages() {
 #[tokio::test]
 async fn get_if_changed_update_and_delete() {
     let server = MockServer::start_async().await;
-    let unchanged = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/providers/dprov_1")
-                .header("if-none-match", ETAG);
-            not_modified(then);
-        })
-        .await;
-    let get = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/providers/dprov_1")
-                .header_missing("if-none-match");
-            reply(then, 200, account("dprov_1"));
-        })
-        .await;
+    let (get, unchanged) =
+        conditional_read(&server, "/providers/dprov_1", account("dprov_1")).await;
     let update = server
         .mock_async(|when, then| {
             when.method(PATCH)

@@ -104,22 +104,7 @@ async fn list_get_if_changed_update_and_delete() {
             reply_page(then, vec![webhook("wh_2"), webhook("wh_1")], None);
         })
         .await;
-    let unchanged = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/webhooks/wh_1")
-                .header("if-none-match", ETAG);
-            not_modified(then);
-        })
-        .await;
-    let get = server
-        .mock_async(|when, then| {
-            when.method(GET)
-                .path("/webhooks/wh_1")
-                .header_missing("if-none-match");
-            reply(then, 200, webhook("wh_1"));
-        })
-        .await;
+    let (get, unchanged) = conditional_read(&server, "/webhooks/wh_1", webhook("wh_1")).await;
     let update = server
         .mock_async(|when, then| {
             when.method(PATCH)
