@@ -952,7 +952,12 @@ impl<'a> Exchange<'a> {
             operation: self.op.id,
             key: idempotency_key(raw)?,
         };
-        let fingerprint = match &self.json {
+        // The concrete path is part of the request: a key reused on another
+        // resource of the same operation (another mailbox's `suspend`, with
+        // the same empty body) is a conflict, never that resource's replay.
+        let mut fingerprint = self.parts.uri.path().as_bytes().to_vec();
+        fingerprint.push(0);
+        fingerprint.extend(match &self.json {
             Some(json) => canonical_json(json),
             // A binary body (an upload): the query names the file, the
             // bytes are the file.
@@ -968,7 +973,7 @@ impl<'a> Exchange<'a> {
                 f.extend_from_slice(&sha2::Sha256::digest(&self.raw_body));
                 f
             }
-        };
+        });
         match self.app.idem_begin(&key, &fingerprint) {
             IdemBegin::Reserved => {
                 self.reservation.key = Some(key);
@@ -988,7 +993,7 @@ impl<'a> Exchange<'a> {
                 Err(Stop::Answer(out))
             }
             IdemBegin::Mismatch => Err(ApiError::idempotency_conflict(
-                "this Idempotency-Key was already used with a different request body",
+                "this Idempotency-Key was already used with a different request (another path or body)",
             )
             .with_param("Idempotency-Key")
             .into()),

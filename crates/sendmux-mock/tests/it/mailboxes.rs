@@ -598,6 +598,33 @@ async fn an_idempotent_create_replays_the_same_credential() {
     assert_no_violations(&server);
 }
 
+/// A key is scoped to its request, path included: reused on another
+/// mailbox's `suspend` (the same empty body) it is a conflict, and that
+/// mailbox is left as it was instead of getting the first one's answer.
+#[tokio::test]
+async fn an_idempotency_key_reused_on_another_mailbox_conflicts() {
+    let (server, api) = start().await;
+    let a = api.create_mailbox("a@myagent.mx").await;
+    let b = api.create_mailbox("b@myagent.mx").await;
+    let suspend = |id: &str| {
+        api.call(Method::POST, &format!("/mailboxes/{id}/suspend"))
+            .header("idempotency-key", "suspend-1")
+            .send()
+    };
+    let first = suspend(str_of(&a, "/mailbox/id")).await;
+    assert_eq!(first.status, 200);
+    let replay = suspend(str_of(&a, "/mailbox/id")).await;
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    suspend(str_of(&b, "/mailbox/id"))
+        .await
+        .assert_error(409, "idempotency_conflict");
+    let b_now = api
+        .get(&format!("/mailboxes/{}", str_of(&b, "/mailbox/id")))
+        .await;
+    assert_eq!(b_now.json()["data"]["status"], "active");
+    assert_no_violations(&server);
+}
+
 #[tokio::test]
 async fn keys_are_capped_and_repeat_for_a_seed() {
     let (server, api) = start().await;
