@@ -122,45 +122,35 @@ impl SendFixture {
 
     /// Send `i` with reqwest + serde: body, key and answer by hand.
     pub async fn send_plain(&self, i: usize) -> String {
-        let body = HandSend {
-            from: HandAddress { email: SENDER },
-            to: HandAddress {
-                email: "reader@example.com",
-            },
-            subject: format!("plain {i}"),
-            html_body: "<p>bench</p>",
-        };
-        let bytes = self
-            .http
-            .post(&self.url)
-            .bearer_auth(&self.key)
-            .header("Idempotency-Key", format!("plain-{i}"))
-            .json(&body)
-            .send()
-            .await
-            .expect("sent")
-            .bytes()
-            .await
-            .expect("answered");
-        let sent: HandSent = serde_json::from_slice(&bytes).expect("decoded");
-        sent.data.message_id
+        self.send_by_hand(
+            "reader@example.com",
+            format!("plain {i}"),
+            format!("plain-{i}"),
+        )
+        .await
     }
 
     /// Send `i` with reqwest + serde to `to`, with a fresh idempotency key;
     /// `to` may be the sending mailbox itself ([`SENDER`]), so the message is
     /// also delivered into a mock mailbox.
     pub async fn send_plain_to(&self, i: usize, to: &str) -> String {
+        self.send_by_hand(to, format!("history {i}"), format!("history-{i}"))
+            .await
+    }
+
+    /// One send with reqwest + serde: body, key and answer by hand.
+    async fn send_by_hand(&self, to: &str, subject: String, key: String) -> String {
         let body = HandSend {
             from: HandAddress { email: SENDER },
             to: HandAddress { email: to },
-            subject: format!("history {i}"),
+            subject,
             html_body: "<p>bench</p>",
         };
         let bytes = self
             .http
             .post(&self.url)
             .bearer_auth(&self.key)
-            .header("Idempotency-Key", format!("history-{i}"))
+            .header("Idempotency-Key", key)
             .json(&body)
             .send()
             .await
